@@ -1,0 +1,1 @@
+"""Shaman: content-addressed storage of job files, with per-job checkouts."""

@@ -1,0 +1,1 @@
+"""Flamenco Worker: the program that runs on render nodes and executes tasks."""
