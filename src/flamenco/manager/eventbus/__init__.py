@@ -1,0 +1,1 @@
+"""The event bus: in-process publishing of job, task, worker and farm events."""

@@ -1,0 +1,150 @@
+"""The SQLite database: one writer and one reader connection, each transaction in one thread hop."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from flamenco.manager.persistence import errors, migrate
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+class Database:
+    """All access to the Manager's SQLite file.
+
+    Every write runs as one `BEGIN IMMEDIATE` transaction on the single writer
+    connection; reads run in a deferred transaction on a separate connection, so
+    that WAL lets them proceed while a write is in progress. Callers pass a
+    synchronous function that receives the `sqlite3.Connection`; it runs in that
+    connection's thread, so a whole transaction costs one hop off the event loop.
+    """
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed), check and migrate the database."""
+        location = str(path)
+        writer = await _connect(location)
+        try:
+            is_new = await _run(writer, _is_empty)
+            if not is_new:
+                await _run(writer, _check_integrity_blocking)
+            applied = await _run(writer, migrate.migrate_blocking)
+            if applied and not is_new:
+                await _run(writer, _check_integrity_blocking)
+            reader = await _connect(location)
+        except BaseException:
+            await writer.close()
+            raise
+        database = cls(location, writer, reader)
+        await database.wal_checkpoint()
+        return database
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` inside a write transaction; it commits when `fn` returns."""
+        return await _run(self._writer, _in_transaction, fn, "BEGIN IMMEDIATE")
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` inside a read transaction, so it sees one consistent snapshot."""
+        return await _run(self._reader, _in_transaction, fn, "BEGIN")
+
+    async def check_integrity(self) -> None:
+        """Raise errors.IntegrityError when the database is damaged."""
+        await _run(self._reader, _check_integrity_blocking)
+
+    async def wal_checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; False when readers kept it busy."""
+        row = await _run(self._writer, _wal_checkpoint_blocking)
+        return bool(row[0] == 0)
+
+
+async def _connect(location: str) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(location, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
+    try:
+        await _run(connection, _configure_blocking)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+async def _run(connection: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    # aiosqlite offers no public call to run a whole function in its thread; one
+    # hop per statement would make each transaction several thread round-trips.
+    try:
+        return await connection._execute(fn, connection._conn, *args)
+    except sqlite3.OperationalError as error:
+        if _is_busy(error):
+            raise errors.DatabaseBusy() from error
+        raise
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    message = str(error)
+    return "database is locked" in message or "database is busy" in message
+
+
+def _configure_blocking(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal" and conn.execute("PRAGMA database_list").fetchone()[2]:
+        raise errors.PersistenceError(f"cannot switch the database to WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+        raise errors.PersistenceError("this SQLite build cannot enforce foreign keys")
+
+
+def _in_transaction(
+    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], begin: str
+) -> T:
+    conn.execute(begin)
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def _check_integrity_blocking(conn: sqlite3.Connection) -> None:
+    results = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if results != ["ok"]:
+        raise errors.IntegrityError(f"database integrity check failed: {'; '.join(results[:5])}")
+    violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if violations:
+        raise errors.IntegrityError(
+            f"database has {len(violations)} foreign key violations, first: {tuple(violations[0])}"
+        )
+
+
+def _wal_checkpoint_blocking(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return (int(row[0]), int(row[1]), int(row[2]))

@@ -1,0 +1,49 @@
+"""Persistence errors.
+
+PersistenceError
+ +-- NotFound
+ |    +-- JobNotFound
+ |    +-- TaskNotFound
+ |    +-- WorkerNotFound
+ |    +-- WorkerTagNotFound
+ +-- DatabaseBusy
+ +-- IntegrityError
+"""
+
+from __future__ import annotations
+
+
+class PersistenceError(Exception):
+    """Database error."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.__doc__)
+        self.message = message or self.__doc__ or ""
+
+
+class NotFound(PersistenceError):
+    """Not found."""
+
+
+class JobNotFound(NotFound):
+    """Job not found."""
+
+
+class TaskNotFound(NotFound):
+    """Task not found."""
+
+
+class WorkerNotFound(NotFound):
+    """Worker not found."""
+
+
+class WorkerTagNotFound(NotFound):
+    """Worker tag not found."""
+
+
+class DatabaseBusy(PersistenceError):
+    """The database is busy, try again later."""
+
+
+class IntegrityError(PersistenceError):
+    """The database failed its integrity check."""

@@ -1,0 +1,301 @@
+"""Jobs and their tasks: storing, fetching, status and step bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.manager.persistence import errors
+from flamenco.manager.persistence.models import Job, Task, to_db_time
+from flamenco.manager.persistence.queries import SQL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTask:
+    uuid: str
+    name: str
+    task_type: str
+    priority: int
+    commands: list[dict[str, Any]]
+    dependencies: list[str]
+
+    @property
+    def steps_total(self) -> int:
+        # A command without steps of its own still counts as one step when it finishes.
+        return sum(max(1, int(command.get("total_step_count") or 0)) for command in self.commands)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewJob:
+    uuid: str
+    name: str
+    job_type: str
+    priority: int
+    status: JobStatus
+    created_at: dt.datetime
+    settings: dict[str, Any]
+    metadata: dict[str, str]
+    submitter_platform: str
+    shaman_checkout_id: str
+    worker_tag_id: int | None
+    tasks: list[NewTask]
+
+
+def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
+    """Store a job with its tasks and dependencies; the tasks start out queued."""
+    now = to_db_time(job.created_at)
+    cursor = conn.execute(
+        SQL["insert_job"],
+        {
+            "now": now,
+            "uuid": job.uuid,
+            "name": job.name,
+            "job_type": job.job_type,
+            "priority": job.priority,
+            "status": job.status,
+            "settings": json.dumps(job.settings),
+            "metadata": json.dumps(job.metadata),
+            "submitter_platform": job.submitter_platform,
+            "shaman_checkout_id": job.shaman_checkout_id,
+            "worker_tag_id": job.worker_tag_id,
+            "steps_total": sum(task.steps_total for task in job.tasks),
+        },
+    )
+    job_id = cursor.lastrowid
+    assert job_id is not None
+    conn.executemany(
+        SQL["insert_task"],
+        (
+            {
+                "now": now,
+                "uuid": task.uuid,
+                "name": task.name,
+                "type": task.task_type,
+                "job_id": job_id,
+                "job_priority": job.priority,
+                "index_in_job": index,
+                "priority": task.priority,
+                "status": TaskStatus.QUEUED,
+                "commands": json.dumps(task.commands),
+                "steps_total": task.steps_total,
+            }
+            for index, task in enumerate(job.tasks, start=1)
+        ),
+    )
+    conn.executemany(
+        SQL["insert_task_dependency_by_uuid"],
+        (
+            {"task_uuid": task.uuid, "dependency_uuid": dependency}
+            for task in job.tasks
+            for dependency in task.dependencies
+        ),
+    )
+    return job_id
+
+
+def fetch_job(conn: sqlite3.Connection, uuid: str) -> Job:
+    row = conn.execute(SQL["fetch_job"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.JobNotFound(f"job {uuid} not found")
+    return Job.from_row(row)
+
+
+def fetch_job_by_id(conn: sqlite3.Connection, job_id: int) -> Job:
+    row = conn.execute(SQL["fetch_job_by_id"], {"id": job_id}).fetchone()
+    if row is None:
+        raise errors.JobNotFound(f"job {job_id} not found")
+    return Job.from_row(row)
+
+
+def fetch_jobs(conn: sqlite3.Connection) -> list[Job]:
+    return [Job.from_row(row) for row in conn.execute(SQL["fetch_jobs"])]
+
+
+def fetch_jobs_in_status(conn: sqlite3.Connection, statuses: Iterable[JobStatus]) -> list[Job]:
+    rows = conn.execute(SQL["fetch_jobs_in_status"], {"statuses": json.dumps(list(statuses))})
+    return [Job.from_row(row) for row in rows]
+
+
+def save_job_status(
+    conn: sqlite3.Connection, job_id: int, status: JobStatus, activity: str, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_job_status"],
+        {"id": job_id, "status": status, "activity": activity, "now": to_db_time(now)},
+    )
+
+
+def save_job_priority(
+    conn: sqlite3.Connection, job_id: int, priority: int, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_job_priority"], {"id": job_id, "priority": priority, "now": to_db_time(now)}
+    )
+    conn.execute(SQL["save_tasks_job_priority"], {"job_id": job_id, "priority": priority})
+
+
+def save_job_tag(
+    conn: sqlite3.Connection, job_id: int, worker_tag_id: int | None, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_job_tag"],
+        {"id": job_id, "worker_tag_id": worker_tag_id, "now": to_db_time(now)},
+    )
+
+
+def request_job_deletion(conn: sqlite3.Connection, job_id: int, now: dt.datetime) -> None:
+    conn.execute(SQL["request_job_deletion"], {"id": job_id, "now": to_db_time(now)})
+
+
+def fetch_jobs_to_delete(conn: sqlite3.Connection) -> list[Job]:
+    return [Job.from_row(row) for row in conn.execute(SQL["fetch_jobs_to_delete"])]
+
+
+def fetch_job_ids_updated_before(conn: sqlite3.Connection, moment: dt.datetime) -> list[int]:
+    rows = conn.execute(SQL["fetch_job_ids_updated_before"], {"moment": to_db_time(moment)})
+    return [row[0] for row in rows]
+
+
+def delete_job(conn: sqlite3.Connection, job_id: int) -> None:
+    conn.execute(SQL["delete_job"], {"id": job_id})
+
+
+def count_tasks_by_status(conn: sqlite3.Connection, job_id: int) -> dict[TaskStatus, int]:
+    rows = conn.execute(SQL["count_tasks_of_job_by_status"], {"job_id": job_id})
+    counts: dict[TaskStatus, int] = {}
+    for row in rows:
+        try:
+            counts[TaskStatus(row["status"])] = row["num_tasks"]
+        except ValueError:
+            continue
+    return counts
+
+
+def recompute_job_steps(conn: sqlite3.Connection, job_id: int) -> None:
+    conn.execute(SQL["recompute_job_steps"], {"id": job_id})
+
+
+def add_job_steps_completed(
+    conn: sqlite3.Connection, job_id: int, delta: int, now: dt.datetime
+) -> None:
+    if delta:
+        conn.execute(
+            SQL["add_job_steps_completed"], {"id": job_id, "delta": delta, "now": to_db_time(now)}
+        )
+
+
+def fetch_task(conn: sqlite3.Connection, uuid: str) -> Task:
+    row = conn.execute(SQL["fetch_task"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.TaskNotFound(f"task {uuid} not found")
+    return Task.from_row(row)
+
+
+def fetch_task_by_id(conn: sqlite3.Connection, task_id: int) -> Task:
+    row = conn.execute(SQL["fetch_task_by_id"], {"id": task_id}).fetchone()
+    if row is None:
+        raise errors.TaskNotFound(f"task {task_id} not found")
+    return Task.from_row(row)
+
+
+def fetch_tasks_of_job(conn: sqlite3.Connection, job_id: int) -> list[Task]:
+    return [
+        Task.from_row(row) for row in conn.execute(SQL["fetch_tasks_of_job"], {"job_id": job_id})
+    ]
+
+
+def fetch_tasks_of_worker(
+    conn: sqlite3.Connection, worker_id: int, status: TaskStatus, *, job_id: int | None = None
+) -> list[Task]:
+    if job_id is None:
+        rows = conn.execute(
+            SQL["fetch_tasks_of_worker_in_status"], {"worker_id": worker_id, "status": status}
+        )
+    else:
+        rows = conn.execute(
+            SQL["fetch_tasks_of_worker_in_job_in_status"],
+            {"worker_id": worker_id, "job_id": job_id, "status": status},
+        )
+    return [Task.from_row(row) for row in rows]
+
+
+def save_task_status(
+    conn: sqlite3.Connection, task: Task, status: TaskStatus, now: dt.datetime
+) -> int:
+    """Store a task's new status; return the change in its completed steps."""
+    steps_completed = task.steps_completed
+    if status == TaskStatus.COMPLETED:
+        steps_completed = task.steps_total
+    elif status == TaskStatus.QUEUED:
+        steps_completed = 0
+    conn.execute(
+        SQL["save_task_status"],
+        {
+            "id": task.id,
+            "status": status,
+            "steps_completed": steps_completed,
+            "now": to_db_time(now),
+        },
+    )
+    return steps_completed - task.steps_completed
+
+
+def save_task_activity(
+    conn: sqlite3.Connection, task_id: int, activity: str, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_task_activity"], {"id": task_id, "activity": activity, "now": to_db_time(now)}
+    )
+
+
+def save_task_steps_completed(
+    conn: sqlite3.Connection, task_id: int, steps_completed: int, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_task_steps_completed"],
+        {"id": task_id, "steps_completed": steps_completed, "now": to_db_time(now)},
+    )
+
+
+def touch_task(conn: sqlite3.Connection, task_id: int, now: dt.datetime) -> None:
+    conn.execute(SQL["touch_task"], {"id": task_id, "now": to_db_time(now)})
+
+
+def assign_task(conn: sqlite3.Connection, task_id: int, worker_id: int, now: dt.datetime) -> None:
+    conn.execute(
+        SQL["assign_task"], {"id": task_id, "worker_id": worker_id, "now": to_db_time(now)}
+    )
+
+
+def update_job_tasks(
+    conn: sqlite3.Connection,
+    job_id: int,
+    new_status: TaskStatus,
+    activity: str,
+    now: dt.datetime,
+    *,
+    only_statuses: Sequence[TaskStatus] | None = None,
+) -> int:
+    """Give many tasks of a job a new status at once; return how many changed."""
+    params = {
+        "job_id": job_id,
+        "new_status": new_status,
+        "activity": activity,
+        "now": to_db_time(now),
+    }
+    if only_statuses is None:
+        cursor = conn.execute(SQL["update_all_job_tasks"], params)
+    else:
+        params["statuses"] = json.dumps(list(only_statuses))
+        cursor = conn.execute(SQL["update_job_tasks_in_statuses"], params)
+    return cursor.rowcount
+
+
+def fetch_active_tasks_untouched_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Task]:
+    rows = conn.execute(SQL["fetch_active_tasks_timed_out"], {"before": to_db_time(before)})
+    return [Task.from_row(row) for row in rows]

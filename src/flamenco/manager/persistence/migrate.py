@@ -1,0 +1,92 @@
+"""Schema migrations: numbered .sql files applied in order, tracked in PRAGMA user_version."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+logger = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    folder = resources.files(__package__).joinpath("migrations")
+    migrations = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            migrations.append(
+                Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8"))
+            )
+    migrations.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migration {migration.name} is out of sequence")
+    return migrations
+
+
+def migrate_blocking(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration, each in its own transaction; return their names.
+
+    Foreign keys are switched off while migrating, so that a migration can rebuild
+    a table, and checked afterwards. `conn` must be in autocommit mode.
+    """
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    pending = [m for m in available_migrations() if m.version > current]
+    if not pending:
+        return []
+
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for migration in pending:
+            logger.info("applying database migration %s", migration.name)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {migration.version:d}")
+                violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if violations:
+                    raise RuntimeError(
+                        f"migration {migration.name} left foreign key violations: {violations[:5]}"
+                    )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+        raise RuntimeError("foreign keys could not be switched back on after migrating")
+    return [m.name for m in pending]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements, as SQLite itself sees them."""
+    statements = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statement = current.strip()
+            if statement.strip(";").strip() and not _only_comments(statement):
+                statements.append(statement)
+            current = ""
+    if current.strip() and not _only_comments(current):
+        raise ValueError(f"incomplete SQL statement at the end of the script: {current.strip()!r}")
+    return statements
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())

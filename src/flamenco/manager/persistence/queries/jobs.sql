@@ -1,0 +1,64 @@
+-- name: insert_job
+-- Store a freshly compiled job; its tasks follow with insert_task.
+INSERT INTO jobs (
+    created_at, updated_at, uuid, name, job_type, priority, status, activity,
+    settings, metadata, submitter_platform, storage_shaman_checkout_id, worker_tag_id,
+    steps_completed, steps_total
+) VALUES (
+    :now, :now, :uuid, :name, :job_type, :priority, :status, '',
+    :settings, :metadata, :submitter_platform, :shaman_checkout_id, :worker_tag_id,
+    0, :steps_total
+);
+
+-- name: fetch_job
+SELECT * FROM job_view WHERE uuid = :uuid;
+
+-- name: fetch_job_by_id
+SELECT * FROM job_view WHERE id = :id;
+
+-- name: fetch_jobs
+SELECT * FROM job_view ORDER BY id;
+
+-- name: fetch_jobs_in_status
+SELECT * FROM job_view WHERE status IN (SELECT value FROM json_each(:statuses)) ORDER BY id;
+
+-- name: save_job_status
+UPDATE jobs SET status = :status, activity = :activity, updated_at = :now WHERE id = :id;
+
+-- name: save_job_priority
+UPDATE jobs SET priority = :priority, updated_at = :now WHERE id = :id;
+
+-- name: save_tasks_job_priority
+-- Keep the scheduler's copy of the job priority in step.
+UPDATE tasks SET job_priority = :priority WHERE job_id = :job_id;
+
+-- name: save_job_tag
+UPDATE jobs SET worker_tag_id = :worker_tag_id, updated_at = :now WHERE id = :id;
+
+-- name: request_job_deletion
+UPDATE jobs SET delete_requested_at = :now, updated_at = :now WHERE id = :id;
+
+-- name: fetch_jobs_to_delete
+SELECT * FROM job_view WHERE delete_requested_at IS NOT NULL ORDER BY delete_requested_at;
+
+-- name: fetch_job_ids_updated_before
+SELECT id FROM jobs WHERE updated_at <= :moment ORDER BY id;
+
+-- name: delete_job
+DELETE FROM jobs WHERE id = :id;
+
+-- name: count_tasks_of_job_by_status
+SELECT status, count(*) AS num_tasks FROM tasks WHERE job_id = :job_id GROUP BY status;
+
+-- name: recompute_job_steps
+-- Sum the steps of all tasks after a mass update of their statuses.
+UPDATE jobs SET
+    steps_completed = (SELECT coalesce(sum(steps_completed), 0) FROM tasks WHERE job_id = :id),
+    steps_total = (SELECT coalesce(sum(steps_total), 0) FROM tasks WHERE job_id = :id)
+WHERE id = :id;
+
+-- name: add_job_steps_completed
+UPDATE jobs SET steps_completed = steps_completed + :delta, updated_at = :now WHERE id = :id;
+
+-- name: fetch_job_steps
+SELECT steps_completed, steps_total FROM jobs WHERE id = :id;

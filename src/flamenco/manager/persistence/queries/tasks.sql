@@ -1,0 +1,95 @@
+-- name: insert_task
+INSERT INTO tasks (
+    created_at, updated_at, uuid, name, type, job_id, job_priority, index_in_job, priority,
+    status, commands, activity, steps_completed, steps_total
+) VALUES (
+    :now, :now, :uuid, :name, :type, :job_id, :job_priority, :index_in_job, :priority,
+    :status, :commands, '', 0, :steps_total
+);
+
+-- name: insert_task_dependency_by_uuid
+INSERT INTO task_dependencies (task_id, dependency_id)
+SELECT (SELECT id FROM tasks WHERE uuid = :task_uuid), (SELECT id FROM tasks WHERE uuid = :dependency_uuid);
+
+-- name: fetch_task
+SELECT * FROM task_view WHERE uuid = :uuid;
+
+-- name: fetch_task_by_id
+SELECT * FROM task_view WHERE id = :id;
+
+-- name: fetch_tasks_of_job
+SELECT * FROM task_view WHERE job_id = :job_id ORDER BY index_in_job;
+
+-- name: fetch_tasks_of_worker_in_status
+SELECT * FROM task_view WHERE worker_id = :worker_id AND status = :status ORDER BY id;
+
+-- name: fetch_tasks_of_worker_in_job_in_status
+SELECT * FROM task_view
+WHERE worker_id = :worker_id AND job_id = :job_id AND status = :status
+ORDER BY id;
+
+-- name: save_task_status
+UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now
+WHERE id = :id;
+
+-- name: save_task_activity
+UPDATE tasks SET activity = :activity, updated_at = :now WHERE id = :id;
+
+-- name: save_task_steps_completed
+UPDATE tasks SET steps_completed = :steps_completed, updated_at = :now WHERE id = :id;
+
+-- name: touch_task
+UPDATE tasks SET last_touched_at = :now WHERE id = :id;
+
+-- name: assign_task
+UPDATE tasks SET worker_id = :worker_id, last_touched_at = :now, updated_at = :now WHERE id = :id;
+
+-- name: update_job_tasks_in_statuses
+-- Mass status change of a job's tasks, e.g. cancelling or requeueing a whole job.
+UPDATE tasks SET
+    status = :new_status,
+    activity = :activity,
+    updated_at = :now,
+    steps_completed = CASE
+        WHEN :new_status = 'queued' THEN 0
+        WHEN :new_status = 'completed' THEN steps_total
+        ELSE steps_completed
+    END
+WHERE job_id = :job_id AND status IN (SELECT value FROM json_each(:statuses));
+
+-- name: update_all_job_tasks
+UPDATE tasks SET
+    status = :new_status,
+    activity = :activity,
+    updated_at = :now,
+    steps_completed = CASE
+        WHEN :new_status = 'queued' THEN 0
+        WHEN :new_status = 'completed' THEN steps_total
+        ELSE steps_completed
+    END
+WHERE job_id = :job_id;
+
+-- name: fetch_task_failers
+-- The Workers that failed this task, in the order they failed it.
+SELECT workers.uuid, workers.name, workers.address
+FROM task_failures
+JOIN workers ON workers.id = task_failures.worker_id
+WHERE task_failures.task_id = :task_id
+ORDER BY task_failures.created_at, workers.id;
+
+-- name: add_task_failure
+INSERT INTO task_failures (created_at, task_id, worker_id) VALUES (:now, :task_id, :worker_id)
+ON CONFLICT DO NOTHING;
+
+-- name: count_task_failers
+SELECT count(*) FROM task_failures WHERE task_id = :task_id;
+
+-- name: clear_task_failures
+DELETE FROM task_failures WHERE task_id = :task_id;
+
+-- name: clear_job_task_failures
+DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = :job_id);
+
+-- name: fetch_active_tasks_timed_out
+SELECT * FROM task_view WHERE status = 'active' AND (last_touched_at IS NULL OR last_touched_at <= :before)
+ORDER BY id;

@@ -1,0 +1,203 @@
+"""Workers and worker tags: registration, sign-on state, status requests and tag membership."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+
+from flamenco.api.enums import WorkerStatus
+from flamenco.manager.persistence import errors
+from flamenco.manager.persistence.models import (
+    Task,
+    Worker,
+    WorkerTag,
+    join_task_types,
+    to_db_time,
+)
+from flamenco.manager.persistence.queries import SQL
+
+
+def insert_worker(
+    conn: sqlite3.Connection,
+    *,
+    uuid: str,
+    secret_hash: str,
+    name: str,
+    address: str,
+    platform: str,
+    supported_task_types: Iterable[str],
+    now: dt.datetime,
+) -> Worker:
+    cursor = conn.execute(
+        SQL["insert_worker"],
+        {
+            "now": to_db_time(now),
+            "uuid": uuid,
+            "secret": secret_hash,
+            "name": name,
+            "address": address,
+            "platform": platform,
+            "status": WorkerStatus.OFFLINE,
+            "supported_task_types": join_task_types(list(supported_task_types)),
+        },
+    )
+    assert cursor.lastrowid is not None
+    return fetch_worker_by_id(conn, cursor.lastrowid)
+
+
+def fetch_worker(conn: sqlite3.Connection, uuid: str) -> Worker:
+    """Fetch a Worker that has not been deleted."""
+    row = conn.execute(SQL["fetch_worker"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.WorkerNotFound(f"worker {uuid} not found")
+    return Worker.from_row(row)
+
+
+def fetch_worker_by_id(conn: sqlite3.Connection, worker_id: int) -> Worker:
+    row = conn.execute(SQL["fetch_worker_by_id"], {"id": worker_id}).fetchone()
+    if row is None:
+        raise errors.WorkerNotFound(f"worker {worker_id} not found")
+    return Worker.from_row(row)
+
+
+def fetch_workers(conn: sqlite3.Connection) -> list[Worker]:
+    return [Worker.from_row(row) for row in conn.execute(SQL["fetch_workers"])]
+
+
+def save_sign_on(
+    conn: sqlite3.Connection,
+    worker_id: int,
+    *,
+    name: str,
+    address: str,
+    software: str,
+    supported_task_types: Iterable[str],
+    can_restart: bool,
+    status: WorkerStatus,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        SQL["save_worker_sign_on"],
+        {
+            "id": worker_id,
+            "name": name,
+            "address": address,
+            "software": software,
+            "supported_task_types": join_task_types(list(supported_task_types)),
+            "can_restart": int(can_restart),
+            "status": status,
+            "now": to_db_time(now),
+        },
+    )
+
+
+def save_status(
+    conn: sqlite3.Connection, worker_id: int, status: WorkerStatus, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_worker_status"], {"id": worker_id, "status": status, "now": to_db_time(now)}
+    )
+
+
+def save_status_request(
+    conn: sqlite3.Connection,
+    worker_id: int,
+    status: WorkerStatus | None,
+    is_lazy: bool,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        SQL["save_worker_status_request"],
+        {
+            "id": worker_id,
+            "status_requested": status or "",
+            "lazy": int(is_lazy and status is not None),
+            "now": to_db_time(now),
+        },
+    )
+
+
+def mark_seen(conn: sqlite3.Connection, worker_id: int, now: dt.datetime) -> None:
+    conn.execute(SQL["mark_worker_seen"], {"id": worker_id, "now": to_db_time(now)})
+
+
+def soft_delete(conn: sqlite3.Connection, worker_id: int, now: dt.datetime) -> None:
+    conn.execute(SQL["soft_delete_worker"], {"id": worker_id, "now": to_db_time(now)})
+
+
+def fetch_workers_unseen_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Worker]:
+    rows = conn.execute(SQL["fetch_workers_timed_out"], {"before": to_db_time(before)})
+    return [Worker.from_row(row) for row in rows]
+
+
+def fetch_last_task(conn: sqlite3.Connection, worker_id: int) -> Task | None:
+    row = conn.execute(SQL["fetch_last_task_of_worker"], {"worker_id": worker_id}).fetchone()
+    return None if row is None else Task.from_row(row)
+
+
+def count_workers_by_status(conn: sqlite3.Connection) -> dict[str, int]:
+    rows = conn.execute(SQL["fetch_worker_status_counts"])
+    return {row["status"]: row["num_workers"] for row in rows}
+
+
+def count_jobs_by_status(conn: sqlite3.Connection) -> dict[str, int]:
+    return {row["status"]: row["num_jobs"] for row in conn.execute(SQL["fetch_job_status_counts"])}
+
+
+# Worker tags.
+
+
+def insert_tag(
+    conn: sqlite3.Connection, *, uuid: str, name: str, description: str, now: dt.datetime
+) -> WorkerTag:
+    conn.execute(
+        SQL["insert_worker_tag"],
+        {"uuid": uuid, "name": name, "description": description, "now": to_db_time(now)},
+    )
+    return fetch_tag(conn, uuid)
+
+
+def fetch_tag(conn: sqlite3.Connection, uuid: str) -> WorkerTag:
+    row = conn.execute(SQL["fetch_worker_tag"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.WorkerTagNotFound(f"worker tag {uuid} not found")
+    return WorkerTag.from_row(row)
+
+
+def fetch_tag_by_name(conn: sqlite3.Connection, name: str) -> WorkerTag:
+    row = conn.execute(SQL["fetch_worker_tag_by_name"], {"name": name}).fetchone()
+    if row is None:
+        raise errors.WorkerTagNotFound(f"worker tag named {name!r} not found")
+    return WorkerTag.from_row(row)
+
+
+def fetch_tags(conn: sqlite3.Connection) -> list[WorkerTag]:
+    return [WorkerTag.from_row(row) for row in conn.execute(SQL["fetch_worker_tags"])]
+
+
+def save_tag(
+    conn: sqlite3.Connection, tag_id: int, *, name: str, description: str, now: dt.datetime
+) -> None:
+    conn.execute(
+        SQL["save_worker_tag"],
+        {"id": tag_id, "name": name, "description": description, "now": to_db_time(now)},
+    )
+
+
+def delete_tag(conn: sqlite3.Connection, tag_id: int) -> None:
+    conn.execute(SQL["delete_worker_tag"], {"id": tag_id})
+
+
+def fetch_tags_of_worker(conn: sqlite3.Connection, worker_id: int) -> list[WorkerTag]:
+    rows = conn.execute(SQL["fetch_tags_of_worker"], {"worker_id": worker_id})
+    return [WorkerTag.from_row(row) for row in rows]
+
+
+def set_tags_of_worker(conn: sqlite3.Connection, worker_id: int, tag_uuids: Iterable[str]) -> None:
+    """Replace the Worker's tag memberships; unknown tag UUIDs are ignored, as upstream does."""
+    conn.execute(SQL["clear_worker_tag_memberships"], {"worker_id": worker_id})
+    conn.executemany(
+        SQL["add_worker_tag_membership"],
+        ({"worker_id": worker_id, "tag_uuid": uuid} for uuid in tag_uuids),
+    )

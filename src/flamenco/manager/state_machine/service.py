@@ -1,0 +1,204 @@
+"""The state machine service: loads, decides with the pure rules, persists and broadcasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+
+from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.clock import Clock
+from flamenco.manager.eventbus import events
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.persistence.models import Job, Task, Worker
+from flamenco.manager.state_machine import transitions
+from flamenco.manager.state_machine.changes import Changes
+from flamenco.manager.task_logs import TaskLogs
+
+logger = logging.getLogger(__name__)
+
+
+class StateMachine:
+    """Applies task and job status changes and their ripple effects.
+
+    The `apply_*` methods run synchronously inside a write transaction that the
+    caller owns, so that other services can combine a status change with their
+    own writes; they record events and log lines in `changes`, which the caller
+    hands to `publish()` after the commit. The other methods are complete
+    operations that do all of that themselves.
+    """
+
+    def __init__(self, db: Database, broker: Broker, task_logs: TaskLogs, clock: Clock) -> None:
+        self._db = db
+        self._broker = broker
+        self._task_logs = task_logs
+        self._clock = clock
+
+    async def publish(self, changes: Changes) -> None:
+        for line in changes.log_lines:
+            try:
+                await self._task_logs.write_timestamped(line.job_uuid, line.task_uuid, line.text)
+            except OSError:
+                logger.exception("cannot write task log", extra={"task": line.task_uuid})
+        for event in changes.events:
+            self._broker.publish(event)
+
+    async def task_status_change(
+        self, task_uuid: str, new_status: TaskStatus, *, activity: str | None = None
+    ) -> None:
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            task = jobs.fetch_task(conn, task_uuid)
+            if activity is not None:
+                jobs.save_task_activity(conn, task.id, activity, now)
+            self.apply_task_status(conn, changes, task, new_status, now)
+
+        await self._db.write(transaction)
+        await self.publish(changes)
+
+    async def job_status_change(self, job_uuid: str, new_status: JobStatus, reason: str) -> None:
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            job = jobs.fetch_job(conn, job_uuid)
+            self.apply_job_status(conn, changes, job, new_status, reason, now)
+
+        await self._db.write(transaction)
+        await self.publish(changes)
+
+    async def check_stuck(self) -> None:
+        """Finish the task updates of jobs that the Manager left halfway, e.g. by stopping."""
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> int:
+            stuck = jobs.fetch_jobs_in_status(conn, transitions.STUCK_JOB_STATUSES)
+            for job in stuck:
+                self._reenforce_job_status(conn, changes, job, "checking stuck jobs", now)
+            return len(stuck)
+
+        count = await self._db.write(transaction)
+        if count:
+            logger.info("re-enforced the status of %d stuck jobs", count)
+        await self.publish(changes)
+
+    def apply_task_status(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        task: Task,
+        new_status: TaskStatus,
+        now: dt.datetime,
+    ) -> None:
+        """Give the task a new status, then let the change ripple to its job.
+
+        `task` is expected to still have its original status.
+        """
+        old_status = task.status
+        job = jobs.fetch_job_by_id(conn, task.job_id)
+        steps_delta = jobs.save_task_status(conn, task, new_status, now)
+        jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
+        if old_status != new_status:
+            changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
+        changes.event(
+            events.task_updated(jobs.fetch_task_by_id(conn, task.id), previous_status=old_status)
+        )
+
+        counts = jobs.count_tasks_by_status(conn, job.id)
+        job_change = transitions.job_change_after_task_change(job.status, new_status, counts)
+        if job_change is not None:
+            self.apply_job_status(conn, changes, job, job_change.status, job_change.reason, now)
+        elif steps_delta:
+            changes.event(events.job_updated(jobs.fetch_job_by_id(conn, job.id)))
+
+    def apply_job_status(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        job: Job,
+        new_status: JobStatus,
+        reason: str,
+        now: dt.datetime,
+    ) -> None:
+        """Give the job a new status, and keep following the changes that causes."""
+        next_status: JobStatus | None = new_status
+        while next_status is not None and next_status != job.status:
+            activity = f'Changed to status "{next_status}": {reason}'
+            job, next_status = self._enter_job_status(
+                conn, changes, job, next_status, activity, now
+            )
+
+    def _reenforce_job_status(
+        self, conn: sqlite3.Connection, changes: Changes, job: Job, reason: str, now: dt.datetime
+    ) -> None:
+        activity = f'Reenforcing status "{job.status}": {reason}'
+        job, next_status = self._enter_job_status(conn, changes, job, job.status, activity, now)
+        if next_status is not None:
+            self.apply_job_status(conn, changes, job, next_status, reason, now)
+
+    def _enter_job_status(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        job: Job,
+        new_status: JobStatus,
+        activity: str,
+        now: dt.datetime,
+    ) -> tuple[Job, JobStatus | None]:
+        old_status = job.status
+        logger.info(
+            "job status changed",
+            extra={"job": job.uuid, "from": old_status, "to": new_status, "activity": activity},
+        )
+        jobs.save_job_status(conn, job.id, new_status, activity, now)
+        effect = transitions.effect_of_job_status(new_status, old_status)
+        if effect.task_update is not None:
+            update = effect.task_update
+            jobs.update_job_tasks(
+                conn,
+                job.id,
+                update.to_status,
+                update.activity,
+                now,
+                only_statuses=update.from_statuses,
+            )
+            jobs.recompute_job_steps(conn, job.id)
+        counts = jobs.count_tasks_by_status(conn, job.id)
+        next_status = transitions.next_job_status(new_status, effect, counts)
+        job = jobs.fetch_job_by_id(conn, job.id)
+        changes.event(
+            events.job_updated(job, previous_status=old_status, refresh_tasks=effect.refresh_tasks)
+        )
+        return job, next_status
+
+    def apply_requeue_worker_tasks(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        worker: Worker,
+        reason: str,
+        now: dt.datetime,
+        *,
+        from_status: TaskStatus = TaskStatus.ACTIVE,
+        job_id: int | None = None,
+    ) -> None:
+        """Give a Worker's tasks back to the queue (or pause them when their job is pausing).
+
+        `reason` completes the sentence "Task was requeued by Manager because ...".
+        """
+        for task in jobs.fetch_tasks_of_worker(conn, worker.id, from_status, job_id=job_id):
+            job_status = jobs.fetch_job_by_id(conn, task.job_id).status
+            target = transitions.requeue_status_for_job(job_status)
+            verb = "requeued" if target == TaskStatus.QUEUED else "paused"
+            activity = f"Task was {verb} by Manager because {reason}"
+            jobs.save_task_activity(conn, task.id, activity, now)
+            self.apply_task_status(conn, changes, task, target, now)
+            changes.log(task.job_uuid, task.uuid, activity)
+            logger.info(
+                "task given back by worker",
+                extra={"task": task.uuid, "worker": worker.uuid, "to": target, "reason": reason},
+            )

@@ -1,0 +1,134 @@
+"""Per-task log files: appending, size-capped rotation, tails, and live log events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flamenco.clock import Clock
+from flamenco.manager.eventbus import events
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.local_storage import LocalStorage
+
+logger = logging.getLogger(__name__)
+
+TAIL_BYTES = 2048
+ROTATED_FILES_KEPT = 3
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLogInfo:
+    relative_path: str
+    size: int
+
+
+class TaskLogs:
+    """Appends to task log files from one background thread, so writes keep their order."""
+
+    def __init__(
+        self, storage: LocalStorage, broker: Broker, clock: Clock, *, max_bytes: int = 0
+    ) -> None:
+        self._storage = storage
+        self._broker = broker
+        self._clock = clock
+        self._max_bytes = max_bytes
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-logs")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def relative_path(self, job_uuid: str, task_uuid: str) -> str:
+        return f"{self._storage.job_dir_relative(job_uuid)}/task-{task_uuid}.txt"
+
+    def path(self, job_uuid: str, task_uuid: str) -> Path:
+        return self._storage.root / self.relative_path(job_uuid, task_uuid)
+
+    async def write(self, job_uuid: str, task_uuid: str, text: str) -> None:
+        """Append log text as sent by a Worker, and broadcast it."""
+        if not text:
+            return
+        if not text.endswith("\n"):
+            text += "\n"
+        await self._run(self._append_blocking, self.path(job_uuid, task_uuid), text)
+        self._broker.publish(events.task_log_updated(task_uuid, text))
+
+    async def write_timestamped(self, job_uuid: str, task_uuid: str, text: str) -> None:
+        """Append a line written by the Manager itself, prefixed with the local time."""
+        await self.write(job_uuid, task_uuid, f"{self.timestamp()} {text}")
+
+    def timestamp(self) -> str:
+        return self._clock.now().astimezone().isoformat(timespec="seconds")
+
+    async def tail(self, job_uuid: str, task_uuid: str) -> str | None:
+        """The last lines of the log, up to TAIL_BYTES; None when there is no log."""
+        return await self._run(_tail_blocking, self.path(job_uuid, task_uuid))
+
+    async def info(self, job_uuid: str, task_uuid: str) -> TaskLogInfo | None:
+        size = await self._run(_size_blocking, self.path(job_uuid, task_uuid))
+        if not size:
+            return None
+        return TaskLogInfo(self.relative_path(job_uuid, task_uuid), size)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _append_blocking(self, path: Path, text: str) -> None:
+        data = text.encode("utf-8", errors="replace")
+        try:
+            handle = open(path, "ab")  # noqa: SIM115
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "ab")  # noqa: SIM115
+        with handle:
+            if self._max_bytes and handle.tell() + len(data) > self._max_bytes and handle.tell():
+                handle.close()
+                _rotate_blocking(path)
+                with open(path, "ab") as fresh:
+                    fresh.write(data)
+                return
+            handle.write(data)
+
+
+def _rotate_blocking(path: Path) -> None:
+    """Shift log.txt to log.txt.1, .1 to .2 and so on, dropping the oldest."""
+    for number in range(ROTATED_FILES_KEPT, 0, -1):
+        older = path.with_name(f"{path.name}.{number}")
+        if number == ROTATED_FILES_KEPT:
+            older.unlink(missing_ok=True)
+            continue
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{number + 1}"))
+    os.replace(path, path.with_name(f"{path.name}.1"))
+
+
+def _size_blocking(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _tail_blocking(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            start = max(0, size - TAIL_BYTES)
+            handle.seek(start)
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    if start > 0:
+        # Drop the partial first line.
+        newline = data.find(b"\n")
+        data = data[newline + 1 :] if newline >= 0 else b""
+    text = data.decode("utf-8", errors="replace")
+    return text or None
