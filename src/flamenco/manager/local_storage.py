@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ class LocalStorage:
         self.root = root.resolve()
 
     def job_dir_relative(self, job_uuid: str) -> str:
-        """Job directory relative to the root; the first four characters spread jobs over folders."""
+        """Job directory relative to the root; UUID prefixes spread jobs over folders."""
         if not job_uuid:
             return "jobless"
         return f"job-{job_uuid[:4]}/{job_uuid}"
@@ -36,7 +37,5 @@ class LocalStorage:
         if path == self.root or path == Path.home() or path == Path(path.anchor):
             raise ValueError(f"refusing to remove {path}")
         shutil.rmtree(path, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):  # Not empty: other jobs share the parent folder.
             path.parent.rmdir()
-        except OSError:
-            pass  # Not empty: other jobs share the parent folder.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, TaskStatus
@@ -56,6 +56,80 @@ def _pausing_complete(job_status: JobStatus, counts: TaskCounts) -> bool:
     return job_status == JobStatus.PAUSE_REQUESTED and _count(counts, TaskStatus.ACTIVE) == 0
 
 
+def _after_queued(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+    if job_status == JobStatus.COMPLETED:
+        return JobChange(JobStatus.REQUEUEING, "task was queued")
+    return None
+
+
+def _after_paused(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+    if _pausing_complete(job_status, counts):
+        return JobChange(JobStatus.PAUSED, "no more active tasks after task was paused")
+    return None
+
+
+def _after_canceled(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+    if _count(counts, *RUNNABLE_TASK_STATUSES) == 0:
+        return JobChange(
+            JobStatus.CANCELED, "canceled task was last runnable task of job, canceling job"
+        )
+    if _pausing_complete(job_status, counts):
+        return JobChange(JobStatus.PAUSED, "no more active tasks after task cancellation")
+    return None
+
+
+def _after_failed(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+    total = _total(counts)
+    failed_percentage = int(_count(counts, TaskStatus.FAILED) / total * 100) if total else 0
+    if failed_percentage >= TASK_FAIL_JOB_PERCENTAGE:
+        return JobChange(JobStatus.FAILED, "too many tasks failed")
+    if _pausing_complete(job_status, counts):
+        return JobChange(JobStatus.PAUSED, "no more active tasks after task failure")
+    if job_status == JobStatus.QUEUED:
+        return JobChange(JobStatus.ACTIVE, "task failed, but not enough to fail the job")
+    return None
+
+
+def _after_running(task_status: TaskStatus) -> Rule:
+    """Rule for a task that became active or soft-failed: the job is being worked on."""
+
+    def rule(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+        if job_status in (JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED):
+            return None
+        if job_status in (JobStatus.PAUSE_REQUESTED, JobStatus.PAUSED):
+            # Upstream flips a pausing job back to active here, which loses the pause.
+            if _pausing_complete(job_status, counts):
+                reason = f"no more active tasks after task became {task_status}"
+                return JobChange(JobStatus.PAUSED, reason)
+            return None
+        return JobChange(JobStatus.ACTIVE, f"task became {task_status}")
+
+    return rule
+
+
+def _after_completed(job_status: JobStatus, counts: TaskCounts) -> JobChange | None:
+    if _count(counts, TaskStatus.COMPLETED) == _total(counts):
+        return JobChange(JobStatus.COMPLETED, "all tasks completed")
+    if _pausing_complete(job_status, counts):
+        return JobChange(JobStatus.PAUSED, "no more active tasks after task completion")
+    if job_status == JobStatus.QUEUED:
+        return JobChange(JobStatus.ACTIVE, "no more tasks to do")
+    return None
+
+
+Rule = Callable[[JobStatus, TaskCounts], JobChange | None]
+
+_RULES_BY_TASK_STATUS: Mapping[TaskStatus, Rule] = {
+    TaskStatus.QUEUED: _after_queued,
+    TaskStatus.PAUSED: _after_paused,
+    TaskStatus.CANCELED: _after_canceled,
+    TaskStatus.FAILED: _after_failed,
+    TaskStatus.ACTIVE: _after_running(TaskStatus.ACTIVE),
+    TaskStatus.SOFT_FAILED: _after_running(TaskStatus.SOFT_FAILED),
+    TaskStatus.COMPLETED: _after_completed,
+}
+
+
 def job_change_after_task_change(
     job_status: JobStatus, task_status: TaskStatus, counts: TaskCounts
 ) -> JobChange | None:
@@ -63,58 +137,8 @@ def job_change_after_task_change(
 
     `counts` are the job's task counts per status after the task got `task_status`.
     """
-    if task_status == TaskStatus.QUEUED:
-        if job_status == JobStatus.COMPLETED:
-            return JobChange(JobStatus.REQUEUEING, "task was queued")
-        return None
-
-    if task_status == TaskStatus.PAUSED:
-        if _pausing_complete(job_status, counts):
-            return JobChange(JobStatus.PAUSED, "no more active tasks after task was paused")
-        return None
-
-    if task_status == TaskStatus.CANCELED:
-        if _count(counts, *RUNNABLE_TASK_STATUSES) == 0:
-            return JobChange(
-                JobStatus.CANCELED, "canceled task was last runnable task of job, canceling job"
-            )
-        if _pausing_complete(job_status, counts):
-            return JobChange(JobStatus.PAUSED, "no more active tasks after task cancellation")
-        return None
-
-    if task_status == TaskStatus.FAILED:
-        total = _total(counts)
-        failed_percentage = int(_count(counts, TaskStatus.FAILED) / total * 100) if total else 0
-        if failed_percentage >= TASK_FAIL_JOB_PERCENTAGE:
-            return JobChange(JobStatus.FAILED, "too many tasks failed")
-        if _pausing_complete(job_status, counts):
-            return JobChange(JobStatus.PAUSED, "no more active tasks after task failure")
-        if job_status == JobStatus.QUEUED:
-            return JobChange(JobStatus.ACTIVE, "task failed, but not enough to fail the job")
-        return None
-
-    if task_status in (TaskStatus.ACTIVE, TaskStatus.SOFT_FAILED):
-        if job_status in (JobStatus.ACTIVE, JobStatus.CANCEL_REQUESTED):
-            return None
-        if job_status in (JobStatus.PAUSE_REQUESTED, JobStatus.PAUSED):
-            # Upstream flips a pausing job back to active here, losing the pause.
-            if _pausing_complete(job_status, counts):
-                return JobChange(
-                    JobStatus.PAUSED, f"no more active tasks after task became {task_status}"
-                )
-            return None
-        return JobChange(JobStatus.ACTIVE, f"task became {task_status}")
-
-    if task_status == TaskStatus.COMPLETED:
-        if _count(counts, TaskStatus.COMPLETED) == _total(counts):
-            return JobChange(JobStatus.COMPLETED, "all tasks completed")
-        if _pausing_complete(job_status, counts):
-            return JobChange(JobStatus.PAUSED, "no more active tasks after task completion")
-        if job_status == JobStatus.QUEUED:
-            return JobChange(JobStatus.ACTIVE, "no more tasks to do")
-        return None
-
-    return None
+    rule = _RULES_BY_TASK_STATUS.get(task_status)
+    return None if rule is None else rule(job_status, counts)
 
 
 def effect_of_job_status(new_status: JobStatus, old_status: JobStatus) -> JobStatusEffect:
