@@ -25,7 +25,17 @@ _MAX_NANOSECONDS = 2**63 - 1
 _MIN_NANOSECONDS = -(2**63)
 
 _NANOSECONDS_PER_MICROSECOND = 1_000
-_EXAMPLE = "like 10m0s, 1h30m, 30s or 300ms"
+_EXAMPLE = "like 10m0s"
+_UNIT_HINT = "use one of the units ns, us, ms, s, m, h"
+
+
+class DurationError(ValueError):
+    """A text is not a Go duration; `reason` says why in a few words, without the text."""
+
+    def __init__(self, text: object, reason: str) -> None:
+        super().__init__(f"{text!r} is not a duration {_EXAMPLE}: {reason}")
+        self.text = text
+        self.reason = reason
 
 
 def parse_duration_ns(text: str) -> int:
@@ -33,10 +43,10 @@ def parse_duration_ns(text: str) -> int:
 
     Accepts exactly what Go's `time.ParseDuration` accepts: an optional sign,
     then one or more decimal numbers each followed by a unit (`ns`, `us`/`µs`,
-    `ms`, `s`, `m`, `h`), or the bare string `0`.
+    `ms`, `s`, `m`, `h`), or the bare string `0`. Raises DurationError.
     """
     if not isinstance(text, str):
-        raise ValueError(f"a duration must be text {_EXAMPLE}, not {type(text).__name__}")
+        raise DurationError(text, f"it must be text, not {type(text).__name__}")
 
     rest = text
     negative = False
@@ -48,7 +58,7 @@ def parse_duration_ns(text: str) -> int:
     if rest == "0":
         return 0
     if rest == "":
-        raise ValueError(f"{text!r} is not a duration {_EXAMPLE}")
+        raise DurationError(text, "there is no number")
 
     total = 0
     while rest:
@@ -57,25 +67,19 @@ def parse_duration_ns(text: str) -> int:
         if rest.startswith("."):
             fraction, rest = _take_digits(rest[1:])
             if not whole and not fraction:
-                raise ValueError(f"{text!r} is not a duration: a lone '.' is not a number")
+                raise DurationError(text, "a lone '.' is not a number")
         elif not whole:
-            raise ValueError(f"{text!r} is not a duration {_EXAMPLE}")
+            raise DurationError(text, f"expected a number at {rest!r}")
 
         unit_end = 0
         while unit_end < len(rest) and rest[unit_end] != "." and not _is_digit(rest[unit_end]):
             unit_end += 1
         unit, rest = rest[:unit_end], rest[unit_end:]
         if not unit:
-            raise ValueError(
-                f"{text!r} is not a duration: the number has no unit "
-                "(use one of ns, us, ms, s, m, h; e.g. 30s)"
-            )
+            raise DurationError(text, f"{_UNIT_HINT} after the number")
         unit_ns = _UNIT_NANOSECONDS.get(unit)
         if unit_ns is None:
-            raise ValueError(
-                f"{text!r} is not a duration: unknown unit {unit!r} "
-                "(use one of ns, us, ms, s, m, h)"
-            )
+            raise DurationError(text, f"unknown unit {unit!r}; {_UNIT_HINT}")
 
         # Integer arithmetic keeps `0.1s` exact; Go truncates sub-nanosecond remainders too.
         part = int(whole or "0") * unit_ns
@@ -83,7 +87,7 @@ def parse_duration_ns(text: str) -> int:
             part += int(fraction) * unit_ns // 10 ** len(fraction)
         total += part
         if total > _MAX_NANOSECONDS + (1 if negative else 0):
-            raise ValueError(f"{text!r} is too long a duration (the limit is about 292 years)")
+            raise DurationError(text, "it is too long (the limit is about 292 years)")
 
     return -total if negative else total
 

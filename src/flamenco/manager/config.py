@@ -1,0 +1,1007 @@
+"""The Manager's `flamenco-manager.yaml`: typed settings, defaults, loading, validation, writing.
+
+The file format is upstream Flamenco 3's, so a studio can keep its existing file:
+same keys, same defaults, Go duration syntax (`10m0s`). A few extension keys of
+our own are documented in docs/configuration.md; upstream ignores them.
+
+Loading is strict where upstream is strict (wrong types, bad durations, a
+`_meta.version` other than 3 and YAML syntax errors raise ConfigError naming the
+key and line) and lenient where upstream is lenient (unknown keys are logged and
+ignored). Variables are checked when flamenco.manager.variables builds its tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import logging
+import os
+import shutil
+import sys
+import typing
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Final, TypeVar
+
+import yaml
+
+from flamenco import __version__, crosspath, durations
+
+logger = logging.getLogger(__name__)
+
+CONFIG_VERSION: Final = 3
+DEFAULT_CONFIG_FILENAME: Final = "flamenco-manager.yaml"
+DEFAULT_BLENDER_ARGUMENTS: Final = "-b -y"
+
+# Audiences a variable value can be meant for; "" is the same as "all".
+AUDIENCES: Final = ("all", "workers", "users")
+
+
+class ConfigError(Exception):
+    """The configuration is malformed; the message says where and what was expected.
+
+    `key` is the dotted path of the offending setting (`shaman.garbageCollect.period`)
+    and `line` its 1-based line in the YAML file; either may be None when unknown
+    (JSON bodies have no lines; YAML syntax errors have no key).
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        key: str | None = None,
+        line: int | None = None,
+        filename: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.key = key
+        self.line = line
+        self.filename = filename
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        location = " ".join(
+            part
+            for part in (
+                self.filename,
+                f"line {self.line}" if self.line is not None else None,
+            )
+            if part
+        )
+        prefix = f"{location}: " if location else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{prefix}{key}{self.problem}"
+
+
+class ShamanLinkMode(enum.StrEnum):
+    """How Shaman puts stored files into a job's checkout directory (our extension)."""
+
+    AUTO = "auto"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    COPY = "copy"
+
+
+def manager_platform(sys_platform: str | None = None) -> str:
+    """The Go GOOS name (`linux`, `windows`, `darwin`, ...) of the platform we run on.
+
+    Workers report their platform as Go names, and variables are keyed by them,
+    so the Manager must call its own platform the same way.
+    """
+    name = sys.platform if sys_platform is None else sys_platform
+    for prefix, goos in _GOOS_BY_SYS_PLATFORM_PREFIX:
+        if name.startswith(prefix):
+            return goos
+    # Python appends release numbers on some systems (`freebsd14`); Go does not.
+    return name.rstrip("0123456789")
+
+
+_GOOS_BY_SYS_PLATFORM_PREFIX: Final = (
+    ("linux", "linux"),
+    ("win32", "windows"),
+    ("cygwin", "windows"),
+    ("msys", "windows"),
+    ("darwin", "darwin"),
+    ("freebsd", "freebsd"),
+    ("openbsd", "openbsd"),
+    ("netbsd", "netbsd"),
+    ("dragonfly", "dragonfly"),
+    ("sunos", "solaris"),
+    ("aix", "aix"),
+    ("emscripten", "js"),
+    ("wasi", "wasip1"),
+)
+
+
+def _renamed(key: str) -> dict[str, object]:
+    """Field metadata for a setting whose YAML/JSON key differs from its Python name."""
+    return {"key": key}
+
+
+def _extension(check: Callable[[typing.Any], str | None]) -> dict[str, object]:
+    """Field metadata for one of our own keys, which upstream Flamenco does not know.
+
+    `check` returns a problem description for an invalid value, or None.
+    """
+    return {"extension": True, "check": check}
+
+
+def _any_value(_: object) -> str | None:
+    return None
+
+
+def _not_negative(value: int | datetime.timedelta) -> str | None:
+    if (value < datetime.timedelta(0)) if isinstance(value, datetime.timedelta) else value < 0:
+        return "must not be negative"
+    return None
+
+
+def _positive_duration(value: datetime.timedelta) -> str | None:
+    return None if value > datetime.timedelta(0) else "must be longer than 0s"
+
+
+def _not_blank(value: str) -> str | None:
+    # SQLite opens a throw-away temporary database for an empty name: all jobs
+    # would vanish on restart, so refuse instead.
+    return None if value.strip() else "must name the database file, e.g. flamenco-manager.sqlite"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VariableValue:
+    """One value of a variable, for one audience and one or more platforms."""
+
+    # Upstream writes the keys in the order audience, platform, platforms, value.
+    audience: str = ""
+    platform: str = ""
+    platforms: tuple[str, ...] = ()
+    value: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Variable:
+    """A named variable: `{name}` in task commands is replaced by its value."""
+
+    is_twoway: bool = False
+    values: tuple[VariableValue, ...] = ()
+
+
+def default_variables() -> dict[str, Variable]:
+    """Upstream's default variables: Blender from $PATH, run in the background."""
+    return {
+        "blender": Variable(
+            values=(
+                VariableValue(platform="linux", value="blender"),
+                VariableValue(platform="windows", value="blender.exe"),
+                VariableValue(platform="darwin", value="blender"),
+            )
+        ),
+        "blenderArgs": Variable(
+            values=(VariableValue(platform="all", value=DEFAULT_BLENDER_ARGUMENTS),)
+        ),
+    }
+
+
+def _default_shaman_enabled() -> bool:
+    # Shaman needs symlinks, which ordinary Windows users cannot create.
+    return manager_platform() != "windows"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ShamanGarbageCollect:
+    """When Shaman removes files that no job checkout uses any more."""
+
+    period: datetime.timedelta = datetime.timedelta(hours=24)
+    max_age: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(days=31), metadata=_renamed("maxAge")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ShamanConfig:
+    """The `shaman` section: the content-addressed file store for job files."""
+
+    enabled: bool = dataclasses.field(default_factory=_default_shaman_enabled)
+    garbage_collect: ShamanGarbageCollect = dataclasses.field(
+        default=ShamanGarbageCollect(), metadata=_renamed("garbageCollect")
+    )
+    link_mode: ShamanLinkMode = dataclasses.field(
+        default=ShamanLinkMode.AUTO, metadata=_extension(_any_value)
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MQTTClientConfig:
+    """The `mqtt.client` section: forwarding Manager events to an MQTT broker."""
+
+    enabled: bool = False
+    broker: str = ""
+    client_id: str = dataclasses.field(default="flamenco", metadata=_renamed("clientID"))
+    topic_prefix: str = "flamenco"
+    username: str = ""
+    password: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MQTTConfig:
+    """The `mqtt` section."""
+
+    client: MQTTClientConfig = MQTTClientConfig()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ManagerConfig:
+    """Everything in `flamenco-manager.yaml`, with upstream's defaults.
+
+    Frozen: make an edited copy with `dataclasses.replace`. Field order is the
+    key order of the written file, which follows upstream's.
+    """
+
+    manager_name: str = "Flamenco"
+    database: str = dataclasses.field(
+        default="flamenco-manager.sqlite", metadata={"check": _not_blank}
+    )
+    database_check_period: datetime.timedelta = datetime.timedelta(minutes=10)
+    listen: str = ":8080"
+    autodiscoverable: bool = True
+    local_manager_storage_path: str = "./flamenco-manager-storage"
+    shared_storage_path: str = ""
+    shaman: ShamanConfig = dataclasses.field(default_factory=ShamanConfig)
+    task_timeout: datetime.timedelta = datetime.timedelta(minutes=10)
+    worker_timeout: datetime.timedelta = datetime.timedelta(minutes=1)
+    blocklist_threshold: int = 3
+    task_fail_after_softfail_count: int = 3
+    mqtt: MQTTConfig = MQTTConfig()
+
+    job_scripts_path: str = dataclasses.field(default="scripts", metadata=_extension(_any_value))
+    job_compiler_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=5), metadata=_extension(_positive_duration)
+    )
+    task_log_max_bytes: int = dataclasses.field(
+        default=100 * 1024 * 1024, metadata=_extension(_not_negative)
+    )
+    no_progress_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(0), metadata=_extension(_not_negative)
+    )
+
+    variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
+
+
+def default_config(platform: str | None = None) -> ManagerConfig:
+    """The configuration used when there is no file, as on a Manager running on `platform`."""
+    if platform is None:
+        return ManagerConfig()
+    return ManagerConfig(shaman=ShamanConfig(enabled=platform != "windows"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedConfig:
+    """A configuration together with the file it belongs to and the paths it resolves to.
+
+    Relative paths in the file are resolved against the directory that holds the
+    file (upstream uses the working directory or the executable's directory).
+    """
+
+    config: ManagerConfig
+    path: Path
+    file_existed: bool
+    unknown_keys: tuple[str, ...] = ()
+    # Set by `--setup-assistant`: behave as on a first run even with a complete file.
+    force_first_run: bool = False
+
+    @property
+    def is_first_run(self) -> bool:
+        """No file yet, an empty shared storage path, or a setup assistant run was asked for."""
+        return (
+            self.force_first_run or not self.file_existed or self.config.shared_storage_path == ""
+        )
+
+    @property
+    def config_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file: the `database` DSN without `file:` and whitespace, made absolute."""
+        return _absolute(_dsn_to_path(self.config.database), self.config_dir)
+
+    @property
+    def local_storage_path(self) -> Path:
+        return _absolute(self.config.local_manager_storage_path, self.config_dir)
+
+    @property
+    def shared_storage_path(self) -> str:
+        """The shared storage directory made absolute; empty when not configured (first run)."""
+        configured = self.config.shared_storage_path
+        if configured == "":
+            return ""
+        return str(_absolute(configured, self.config_dir))
+
+    @property
+    def job_scripts_path(self) -> Path:
+        return _absolute(self.config.job_scripts_path, self.config_dir)
+
+
+def _absolute(path: str, base: Path) -> Path:
+    # normpath, not resolve(): symlinked storage must keep the path the admin wrote.
+    return Path(os.path.normpath(base / path))
+
+
+def _dsn_to_path(dsn: str) -> str:
+    """The file name in an SQLite DSN: a plain path or a `file:` URI, as upstream accepts."""
+    dsn = dsn.strip()
+    if not dsn.startswith("file:"):
+        return dsn
+    uri = urllib.parse.urlsplit(dsn)
+    path = uri.path
+    if uri.netloc not in ("", "localhost"):
+        # `file://host/share/x` only makes sense as a Windows UNC path.
+        path = f"//{uri.netloc}{path}"
+    path = urllib.parse.unquote(path)
+    # `file:///C:/x` has the path `/C:/x`; drop the slash before the drive letter.
+    if len(path) >= 3 and path[0] == "/" and path[2] == ":" and path[1].isalpha():
+        path = path[1:]
+    return path
+
+
+def effective_shaman_enabled(loaded: LoadedConfig) -> bool:
+    """Whether Shaman is in use: enabled in the file, and not during a first-run setup."""
+    return loaded.config.shaman.enabled and not loaded.is_first_run
+
+
+def effective_storage_location(loaded: LoadedConfig) -> str:
+    """Where job files live: `<shared>/jobs` with Shaman, else the shared storage itself.
+
+    This is the value of the implicit `{jobs}` variable. Empty on a first run.
+    """
+    shared = loaded.shared_storage_path
+    if shared and effective_shaman_enabled(loaded):
+        return os.path.join(shared, "jobs")
+    return shared
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: Path | str, *, platform: str | None = None) -> LoadedConfig:
+    """Read `path`; a missing file gives the defaults and a first run.
+
+    `platform` (a GOOS name) only changes platform-dependent defaults; it is for
+    tests. Raises ConfigError for anything malformed. Unknown keys are logged.
+    """
+    absolute = Path(os.path.abspath(path))
+    try:
+        text = absolute.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        logger.info("no configuration file at %s, using defaults", absolute)
+        return LoadedConfig(config=default_config(platform), path=absolute, file_existed=False)
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"the file is not UTF-8 text ({error.reason} at byte {error.start})",
+            filename=absolute.name,
+        ) from error
+    except OSError as error:
+        # Running on defaults would later overwrite a file we could not even read.
+        raise ConfigError(
+            f"cannot read the file: {error.strerror}", filename=absolute.name
+        ) from error
+
+    parser = _Parser(filename=absolute.name, from_json=False, platform=platform)
+    config = parser.parse_yaml(text)
+    if parser.unknown_keys:
+        logger.warning(
+            "ignoring unknown settings in %s: %s", absolute, ", ".join(parser.unknown_keys)
+        )
+    loaded = LoadedConfig(
+        config=config,
+        path=absolute,
+        file_existed=True,
+        unknown_keys=tuple(parser.unknown_keys),
+    )
+    if crosspath.is_unc(config.shared_storage_path):
+        logger.error(
+            "shared_storage_path %r is in UNC notation, which Flamenco does not support; "
+            "mount the share as a drive letter instead",
+            config.shared_storage_path,
+        )
+    return loaded
+
+
+def config_from_json(data: object, *, platform: str | None = None) -> ManagerConfig:
+    """Build a configuration from the web editor's JSON (the shape config_to_json produces).
+
+    Keys that are left out keep their defaults. Raises ConfigError naming the key.
+    Unlike the YAML file, the JSON must have the exact types (text, true/false,
+    numbers) and audiences must be one of all, workers, users.
+    """
+    parser = _Parser(filename=None, from_json=True, platform=platform)
+    config = parser.parse_json(data)
+    if parser.unknown_keys:
+        logger.warning("ignoring unknown settings in JSON: %s", ", ".join(parser.unknown_keys))
+    return config
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Entry:
+    key: str
+    line: int | None
+    value: _Item
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Item:
+    """One value from the YAML file or JSON body, with enough context for error messages."""
+
+    kind: typing.Literal["mapping", "sequence", "scalar"]
+    line: int | None
+    scalar: object = None
+    # The literal YAML text of a scalar, which upstream uses for text settings
+    # even when YAML reads it as a number; None for JSON.
+    text: str | None = None
+    quoted: bool = False
+    entries: tuple[_Entry, ...] = ()
+    items: tuple[_Item, ...] = ()
+
+    @property
+    def is_null(self) -> bool:
+        return self.kind == "scalar" and self.scalar is None
+
+    def describe(self) -> str:
+        if self.kind == "mapping":
+            return "a group of settings"
+        if self.kind == "sequence":
+            return "a list"
+        if self.scalar is None:
+            return "an empty value"
+        shown = self.text if self.text is not None else self.scalar
+        if isinstance(shown, str):
+            return _quote(shown)
+        return str(shown).lower() if isinstance(shown, bool) else str(shown)
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+_MAX_DEPTH: Final = 64
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+_T = TypeVar("_T")
+
+
+class _Parser:
+    """Turns a YAML node tree or JSON value into a ManagerConfig, collecting unknown keys.
+
+    YAML follows upstream's yaml.v2 decoding: scalars are read into text settings
+    verbatim, an empty value resets a setting to its zero value, and variables
+    are merged over the default ones. JSON is typed strictly instead.
+    """
+
+    def __init__(self, *, filename: str | None, from_json: bool, platform: str | None) -> None:
+        self.filename = filename
+        self.from_json = from_json
+        self.platform = platform
+        self.unknown_keys: list[str] = []
+
+    def error(self, problem: str, key: str | None, line: int | None) -> ConfigError:
+        return ConfigError(problem, key=key or None, line=line, filename=self.filename)
+
+    # -- input trees
+
+    def parse_yaml(self, text: str) -> ManagerConfig:
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = None if node is None else _YAMLConverter(self).convert(node, 0)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            detail = error.problem or "invalid YAML"
+            if error.context:
+                detail = f"{detail} ({error.context})"
+            raise self.error(
+                f"YAML syntax error: {detail}", None, mark.line + 1 if mark else None
+            ) from error
+        except yaml.YAMLError as error:
+            raise self.error(f"YAML syntax error: {error}", None, None) from error
+
+        if root is None or (root.kind == "scalar" and root.scalar is None):
+            raise self.error(
+                "the file is empty; delete it to run the setup assistant, "
+                'or start it with "_meta:" and "  version: 3"',
+                "_meta.version",
+                1,
+            )
+        return self.parse_root(root)
+
+    def parse_json(self, data: object) -> ManagerConfig:
+        return self.parse_root(_item_from_json(data, "", 0))
+
+    # -- sections
+
+    def parse_root(self, root: _Item) -> ManagerConfig:
+        if root.kind != "mapping":
+            raise self.error(
+                f"the configuration must be a group of settings, not {root.describe()}",
+                None,
+                None if self.from_json else 1,
+            )
+        self.check_meta(root)
+        return self.section(default_config(self.platform), root, "", skip=frozenset({"_meta"}))
+
+    def check_meta(self, root: _Item) -> None:
+        meta = _find(root, "_meta")
+        if meta is None:
+            if self.from_json:
+                return  # The web editor may leave it out; it is always written as 3.
+            raise self.error(
+                f'is missing; add "_meta:" with "  version: {CONFIG_VERSION}" at the top',
+                "_meta.version",
+                1,
+            )
+        if meta.value.kind != "mapping":
+            raise self.error(
+                f"expected a group of settings, not {meta.value.describe()}", "_meta", meta.line
+            )
+        version_entry = _find(meta.value, "version")
+        if version_entry is None:
+            raise self.error(
+                f"is missing; only version {CONFIG_VERSION} is supported",
+                "_meta.version",
+                meta.line,
+            )
+        for entry in meta.value.entries:
+            if entry.key != "version":
+                self.unknown_keys.append(self.located(f"_meta.{entry.key}", entry.line))
+        version = self.integer(version_entry.value, "_meta.version")
+        if version != CONFIG_VERSION:
+            raise self.error(
+                f"version {version} is not supported; only version {CONFIG_VERSION} "
+                "(Flamenco 3) configuration files can be used",
+                "_meta.version",
+                version_entry.value.line,
+            )
+
+    def section(
+        self, default: _T, item: _Item, path: str, *, skip: frozenset[str] = frozenset()
+    ) -> _T:
+        # An empty section (`shaman:` with nothing below) is treated as left out.
+        if item.is_null:
+            return default
+        if item.kind != "mapping":
+            raise self.error(
+                f"expected a group of settings (indented `key: value` lines), "
+                f"not {item.describe()}",
+                path,
+                item.line,
+            )
+        cls: typing.Any = type(default)
+        fields = {field.metadata.get("key", field.name): field for field in dataclasses.fields(cls)}
+        hints = typing.get_type_hints(cls)
+        changes: dict[str, object] = {}
+        for entry in item.entries:
+            if entry.key in skip:
+                continue
+            key_path = f"{path}.{entry.key}" if path else entry.key
+            field = fields.get(entry.key)
+            if field is None:
+                self.unknown_keys.append(self.located(key_path, entry.line))
+                continue
+            if self.from_json and entry.value.is_null:
+                continue  # JSON null leaves the default, as Go's encoding/json does.
+            current = getattr(default, field.name)
+            value = self.value(hints[field.name], current, entry.value, key_path)
+            check = field.metadata.get("check")
+            problem = check(value) if check else None
+            if problem:
+                raise self.error(problem, key_path, entry.value.line)
+            changes[field.name] = value
+        result: _T = dataclasses.replace(default, **changes)  # type: ignore[type-var]
+        return result
+
+    def value(self, hint: object, current: object, item: _Item, key: str) -> object:
+        if hint is str:
+            return self.text(item, key)
+        if hint is bool:
+            return self.boolean(item, key)
+        if hint is int:
+            return self.integer(item, key)
+        if hint is datetime.timedelta:
+            return self.duration(item, key)
+        if isinstance(hint, type) and issubclass(hint, ShamanLinkMode):
+            return self.choice(ShamanLinkMode, item, key)
+        if typing.get_origin(hint) is Mapping:
+            return self.variables(typing.cast(Mapping[str, Variable], current), item, key)
+        if dataclasses.is_dataclass(current):
+            return self.section(current, item, key)
+        raise TypeError(f"no parser for setting {key} of type {hint!r}")  # a bug, not bad input
+
+    def located(self, key: str, line: int | None) -> str:
+        return f"{key} (line {line})" if line is not None else key
+
+    # -- scalars
+
+    def scalar_or_fail(self, item: _Item, key: str, expected: str) -> object:
+        if item.kind != "scalar":
+            raise self.error(f"expected {expected}, not {item.describe()}", key, item.line)
+        return item.scalar
+
+    def text(self, item: _Item, key: str) -> str:
+        value = self.scalar_or_fail(item, key, "text")
+        if isinstance(value, str):
+            return value
+        if value is None and not self.from_json:
+            return ""
+        if item.text is not None:
+            # yaml.v2 reads `manager_name: 1.5` or `password: yes` as the literal text.
+            return item.text
+        raise self.error(f"expected text, not {item.describe()}", key, item.line)
+
+    def boolean(self, item: _Item, key: str) -> bool:
+        value = self.scalar_or_fail(item, key, "true or false")
+        if isinstance(value, bool):
+            return value
+        if value is None and not self.from_json:
+            return False
+        if item.text is not None and not item.quoted:
+            # YAML 1.1 booleans that yaml.v2 knows but PyYAML does not.
+            lowered = item.text.lower()
+            if lowered in ("y", "yes", "on"):
+                return True
+            if lowered in ("n", "no", "off"):
+                return False
+        raise self.error(f"{item.describe()} is not true or false", key, item.line)
+
+    def integer(self, item: _Item, key: str) -> int:
+        value = self.scalar_or_fail(item, key, "a whole number")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if value is None and not self.from_json:
+            return 0
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        hint = ""
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            hint = " (write it without quotes)"
+        raise self.error(f"{item.describe()} is not a whole number{hint}", key, item.line)
+
+    def duration(self, item: _Item, key: str) -> datetime.timedelta:
+        value = self.scalar_or_fail(item, key, "a duration like 10m0s")
+        if value is None and not self.from_json:
+            return datetime.timedelta(0)
+        if not isinstance(value, str):
+            if item.text is None:
+                raise self.error(
+                    f"{item.describe()} is not a duration like 10m0s (write it as text)",
+                    key,
+                    item.line,
+                )
+            # yaml.v2 hands the literal text to Go's ParseDuration, so `0` works.
+            value = item.text
+        try:
+            return durations.parse_duration(value)
+        except durations.DurationError as error:
+            raise self.error(
+                f"{_quote(value)} is not a duration like 10m0s: {error.reason}", key, item.line
+            ) from error
+
+    def choice(self, enum_type: type[ShamanLinkMode], item: _Item, key: str) -> ShamanLinkMode:
+        value = self.scalar_or_fail(item, key, "text")
+        if value is None:
+            return enum_type.AUTO
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return enum_type(value)
+        except ValueError:
+            options = ", ".join(member.value for member in enum_type)
+            raise self.error(f"{item.describe()} is not one of {options}", key, item.line) from None
+
+    def text_list(self, item: _Item, key: str) -> tuple[str, ...]:
+        if item.is_null and not self.from_json:
+            return ()
+        if item.kind != "sequence":
+            raise self.error(f"expected a list, not {item.describe()}", key, item.line)
+        return tuple(
+            self.text(element, f"{key}[{index}]") for index, element in enumerate(item.items)
+        )
+
+    # -- variables
+
+    def variables(
+        self, current: Mapping[str, Variable], item: _Item, key: str
+    ) -> Mapping[str, Variable]:
+        if item.is_null:
+            return current
+        if item.kind != "mapping":
+            raise self.error(f"expected variables by name, not {item.describe()}", key, item.line)
+        # yaml.v2 decodes into the default map without clearing it, so a file that
+        # leaves out `blenderArgs` still has it. The web editor sends the full set.
+        result: dict[str, Variable] = {} if self.from_json else dict(current)
+        for entry in item.entries:
+            result[entry.key] = self.variable(entry.value, f"{key}.{entry.key}")
+        return result
+
+    def variable(self, item: _Item, key: str) -> Variable:
+        if item.is_null and not self.from_json:
+            return Variable()
+        if item.kind != "mapping":
+            raise self.error(
+                f"expected `is_twoway` and `values`, not {item.describe()}", key, item.line
+            )
+        is_twoway = False
+        values: tuple[VariableValue, ...] = ()
+        for entry in item.entries:
+            entry_key = f"{key}.{entry.key}"
+            if entry.key == "is_twoway":
+                is_twoway = self.boolean(entry.value, entry_key)
+            elif entry.key == "values":
+                values = self.variable_values(entry.value, entry_key)
+            else:
+                self.unknown_keys.append(self.located(entry_key, entry.line))
+        return Variable(is_twoway=is_twoway, values=values)
+
+    def variable_values(self, item: _Item, key: str) -> tuple[VariableValue, ...]:
+        if item.is_null and not self.from_json:
+            return ()
+        if item.kind != "sequence":
+            raise self.error(
+                f"expected a list of values (lines starting with `- `), not {item.describe()}",
+                key,
+                item.line,
+            )
+        return tuple(
+            self.variable_value(element, f"{key}[{index}]")
+            for index, element in enumerate(item.items)
+        )
+
+    def variable_value(self, item: _Item, key: str) -> VariableValue:
+        if item.kind != "mapping":
+            raise self.error(
+                f"expected `platform` and `value` settings, not {item.describe()}", key, item.line
+            )
+        readers: dict[str, Callable[[_Item, str], object]] = {
+            "audience": self.text,
+            "platform": self.text,
+            "platforms": self.text_list,
+            "value": self.text,
+        }
+        fields: dict[str, object] = {}
+        for entry in item.entries:
+            if self.from_json and entry.value.is_null:
+                continue
+            reader = readers.get(entry.key)
+            if reader is None:
+                self.unknown_keys.append(self.located(f"{key}.{entry.key}", entry.line))
+                continue
+            fields[entry.key] = reader(entry.value, f"{key}.{entry.key}")
+        value = VariableValue(**fields)  # type: ignore[arg-type]
+        if self.from_json and value.audience not in ("", *AUDIENCES):
+            audience_entry = _find(item, "audience")
+            raise self.error(
+                f"{_quote(value.audience)} is not one of {', '.join(AUDIENCES)}",
+                f"{key}.audience",
+                audience_entry.value.line if audience_entry else item.line,
+            )
+        return value
+
+
+def _find(item: _Item, key: str) -> _Entry | None:
+    """The last entry named `key` (later duplicates win, as in YAML decoders)."""
+    found = None
+    for entry in item.entries:
+        if entry.key == key:
+            found = entry
+    return found
+
+
+class _YAMLConverter:
+    """Turns PyYAML's composed node tree into _Items, keeping line numbers."""
+
+    def __init__(self, parser: _Parser) -> None:
+        self.parser = parser
+        self.constructor = yaml.constructor.SafeConstructor()
+        # Aliases reuse nodes; converting each node once keeps anchors cheap.
+        self.converted: dict[int, _Item] = {}
+
+    def convert(self, node: yaml.Node, depth: int) -> _Item:
+        if depth > _MAX_DEPTH:
+            raise self.parser.error("the YAML is nested too deeply", None, node.start_mark.line + 1)
+        done = self.converted.get(id(node))
+        if done is not None:
+            return done
+        line = node.start_mark.line + 1
+        item: _Item
+        if isinstance(node, yaml.MappingNode):
+            item = _Item(kind="mapping", line=line, entries=self.entries(node, depth))
+        elif isinstance(node, yaml.SequenceNode):
+            children = tuple(self.convert(child, depth + 1) for child in node.value)
+            item = _Item(kind="sequence", line=line, items=children)
+        else:
+            item = _Item(
+                kind="scalar",
+                line=line,
+                scalar=self.constructor.construct_object(node, deep=True),
+                text=node.value,
+                quoted=node.style in ("'", '"', "|", ">"),
+            )
+        self.converted[id(node)] = item
+        return item
+
+    def entries(self, node: yaml.MappingNode, depth: int) -> tuple[_Entry, ...]:
+        own_keys = [key.value for key, _ in node.value if key.tag != _MERGE_TAG]
+        duplicates = sorted({key for key in own_keys if own_keys.count(key) > 1})
+        if duplicates:
+            logger.warning(
+                "settings given more than once, the last one wins: %s (line %d)",
+                ", ".join(map(str, duplicates)),
+                node.start_mark.line + 1,
+            )
+        # Resolve `<<: *anchor` merge keys in place, as YAML loaders do.
+        self.constructor.flatten_mapping(node)
+        entries = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.parser.error(
+                    "a setting name must be plain text", None, key_node.start_mark.line + 1
+                )
+            entries.append(
+                _Entry(
+                    key=key_node.value,
+                    line=key_node.start_mark.line + 1,
+                    value=self.convert(value_node, depth + 1),
+                )
+            )
+        return tuple(entries)
+
+
+def _item_from_json(data: object, key: str, depth: int) -> _Item:
+    if depth > _MAX_DEPTH:
+        raise ConfigError("the JSON is nested too deeply", key=key or None)
+    if isinstance(data, Mapping):
+        entries = []
+        for name, value in data.items():
+            if not isinstance(name, str):
+                raise ConfigError(f"setting names must be text, not {name!r}", key=key or None)
+            child_key = f"{key}.{name}" if key else name
+            entries.append(_Entry(name, None, _item_from_json(value, child_key, depth + 1)))
+        return _Item(kind="mapping", line=None, entries=tuple(entries))
+    if isinstance(data, Sequence) and not isinstance(data, str):
+        children = tuple(
+            _item_from_json(value, f"{key}[{index}]", depth + 1) for index, value in enumerate(data)
+        )
+        return _Item(kind="sequence", line=None, items=children)
+    return _Item(kind="scalar", line=None, scalar=data)
+
+
+# ---------------------------------------------------------------------------
+# JSON and YAML output
+
+
+def config_to_json(config: ManagerConfig) -> dict[str, object]:
+    """The configuration as JSON-able data: the file's keys, durations as Go strings.
+
+    Empty optional variable fields are left out, as upstream does (`omitempty`).
+    """
+    plain: dict[str, object] = {"_meta": {"version": CONFIG_VERSION}}
+    plain.update(_section_to_plain(config))
+    return plain
+
+
+def _section_to_plain(section: object) -> dict[str, object]:
+    plain: dict[str, object] = {}
+    for field in dataclasses.fields(section):  # type: ignore[arg-type]
+        plain[field.metadata.get("key", field.name)] = _value_to_plain(getattr(section, field.name))
+    return plain
+
+
+def _value_to_plain(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.timedelta):
+        return durations.format_duration(value)
+    if isinstance(value, Mapping):
+        return {name: _variable_to_plain(value[name]) for name in sorted(value)}
+    if dataclasses.is_dataclass(value):
+        return _section_to_plain(value)
+    return value
+
+
+def _variable_to_plain(variable: Variable) -> dict[str, object]:
+    plain: dict[str, object] = {}
+    if variable.is_twoway:
+        plain["is_twoway"] = True
+    values: list[dict[str, object]] = []
+    for value in variable.values:
+        item: dict[str, object] = {}
+        if value.audience:
+            item["audience"] = value.audience
+        if value.platform:
+            item["platform"] = value.platform
+        if value.platforms:
+            item["platforms"] = list(value.platforms)
+        item["value"] = value.value
+        values.append(item)
+    plain["values"] = values
+    return plain
+
+
+_EXTENSION_KEYS: Final = frozenset(
+    field.name for field in dataclasses.fields(ManagerConfig) if field.metadata.get("extension")
+)
+
+_HEADER: Final = """\
+# Flamenco Manager configuration, written by Flamenco in Python {version}.
+#
+# The Manager's web interface may overwrite this file; comments you add here
+# will then be lost. Every setting is described in docs/configuration.md.
+
+"""
+
+_EXTENSIONS_COMMENT: Final = """
+# Settings of Flamenco in Python that upstream Flamenco does not have (and ignores):
+"""
+
+
+def config_to_yaml(config: ManagerConfig) -> str:
+    """The text write_config writes: a header comment, then the settings in upstream's order."""
+    plain = config_to_json(config)
+    upstream = {key: value for key, value in plain.items() if key not in _EXTENSION_KEYS}
+    variables = upstream.pop("variables")
+    extensions = {key: value for key, value in plain.items() if key in _EXTENSION_KEYS}
+    return (
+        _HEADER.format(version=__version__)
+        + _dump_yaml(upstream)
+        + _EXTENSIONS_COMMENT
+        + _dump_yaml(extensions)
+        + "\n"
+        + _dump_yaml({"variables": variables})
+    )
+
+
+def _dump_yaml(data: Mapping[str, object]) -> str:
+    text: str = yaml.safe_dump(
+        dict(data), sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096
+    )
+    return text
+
+
+def write_config(config: ManagerConfig, path: Path | str) -> None:
+    """Write the configuration to `path` atomically, keeping the previous file as `<name>.bak`.
+
+    The new text goes to `<name>~` in the same directory (mode 0600: the file
+    may hold the MQTT password) and then replaces the file in one rename.
+    """
+    target = Path(os.path.abspath(path))
+    temporary = target.with_name(target.name + "~")
+    backup = target.with_name(target.name + ".bak")
+    text = config_to_yaml(config)
+
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # O_CREAT's mode does not apply when a stale temporary file already existed.
+        os.chmod(temporary, 0o600)
+        if target.exists():
+            shutil.copy2(target, backup)
+            os.chmod(backup, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+    logger.info("configuration written to %s", target)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename durable on POSIX; Windows cannot open directories, nor needs to.
+    if os.name != "posix":
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
