@@ -20,3 +20,9 @@ def parse_time(text: str) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment
+
+
+def round_up_to_second(moment: dt.datetime) -> dt.datetime:
+    """Round up to a whole second, so a timestamp with sub-second precision still matches."""
+    truncated = moment.replace(microsecond=0)
+    return truncated if truncated == moment else truncated + dt.timedelta(seconds=1)

@@ -37,6 +37,7 @@ class NewJob:
     job_type: str
     priority: int
     status: JobStatus
+    task_status: TaskStatus
     created_at: dt.datetime
     settings: dict[str, Any]
     metadata: dict[str, str]
@@ -47,7 +48,7 @@ class NewJob:
 
 
 def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
-    """Store a job with its tasks and dependencies; the tasks start out queued."""
+    """Store a job with its tasks and their dependencies."""
     now = to_db_time(job.created_at)
     cursor = conn.execute(
         SQL["insert_job"],
@@ -80,7 +81,7 @@ def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
                 "job_priority": job.priority,
                 "index_in_job": index,
                 "priority": task.priority,
-                "status": TaskStatus.QUEUED,
+                "status": job.task_status,
                 "commands": json.dumps(task.commands),
                 "steps_total": task.steps_total,
             }

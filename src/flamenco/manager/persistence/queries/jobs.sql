@@ -62,3 +62,10 @@ UPDATE jobs SET steps_completed = steps_completed + :delta, updated_at = :now WH
 
 -- name: fetch_job_steps
 SELECT steps_completed, steps_total FROM jobs WHERE id = :id;
+
+-- name: fetch_last_rendered_job
+SELECT jobs.uuid FROM last_rendereds JOIN jobs ON jobs.id = last_rendereds.job_id WHERE last_rendereds.id = 1;
+
+-- name: save_last_rendered_job
+INSERT INTO last_rendereds (id, created_at, updated_at, job_id) VALUES (1, :now, :now, :job_id)
+ON CONFLICT (id) DO UPDATE SET job_id = excluded.job_id, updated_at = excluded.updated_at;

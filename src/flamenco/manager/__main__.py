@@ -1,0 +1,121 @@
+"""Command line of the Manager: `python -m flamenco.manager` or `flamenco-manager`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
+from flamenco.manager import config
+from flamenco.manager.app import SHUTDOWN_REQUESTED, create_app
+from flamenco.manager.persistence import PersistenceError
+
+logger = logging.getLogger("flamenco.manager")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="flamenco-manager", description="Flamenco Manager: the heart of the render farm."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("flamenco-manager.yaml"),
+        help="configuration file (default: flamenco-manager.yaml in the working directory)",
+    )
+    parser.add_argument("--version", action="store_true", help="show the version and exit")
+    parser.add_argument(
+        "--write-config", action="store_true", help="write the configuration file and exit"
+    )
+    parser.add_argument("--debug", action="store_true", help="log debug messages")
+    parser.add_argument("--quiet", action="store_true", help="log only warnings and errors")
+    parser.add_argument(
+        "--setup-assistant",
+        action="store_true",
+        help="start the first-run setup assistant, even when the configuration is complete",
+    )
+    parser.add_argument(
+        "--shaman-gc-show",
+        action="store_true",
+        help="show what Shaman garbage collection would delete, then exit",
+    )
+    parser.add_argument(
+        "--shaman-gc-delete", action="store_true", help="run Shaman garbage collection, then exit"
+    )
+    return parser.parse_args(argv)
+
+
+def parse_listen(listen: str) -> tuple[str | None, int]:
+    """Split `host:port` as upstream writes it; `:8080` means every interface."""
+    host, separator, port = listen.strip().rpartition(":")
+    if not separator or not port.isdigit():
+        raise config.ConfigError(f"listen: {listen!r} is not an address like :8080 or host:8080")
+    host = host.strip("[]")
+    return host or None, int(port)
+
+
+async def serve(loaded: config.LoadedConfig) -> int:
+    app = await create_app(loaded)
+    host, port = parse_listen(loaded.config.listen)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        where = f"{host or 'all interfaces'} port {port}"
+        logger.info("Flamenco Manager %s listening on %s", __version__, where)
+        if loaded.is_first_run:
+            logger.warning(
+                "first run: open http://localhost:%d/ to configure the shared storage", port
+            )
+        stopper = asyncio.create_task(stop.wait())
+        failure = asyncio.create_task(app[SHUTDOWN_REQUESTED].wait())
+        await asyncio.wait({stopper, failure}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        failure.cancel()
+        logger.info("shutting down")
+        return 1 if app[SHUTDOWN_REQUESTED].is_set() else 0
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.version:
+        print(f"Flamenco Manager {FLAMENCO_API_VERSION} (flamenco-py {__version__})")
+        return 0
+    logsetup.configure(debug=args.debug, quiet=args.quiet)
+    try:
+        loaded = config.load_config(args.config)
+    except config.ConfigError as error:
+        print(f"flamenco-manager: {error}", file=sys.stderr)
+        return 2
+    if args.setup_assistant:
+        loaded = dataclasses.replace(loaded, force_first_run=True)
+    if args.write_config:
+        config.write_config(loaded.config, loaded.path)
+        print(f"configuration written to {loaded.path}")
+        return 0
+    if args.shaman_gc_show or args.shaman_gc_delete:
+        print("flamenco-manager: Shaman garbage collection is not available yet", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(serve(loaded))
+    except (OSError, PersistenceError, config.ConfigError) as error:
+        print(f"flamenco-manager: cannot start: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

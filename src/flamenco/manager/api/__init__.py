@@ -1,0 +1,90 @@
+"""The REST API: one handler per operationId of the spec, routed from the spec's paths."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from flamenco.manager.api import jobs, meta, shaman, worker, worker_mgt
+from flamenco.manager.api.errors import Handler
+from flamenco.manager.api.openapi import Spec
+
+HANDLERS: dict[str, Handler] = {
+    # meta
+    "getVersion": meta.get_version,
+    "getConfiguration": meta.get_configuration,
+    "checkSharedStoragePath": meta.check_shared_storage_path,
+    "findBlenderExePath": meta.find_blender_exe_path,
+    "checkBlenderExePath": meta.check_blender_exe_path,
+    "saveSetupAssistantConfig": meta.save_setup_assistant_config,
+    "getConfigurationFile": meta.get_configuration_file,
+    "updateConfigurationFile": meta.update_configuration_file,
+    "getVariables": meta.get_variables,
+    "getSharedStorage": meta.get_shared_storage,
+    "getFarmStatus": meta.get_farm_status,
+    # worker
+    "registerWorker": worker.register_worker,
+    "signOn": worker.sign_on,
+    "signOff": worker.sign_off,
+    "workerState": worker.worker_state,
+    "workerStateChanged": worker.worker_state_changed,
+    "scheduleTask": worker.schedule_task,
+    "taskUpdate": worker.task_update,
+    "mayWorkerRun": worker.may_worker_run,
+    "taskOutputProduced": worker.task_output_produced,
+    # worker-mgt
+    "fetchWorkers": worker_mgt.fetch_workers,
+    "fetchWorker": worker_mgt.fetch_worker,
+    "deleteWorker": worker_mgt.delete_worker,
+    "requestWorkerStatusChange": worker_mgt.request_worker_status_change,
+    "setWorkerTags": worker_mgt.set_worker_tags,
+    "fetchWorkerSleepSchedule": worker_mgt.fetch_worker_sleep_schedule,
+    "setWorkerSleepSchedule": worker_mgt.set_worker_sleep_schedule,
+    "fetchWorkerTags": worker_mgt.fetch_worker_tags,
+    "createWorkerTag": worker_mgt.create_worker_tag,
+    "fetchWorkerTag": worker_mgt.fetch_worker_tag,
+    "updateWorkerTag": worker_mgt.update_worker_tag,
+    "deleteWorkerTag": worker_mgt.delete_worker_tag,
+    # jobs
+    "getJobTypes": jobs.get_job_types,
+    "getJobType": jobs.get_job_type,
+    "fetchJobs": jobs.fetch_jobs,
+    "submitJob": jobs.submit_job,
+    "deleteJobMass": jobs.delete_job_mass,
+    "submitJobCheck": jobs.submit_job_check,
+    "fetchJob": jobs.fetch_job,
+    "deleteJob": jobs.delete_job,
+    "deleteJobWhatWouldItDo": jobs.delete_job_what_would_it_do,
+    "fetchJobLastRenderedInfo": jobs.fetch_job_last_rendered_info,
+    "fetchGlobalLastRenderedInfo": jobs.fetch_global_last_rendered_info,
+    "setJobStatus": jobs.set_job_status,
+    "setJobPriority": jobs.set_job_priority,
+    "setJobTag": jobs.set_job_tag,
+    "fetchJobTasks": jobs.fetch_job_tasks,
+    "fetchJobBlocklist": jobs.fetch_job_blocklist,
+    "removeJobBlocklist": jobs.remove_job_blocklist,
+    "fetchTask": jobs.fetch_task,
+    "fetchTaskLogTail": jobs.fetch_task_log_tail,
+    "fetchTaskLogInfo": jobs.fetch_task_log_info,
+    "setTaskStatus": jobs.set_task_status,
+    # shaman
+    "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
+    "shamanCheckout": shaman.shaman_checkout,
+    "shamanFileStoreCheck": shaman.shaman_file_store_check,
+    "shamanFileStore": shaman.shaman_file_store,
+}
+
+
+def setup_routes(app: web.Application, spec: Spec) -> None:
+    """Route every operation of the spec to its handler, named after its operationId."""
+    missing = set(spec.operations) - set(HANDLERS)
+    if missing:
+        raise RuntimeError(f"operations without a handler: {sorted(missing)}")
+    # Fixed paths first, so that /jobs/types is not taken for /jobs/{job_id}.
+    ordered = sorted(spec.operations.values(), key=lambda op: ("{" in op.path, op.path))
+    for operation in ordered:
+        app.router.add_route(
+            operation.method,
+            operation.path,
+            HANDLERS[operation.operation_id],
+            name=operation.operation_id,
+        )

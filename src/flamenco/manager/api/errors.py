@@ -1,0 +1,74 @@
+"""Turning every failure of an API request into the spec's JSON Error body."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from flamenco.manager import job_compilers
+from flamenco.manager.api.openapi import RequestInvalid
+from flamenco.manager.job_service import JobSubmissionError
+from flamenco.manager.persistence import errors as persistence_errors
+from flamenco.manager.task_updates import StatusNotAllowed, TaskNotAssigned
+from flamenco.manager.worker_service import WorkerStatusChangeRefused, WorkerTagConflict
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v3"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": status, "message": message}, status=status, headers=headers)
+
+
+# Domain errors that mean the same thing wherever they come from.
+_STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (RequestInvalid, 400),
+    (persistence_errors.NotFound, 404),
+    (job_compilers.JobTypeEtagMismatch, 412),
+    (job_compilers.JobCompilerError, 400),
+    (JobSubmissionError, 400),
+    (TaskNotAssigned, 409),
+    (StatusNotAllowed, 400),
+    (WorkerStatusChangeRefused, 412),
+    (WorkerTagConflict, 409),
+)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer API errors with JSON; other paths keep aiohttp's own error pages."""
+    if not request.path.startswith(API_PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except persistence_errors.DatabaseBusy:
+        logger.warning("database busy", extra={"path": request.path})
+        return error_response(
+            503, "the database is busy, try again later", headers={"Retry-After": "1"}
+        )
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        message = http_error.text if http_error.content_type == "text/plain" else None
+        return error_response(
+            http_error.status, (message or http_error.reason).strip(), headers=_allow_header(http_error)
+        )
+    except Exception as error:
+        for error_type, status in _STATUS_BY_ERROR:
+            if isinstance(error, error_type):
+                message = getattr(error, "message", None) or str(error)
+                if status == 400 and isinstance(error, RequestInvalid):
+                    status = error.status
+                return error_response(status, message)
+        logger.exception("unexpected error handling API request", extra={"path": request.path})
+        return error_response(500, f"internal error: {type(error).__name__}")
+
+
+def _allow_header(http_error: web.HTTPException) -> dict[str, str] | None:
+    allow = http_error.headers.get("Allow")
+    return {"Allow": allow} if allow else None

@@ -1,0 +1,165 @@
+"""The composition root: create_app() builds every Manager service, in order, and its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from flamenco.api import SPEC_PATH
+from flamenco.clock import Clock, SystemClock
+from flamenco.manager import api, config, job_compilers, keys, swagger_ui
+from flamenco.manager.api.errors import error_middleware
+from flamenco.manager.api.openapi import load_spec
+from flamenco.manager.api.validation import validation_middleware
+from flamenco.manager.eventbus import events
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.farm_status import FarmStatusService
+from flamenco.manager.job_deleter import JobDeleter
+from flamenco.manager.job_service import JobService
+from flamenco.manager.last_rendered import LastRendered
+from flamenco.manager.local_storage import JOB_FILES_URL_PREFIX, LocalStorage
+from flamenco.manager.persistence import Database, maintenance
+from flamenco.manager.state_machine.service import StateMachine
+from flamenco.manager.task_logs import TaskLogs
+from flamenco.manager.task_scheduler import TaskScheduler
+from flamenco.manager.task_updates import FailurePolicy, TaskUpdates
+from flamenco.manager.variables import Variables
+from flamenco.manager.worker_service import WorkerService
+from flamenco.manager.web_app import setup_web_app_routes
+
+logger = logging.getLogger(__name__)
+
+# Set when a background service dies, so that whoever runs the app can stop it.
+SHUTDOWN_REQUESTED = web.AppKey("shutdown_requested", asyncio.Event)
+
+# How long background services get to stop before the Manager gives up on them.
+SERVICE_STOP_TIMEOUT_SECONDS = 10.0
+
+
+async def create_app(loaded: config.LoadedConfig, *, clock: Clock | None = None) -> web.Application:
+    """Open the database and build every service; the returned app is ready to serve."""
+    clock = clock or SystemClock()
+    spec = load_spec(SPEC_PATH)
+    settings = loaded.config
+
+    db = await Database.open(loaded.database_path)
+    broker = Broker()
+    storage = LocalStorage(loaded.local_storage_path)
+    storage.root.mkdir(parents=True, exist_ok=True)
+    task_logs = TaskLogs(storage, broker, clock, max_bytes=settings.task_log_max_bytes)
+    variables = Variables.from_loaded(loaded)
+    state_machine = StateMachine(db, broker, task_logs, clock)
+    compilers = job_compilers.JobCompilers(
+        scripts_dir=loaded.job_scripts_path,
+        timeout_seconds=settings.job_compiler_timeout.total_seconds(),
+    )
+
+    app = web.Application(middlewares=[error_middleware, validation_middleware])
+    app[keys.CONFIG] = loaded
+    app[keys.CLOCK] = clock
+    app[keys.SPEC] = spec
+    app[keys.DATABASE] = db
+    app[keys.BROKER] = broker
+    app[keys.LOCAL_STORAGE] = storage
+    app[keys.TASK_LOGS] = task_logs
+    app[keys.VARIABLES] = variables
+    app[keys.STATE_MACHINE] = state_machine
+    app[keys.JOB_COMPILERS] = compilers
+    app[keys.JOBS] = JobService(
+        db=db,
+        compilers=compilers,
+        variables=variables,
+        state_machine=state_machine,
+        broker=broker,
+        clock=clock,
+        manager_platform=variables.manager_platform,
+    )
+    app[keys.WORKERS] = WorkerService(
+        db=db, broker=broker, state_machine=state_machine, clock=clock
+    )
+    app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
+    app[keys.TASK_UPDATES] = TaskUpdates(
+        db=db,
+        state_machine=state_machine,
+        task_logs=task_logs,
+        clock=clock,
+        failure_policy=FailurePolicy(
+            blocklist_threshold=settings.blocklist_threshold,
+            fail_after_softfail_count=settings.task_fail_after_softfail_count,
+        ),
+    )
+    app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker)
+    app[keys.JOB_DELETER] = JobDeleter(db=db, storage=storage, broker=broker)
+    app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage)
+    app[SHUTDOWN_REQUESTED] = asyncio.Event()
+
+    api.setup_routes(app, spec)
+    app.router.add_get("/api/v3/openapi3.json", _serve_spec)
+    swagger_ui.setup_routes(app)
+    app.router.add_static(JOB_FILES_URL_PREFIX, storage.root, append_version=False)
+    setup_web_app_routes(app)
+
+    app.cleanup_ctx.append(_database_lifetime)
+    app.cleanup_ctx.append(_background_services)
+    app.on_shutdown.append(_announce_shutdown)
+    return app
+
+
+async def _serve_spec(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[keys.SPEC].as_json, content_type="application/json")
+
+
+async def _database_lifetime(app: web.Application) -> AsyncIterator[None]:
+    yield
+    app[keys.TASK_LOGS].close()
+    await app[keys.DATABASE].close()
+
+
+async def _background_services(app: web.Application) -> AsyncIterator[None]:
+    """Finish interrupted job changes, then run each long-lived service as a named task."""
+    await app[keys.STATE_MACHINE].check_stuck()
+    db = app[keys.DATABASE]
+    services: dict[str, Callable[[], Awaitable[None]]] = {
+        "farm-status": app[keys.FARM_STATUS].run,
+        "job-deleter": app[keys.JOB_DELETER].run,
+        "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
+        "integrity-checks": lambda: maintenance.run_integrity_checks(
+            db, app[keys.CONFIG].config.database_check_period
+        ),
+    }
+    tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
+    for task in tasks:
+        task.add_done_callback(lambda done: _service_ended(app, done))
+    app[keys.BROKER].publish(events.lifecycle("manager-startup"))
+    yield
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=SERVICE_STOP_TIMEOUT_SECONDS)
+    for task in pending:
+        logger.error("service did not stop in time", extra={"service": task.get_name()})
+
+
+def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is None:
+        return  # Services that have nothing to do, like disabled checks, just return.
+    logger.critical(
+        "background service failed, shutting down",
+        exc_info=error,
+        extra={"service": task.get_name()},
+    )
+    app[SHUTDOWN_REQUESTED].set()
+
+
+async def _announce_shutdown(app: web.Application) -> None:
+    app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
+
+
+def default_config_path() -> Path:
+    return Path.cwd() / "flamenco-manager.yaml"

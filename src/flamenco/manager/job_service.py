@@ -1,0 +1,261 @@
+"""Jobs as users see them: submission, queries, and status, priority, tag and deletion requests."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.clock import Clock
+from flamenco.manager import job_compilers
+from flamenco.manager.eventbus import events
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.persistence import Database, errors, failures, jobs, workers
+from flamenco.manager.persistence.models import BlocklistEntry, Job, Task, TaskWorkerRef
+from flamenco.manager.state_machine.changes import Changes
+from flamenco.manager.state_machine.service import StateMachine
+from flamenco.manager.variables import Variables
+
+logger = logging.getLogger(__name__)
+
+# Statuses a job may be submitted in. Upstream stores whatever is sent, which can
+# create jobs that nothing will ever run or finish.
+SUBMITTABLE_STATUSES = (JobStatus.QUEUED, JobStatus.PAUSED)
+
+
+class JobSubmissionError(Exception):
+    """The submitted job cannot be accepted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskDetails:
+    task: Task
+    failed_by_workers: list[TaskWorkerRef]
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        compilers: job_compilers.JobCompilers,
+        variables: Variables,
+        state_machine: StateMachine,
+        broker: Broker,
+        clock: Clock,
+        manager_platform: str,
+    ) -> None:
+        self._db = db
+        self._compilers = compilers
+        self._variables = variables
+        self._state_machine = state_machine
+        self._broker = broker
+        self._clock = clock
+        self._manager_platform = manager_platform
+
+    async def check(self, submitted: Mapping[str, Any]) -> None:
+        """Compile the job without storing it; raises what submit() would raise."""
+        await self._compile(submitted)
+
+    async def submit(self, submitted: Mapping[str, Any]) -> Job:
+        """Compile and store a job; it starts out queued, or paused when asked."""
+        status = JobStatus(submitted.get("initial_status") or JobStatus.QUEUED)
+        if status not in SUBMITTABLE_STATUSES:
+            allowed = ", ".join(SUBMITTABLE_STATUSES)
+            raise JobSubmissionError(f"initial_status must be one of {allowed}, not {status}")
+        authored = await self._compile(submitted)
+        tag_uuid = submitted.get("worker_tag") or ""
+        storage = submitted.get("storage") or {}
+        new_job = jobs.NewJob(
+            uuid=authored.job_id,
+            name=authored.name,
+            job_type=authored.job_type,
+            priority=authored.priority,
+            status=status,
+            task_status=TaskStatus.PAUSED if status == JobStatus.PAUSED else TaskStatus.QUEUED,
+            created_at=authored.created,
+            settings=authored.settings,
+            metadata=authored.metadata,
+            submitter_platform=self._submitter_platform(submitted),
+            shaman_checkout_id=storage.get("shaman_checkout_id") or "",
+            worker_tag_id=None,
+            tasks=[
+                jobs.NewTask(
+                    uuid=task.uuid,
+                    name=task.name,
+                    task_type=task.task_type,
+                    priority=task.priority,
+                    commands=[
+                        {
+                            "name": command.name,
+                            "parameters": command.parameters,
+                            "total_step_count": command.total_step_count,
+                        }
+                        for command in task.commands
+                    ],
+                    dependencies=task.dependencies,
+                )
+                for task in authored.tasks
+            ],
+        )
+
+        def transaction(conn: sqlite3.Connection) -> Job:
+            tag_id = None
+            if tag_uuid:
+                try:
+                    tag_id = workers.fetch_tag(conn, tag_uuid).id
+                except errors.WorkerTagNotFound:
+                    raise JobSubmissionError(f"worker tag {tag_uuid} does not exist") from None
+            job_id = jobs.insert_job(
+                conn, dataclasses.replace(new_job, worker_tag_id=tag_id)
+            )
+            return jobs.fetch_job_by_id(conn, job_id)
+
+        job = await self._db.write(transaction)
+        logger.info(
+            "job stored",
+            extra={"job": job.uuid, "job_type": job.job_type, "tasks": len(new_job.tasks)},
+        )
+        self._broker.publish(events.job_updated(job))
+        return job
+
+    async def _compile(self, submitted: Mapping[str, Any]) -> job_compilers.AuthoredJob:
+        platform = self._submitter_platform(submitted)
+        settings, metadata = self._variables.replace_two_way_values(
+            dict(submitted.get("settings") or {}), dict(submitted.get("metadata") or {}), platform
+        )
+        prepared = {**submitted, "settings": settings, "metadata": metadata}
+        return await self._compilers.compile(prepared, created=self._clock.now())
+
+    def _submitter_platform(self, submitted: Mapping[str, Any]) -> str:
+        platform = str(submitted.get("submitter_platform") or "")
+        return self._manager_platform if platform == "manager" else platform
+
+    async def fetch_jobs(self) -> list[Job]:
+        return await self._db.read(jobs.fetch_jobs)
+
+    async def fetch_job(self, job_uuid: str) -> Job:
+        return await self._db.read(lambda conn: jobs.fetch_job(conn, job_uuid))
+
+    async def fetch_job_tasks(self, job_uuid: str) -> list[Task]:
+        def transaction(conn: sqlite3.Connection) -> list[Task]:
+            return jobs.fetch_tasks_of_job(conn, jobs.fetch_job(conn, job_uuid).id)
+
+        return await self._db.read(transaction)
+
+    async def fetch_task(self, task_uuid: str) -> TaskDetails:
+        def transaction(conn: sqlite3.Connection) -> TaskDetails:
+            task = jobs.fetch_task(conn, task_uuid)
+            return TaskDetails(task=task, failed_by_workers=failures.fetch_task_failers(conn, task.id))
+
+        return await self._db.read(transaction)
+
+    async def set_status(self, job_uuid: str, status: JobStatus, reason: str) -> None:
+        """Change the job's status as a user asked; requeueing also forgets earlier failures."""
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            job = jobs.fetch_job(conn, job_uuid)
+            self._state_machine.apply_job_status(conn, changes, job, status, reason, now)
+            if status == JobStatus.REQUEUEING:
+                failures.clear_job_task_failures(conn, job.id)
+                failures.clear_job_blocklist(conn, job.id)
+
+        await self._db.write(transaction)
+        await self._state_machine.publish(changes)
+
+    async def set_task_status(self, task_uuid: str, status: TaskStatus, reason: str) -> None:
+        """Change a task's status as a user asked; the reason becomes its activity."""
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            task = jobs.fetch_task(conn, task_uuid)
+            jobs.save_task_activity(conn, task.id, reason, now)
+            self._state_machine.apply_task_status(conn, changes, task, status, now)
+            if status == TaskStatus.QUEUED:
+                failures.clear_task_failures(conn, task.id)
+
+        await self._db.write(transaction)
+        await self._state_machine.publish(changes)
+
+    async def set_priority(self, job_uuid: str, priority: int) -> None:
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> Job:
+            job = jobs.fetch_job(conn, job_uuid)
+            jobs.save_job_priority(conn, job.id, priority, now)
+            return jobs.fetch_job_by_id(conn, job.id)
+
+        job = await self._db.write(transaction)
+        self._broker.publish(events.job_updated(job))
+
+    async def set_tag(self, job_uuid: str, *, tag_uuid: str = "", tag_name: str = "") -> None:
+        """Limit the job to Workers with this tag (given by UUID or name); neither means untag."""
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> Job:
+            job = jobs.fetch_job(conn, job_uuid)
+            tag_id = None
+            if tag_uuid:
+                tag_id = workers.fetch_tag(conn, tag_uuid).id
+            elif tag_name:
+                tag_id = workers.fetch_tag_by_name(conn, tag_name).id
+            jobs.save_job_tag(conn, job.id, tag_id, now)
+            return jobs.fetch_job_by_id(conn, job.id)
+
+        job = await self._db.write(transaction)
+        self._broker.publish(events.job_updated(job))
+
+    async def fetch_blocklist(self, job_uuid: str) -> list[BlocklistEntry]:
+        def transaction(conn: sqlite3.Connection) -> list[BlocklistEntry]:
+            return failures.fetch_job_blocklist(conn, jobs.fetch_job(conn, job_uuid).id)
+
+        return await self._db.read(transaction)
+
+    async def remove_from_blocklist(self, job_uuid: str, entries: list[BlocklistEntry]) -> None:
+        def transaction(conn: sqlite3.Connection) -> None:
+            job = jobs.fetch_job(conn, job_uuid)
+            for entry in entries:
+                failures.remove_job_block(conn, job.id, entry.worker_uuid, entry.task_type)
+
+        await self._db.write(transaction)
+
+    async def request_deletion(self, job_uuid: str) -> Job:
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> Job:
+            job = jobs.fetch_job(conn, job_uuid)
+            jobs.request_job_deletion(conn, job.id, now)
+            return jobs.fetch_job_by_id(conn, job.id)
+
+        job = await self._db.write(transaction)
+        self._broker.publish(events.job_updated(job))
+        return job
+
+    async def request_mass_deletion(self, last_updated_max: dt.datetime) -> list[Job]:
+        """Mark every job last updated at or before the moment; raises JobNotFound when none."""
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> list[Job]:
+            job_ids = jobs.fetch_job_ids_updated_before(conn, last_updated_max)
+            if not job_ids:
+                raise errors.JobNotFound("no jobs modified before timestamp")
+            for job_id in job_ids:
+                jobs.request_job_deletion(conn, job_id, now)
+            return [jobs.fetch_job_by_id(conn, job_id) for job_id in job_ids]
+
+        marked = await self._db.write(transaction)
+        for job in marked:
+            self._broker.publish(events.job_updated(job))
+        return marked

@@ -1,0 +1,165 @@
+-- The current schema, equal to applying every migration in migrations/ (a test checks this).
+-- Generated from a migrated database; edit the migrations, then regenerate this file.
+
+CREATE TABLE worker_tags (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE workers (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT,
+    uuid TEXT NOT NULL UNIQUE,
+    secret TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    platform TEXT NOT NULL DEFAULT '',
+    software TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'offline',
+    last_seen_at TEXT,
+    status_requested TEXT NOT NULL DEFAULT '',
+    lazy_status_request INTEGER NOT NULL DEFAULT 0,
+    supported_task_types TEXT NOT NULL DEFAULT '',
+    deleted_at TEXT,
+    can_restart INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE worker_tag_membership (
+    worker_tag_id INTEGER NOT NULL REFERENCES worker_tags (id) ON DELETE CASCADE,
+    worker_id INTEGER NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+    PRIMARY KEY (worker_tag_id, worker_id)
+) WITHOUT ROWID;
+
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    job_type TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    activity TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    submitter_platform TEXT NOT NULL DEFAULT '',
+    delete_requested_at TEXT,
+    storage_shaman_checkout_id TEXT NOT NULL DEFAULT '',
+    worker_tag_id INTEGER REFERENCES worker_tags (id) ON DELETE SET NULL,
+    steps_completed INTEGER NOT NULL DEFAULT 0,
+    steps_total INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    -- Copy of jobs.priority, so that the scheduler can walk one index in the
+    -- order "job priority, task priority, submission order".
+    job_priority INTEGER NOT NULL,
+    index_in_job INTEGER NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 50,
+    status TEXT NOT NULL,
+    worker_id INTEGER REFERENCES workers (id) ON DELETE SET NULL,
+    last_touched_at TEXT,
+    commands TEXT NOT NULL DEFAULT '[]',
+    activity TEXT NOT NULL DEFAULT '',
+    steps_completed INTEGER NOT NULL DEFAULT 0,
+    steps_total INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (job_id, index_in_job)
+);
+
+CREATE TABLE task_dependencies (
+    task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    dependency_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    PRIMARY KEY (task_id, dependency_id)
+) WITHOUT ROWID;
+
+CREATE TABLE task_failures (
+    created_at TEXT NOT NULL,
+    task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    worker_id INTEGER NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+    PRIMARY KEY (task_id, worker_id)
+) WITHOUT ROWID;
+
+CREATE TABLE job_blocks (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    worker_id INTEGER NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+    task_type TEXT NOT NULL,
+    UNIQUE (job_id, worker_id, task_type)
+);
+
+CREATE TABLE sleep_schedules (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT,
+    worker_id INTEGER NOT NULL UNIQUE REFERENCES workers (id) ON DELETE CASCADE,
+    is_active INTEGER NOT NULL DEFAULT 0,
+    days_of_week TEXT NOT NULL DEFAULT '',
+    start_time TEXT NOT NULL DEFAULT '',
+    end_time TEXT NOT NULL DEFAULT '',
+    next_check TEXT
+);
+
+CREATE TABLE last_rendereds (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    created_at TEXT NOT NULL,
+    updated_at TEXT,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
+);
+
+CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
+
+CREATE INDEX jobs_status ON jobs (status);
+
+CREATE INDEX jobs_updated_at ON jobs (updated_at);
+
+CREATE INDEX jobs_worker_tag ON jobs (worker_tag_id);
+
+CREATE INDEX jobs_delete_requested_at ON jobs (delete_requested_at)
+    WHERE delete_requested_at IS NOT NULL;
+
+CREATE INDEX tasks_job_status ON tasks (job_id, status);
+
+CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
+
+CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
+    WHERE status IN ('queued', 'soft-failed');
+
+CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
+    WHERE status = 'active';
+
+CREATE INDEX task_dependencies_dependency ON task_dependencies (dependency_id);
+
+CREATE INDEX task_failures_worker ON task_failures (worker_id);
+
+CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
+
+CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
+
+CREATE VIEW job_view AS
+SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid
+FROM jobs
+LEFT JOIN worker_tags ON worker_tags.id = jobs.worker_tag_id;
+
+CREATE VIEW task_view AS
+SELECT
+    tasks.*,
+    jobs.uuid AS job_uuid,
+    workers.uuid AS worker_uuid,
+    workers.name AS worker_name,
+    workers.address AS worker_address
+FROM tasks
+JOIN jobs ON jobs.id = tasks.job_id
+LEFT JOIN workers ON workers.id = tasks.worker_id;

@@ -1,0 +1,121 @@
+"""Handing tasks to Workers: scheduling, and whether a Worker may keep running its task."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from flamenco.api.enums import TaskStatus, WorkerStatus
+from flamenco.clock import Clock
+from flamenco.manager.eventbus import events
+from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
+from flamenco.manager.persistence.models import Job, Task, Worker
+from flamenco.manager.state_machine.changes import Changes
+from flamenco.manager.state_machine.service import StateMachine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChangeRequired:
+    """The Worker must change status before it gets work."""
+
+    status: WorkerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NotAwake:
+    status: WorkerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NoTask:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    task: Task
+    job: Job
+    worker: Worker
+
+
+ScheduleResult = StatusChangeRequired | NotAwake | NoTask | Assigned
+
+
+@dataclass(frozen=True, slots=True)
+class MayKeepRunning:
+    may_keep_running: bool
+    reason: str = ""
+    status_change_requested: bool = False
+
+
+class TaskScheduler:
+    def __init__(self, *, db: Database, state_machine: StateMachine, clock: Clock) -> None:
+        self._db = db
+        self._state_machine = state_machine
+        self._clock = clock
+
+    async def schedule(self, worker_uuid: str) -> ScheduleResult:
+        """Find the Worker a task and make it active, all in one transaction."""
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> ScheduleResult:
+            worker = workers.fetch_worker(conn, worker_uuid)
+            # Asking for work counts as being seen, whatever the answer.
+            workers.mark_seen(conn, worker.id, now)
+            if worker.status_requested is not None:
+                return StatusChangeRequired(worker.status_requested)
+            if worker.status != WorkerStatus.AWAKE:
+                return NotAwake(worker.status)
+
+            task_id = scheduler.fetch_assigned_active_task(conn, worker)
+            if task_id is None:
+                task_id = scheduler.find_runnable_task(conn, worker)
+            if task_id is None:
+                return NoTask()
+
+            jobs.assign_task(conn, task_id, worker.id, now)
+            task = jobs.fetch_task_by_id(conn, task_id)
+            changes.log(
+                task.job_uuid, task.uuid, f"Task assigned to worker {worker.name} ({worker.uuid})"
+            )
+            self._state_machine.apply_task_status(conn, changes, task, TaskStatus.ACTIVE, now)
+            changes.event(events.worker_updated(worker))
+            return Assigned(
+                task=jobs.fetch_task_by_id(conn, task_id),
+                job=jobs.fetch_job_by_id(conn, task.job_id),
+                worker=worker,
+            )
+
+        result = await self._db.write(transaction)
+        await self._state_machine.publish(changes)
+        if isinstance(result, Assigned):
+            logger.info(
+                "task assigned to worker",
+                extra={"task": result.task.uuid, "worker": worker_uuid},
+            )
+        return result
+
+    async def may_keep_running(self, worker_uuid: str, task_uuid: str) -> MayKeepRunning:
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> MayKeepRunning:
+            worker = workers.fetch_worker(conn, worker_uuid)
+            workers.mark_seen(conn, worker.id, now)
+            if worker.status_requested is not None and not worker.lazy_status_request:
+                return MayKeepRunning(False, "worker status change requested", True)
+            try:
+                task = jobs.fetch_task(conn, task_uuid)
+            except errors.TaskNotFound:
+                return MayKeepRunning(False, "Task not found")
+            if task.worker is None or task.worker.id != worker.id:
+                return MayKeepRunning(False, "task not assigned to this worker")
+            if task.status != TaskStatus.ACTIVE:
+                return MayKeepRunning(False, f'task is in non-runnable status "{task.status}"')
+            jobs.touch_task(conn, task.id, now)
+            return MayKeepRunning(True)
+
+        return await self._db.write(transaction)

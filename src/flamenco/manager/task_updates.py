@@ -1,0 +1,219 @@
+"""What Workers report about their tasks: status, activity, progress, logs and failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.clock import Clock
+from flamenco.manager.eventbus import events
+from flamenco.manager.persistence import Database, failures, jobs, workers
+from flamenco.manager.persistence.models import Task, Worker
+from flamenco.manager.state_machine.changes import Changes
+from flamenco.manager.state_machine.service import StateMachine
+from flamenco.manager.task_logs import TaskLogs
+
+logger = logging.getLogger(__name__)
+
+
+class TaskNotAssigned(Exception):
+    """The task is not assigned to the Worker that sent the update."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StatusNotAllowed(Exception):
+    """Workers may not set this status; the Manager decides about soft failures."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskUpdate:
+    status: TaskStatus | None = None
+    activity: str | None = None
+    log: str | None = None
+    steps_completed: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailurePolicy:
+    """How many failures the farm tolerates, from the Manager configuration."""
+
+    blocklist_threshold: int
+    fail_after_softfail_count: int
+
+
+def _plural(count: int, word: str, *, with_count: bool = True) -> str:
+    form = word if count == 1 else f"{word}s"
+    return f"{count} {form}" if with_count else form
+
+
+class TaskUpdates:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        state_machine: StateMachine,
+        task_logs: TaskLogs,
+        clock: Clock,
+        failure_policy: FailurePolicy,
+    ) -> None:
+        self._db = db
+        self._state_machine = state_machine
+        self._task_logs = task_logs
+        self._clock = clock
+        self._policy = failure_policy
+
+    async def update(self, worker_uuid: str, task_uuid: str, update: TaskUpdate) -> None:
+        if update.status == TaskStatus.SOFT_FAILED:
+            raise StatusNotAllowed(f"task status {update.status} not allowed to be sent by Worker")
+        now = self._clock.now()
+        changes = Changes()
+
+        def transaction(conn: sqlite3.Connection) -> Task:
+            worker = workers.fetch_worker(conn, worker_uuid)
+            task = jobs.fetch_task(conn, task_uuid)
+            if task.worker is None:
+                raise TaskNotAssigned(
+                    f"task {task_uuid} is not assigned to any worker, so also not to you"
+                )
+            if task.worker.id != worker.id:
+                raise TaskNotAssigned(f"task {task_uuid} is not assigned to you")
+            workers.mark_seen(conn, worker.id, now)
+            jobs.touch_task(conn, task.id, now)
+            self._apply(conn, changes, worker, task, update, now)
+            return task
+
+        task = await self._db.write(transaction)
+        # The Worker's own log goes first: it likely explains the status change
+        # that the Manager's log lines describe.
+        if update.log:
+            await self._task_logs.write(task.job_uuid, task.uuid, update.log)
+        await self._state_machine.publish(changes)
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        worker: Worker,
+        task: Task,
+        update: TaskUpdate,
+        now: dt.datetime,
+    ) -> None:
+        if update.activity is not None:
+            jobs.save_task_activity(conn, task.id, update.activity, now)
+
+        steps_changed = False
+        if update.steps_completed is not None:
+            steps_completed = max(0, min(update.steps_completed, task.steps_total))
+            if steps_completed != task.steps_completed:
+                jobs.save_task_steps_completed(conn, task.id, steps_completed, now)
+                jobs.add_job_steps_completed(
+                    conn, task.job_id, steps_completed - task.steps_completed, now
+                )
+                steps_changed = True
+        if steps_changed or update.activity is not None:
+            task = jobs.fetch_task_by_id(conn, task.id)
+
+        if update.status is None or update.status == task.status:
+            if steps_changed:
+                changes.event(events.job_updated(jobs.fetch_job_by_id(conn, task.job_id)))
+                changes.event(events.task_updated(task))
+            return
+        if update.status == TaskStatus.FAILED:
+            self._on_task_failed(conn, changes, worker, task, now)
+        else:
+            self._state_machine.apply_task_status(conn, changes, task, update.status, now)
+
+    def _on_task_failed(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        worker: Worker,
+        task: Task,
+        now: dt.datetime,
+    ) -> None:
+        """Decide between soft failure, hard failure, and failing the whole job."""
+        num_failed = failures.add_task_failure(conn, task.id, worker.id, now)
+
+        # The count includes the failure just recorded. Upstream adds one more,
+        # which blocks a Worker one failure early.
+        failed_of_type = failures.count_task_failures_of_worker(
+            conn, task.job_id, worker.id, task.task_type
+        )
+        if failed_of_type >= self._policy.blocklist_threshold:
+            logger.warning(
+                "blocklisting worker",
+                extra={"worker": worker.uuid, "job": task.job_uuid, "task_type": task.task_type},
+            )
+            failures.add_job_block(conn, task.job_id, worker.id, task.task_type, now)
+            if not self._workers_left(conn, task):
+                self._fail_job(conn, changes, worker, task, now)
+                return
+            reason = f"worker {worker.name} was blocked from tasks of type {task.task_type!r}"
+            self._state_machine.apply_requeue_worker_tasks(
+                conn,
+                changes,
+                worker,
+                reason,
+                now,
+                from_status=TaskStatus.FAILED,
+                job_id=task.job_id,
+            )
+
+        threshold = self._policy.fail_after_softfail_count
+        if num_failed >= threshold:
+            changes.log(
+                task.job_uuid,
+                task.uuid,
+                f"Task failed by {_plural(num_failed, 'worker')}, "
+                "Manager will mark it as hard failure",
+            )
+            self._state_machine.apply_task_status(conn, changes, task, TaskStatus.FAILED, now)
+            return
+
+        if not self._workers_left(conn, task):
+            self._fail_job(conn, changes, worker, task, now)
+            return
+
+        remaining = threshold - num_failed
+        changes.log(
+            task.job_uuid,
+            task.uuid,
+            f"Task failed by {_plural(num_failed, 'worker')}, Manager will mark it as soft "
+            f"failure. {remaining} more {_plural(remaining, 'failure', with_count=False)} "
+            "will cause hard failure.",
+        )
+        self._state_machine.apply_task_status(conn, changes, task, TaskStatus.SOFT_FAILED, now)
+
+    def _workers_left(self, conn: sqlite3.Connection, task: Task) -> set[str]:
+        """Workers that could still run this task: capable, not blocked, not failed it before."""
+        able = failures.workers_able_to_run(conn, task.job_id, task.task_type)
+        return able - {failer.uuid for failer in failures.fetch_task_failers(conn, task.id)}
+
+    def _fail_job(
+        self,
+        conn: sqlite3.Connection,
+        changes: Changes,
+        worker: Worker,
+        task: Task,
+        now: dt.datetime,
+    ) -> None:
+        changes.log(
+            task.job_uuid,
+            task.uuid,
+            f"Task failed by worker {worker.name} ({worker.uuid}), Manager will fail the entire "
+            f'job as there are no more workers left for tasks of type "{task.task_type}".',
+        )
+        self._state_machine.apply_task_status(conn, changes, task, TaskStatus.FAILED, now)
+        job = jobs.fetch_job_by_id(conn, task.job_id)
+        reason = f'no more workers left to run tasks of type "{task.task_type}"'
+        self._state_machine.apply_job_status(conn, changes, job, JobStatus.FAILED, reason, now)
