@@ -179,7 +179,7 @@ class Variables:
         """The variables `audience` (`workers` or `users`) sees on `platform`, by name.
 
         A value for the specific platform wins over one for `all`. An unknown
-        audience or platform gives only what applies to every platform, if anything.
+        platform sees only the values for `all`; an unknown audience sees nothing.
         """
         return dict(self._table(audience, platform).info)
 

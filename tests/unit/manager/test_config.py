@@ -232,6 +232,12 @@ def test_load_upstream_file(tmp_path: Path) -> None:
     assert cfg.variables["blender"].values[1] == VariableValue(platform="windows", value="blender")
 
 
+def test_windows_notepad_file_with_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    path.write_bytes("\ufeff_meta:\r\n  version: 3\r\nmanager_name: Notepad\r\n".encode())
+    assert config.load_config(path).config.manager_name == "Notepad"
+
+
 def test_missing_keys_keep_their_defaults(tmp_path: Path) -> None:
     loaded = load_text(
         tmp_path,
