@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from flamenco.manager.api import jobs, meta, shaman, worker, worker_mgt
+from flamenco.manager.api import jobs, log_stream, meta, shaman, worker, worker_mgt
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Spec
 
@@ -31,6 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "taskUpdate": worker.task_update,
     "mayWorkerRun": worker.may_worker_run,
     "taskOutputProduced": worker.task_output_produced,
+    "streamTaskLogs": log_stream.stream_task_logs,
     # worker-mgt
     "fetchWorkers": worker_mgt.fetch_workers,
     "fetchWorker": worker_mgt.fetch_worker,
