@@ -129,7 +129,7 @@ class WorkerService:
                 now=now,
             )
         )
-        logger.info("worker registered", extra={"worker": worker.uuid, "name": name})
+        logger.info("worker registered", extra={"worker": worker.uuid, "worker_name": name})
         return worker
 
     async def sign_on(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -77,10 +78,12 @@ class ManagerClient:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def _auth(self) -> aiohttp.BasicAuth | None:
+    def _auth_headers(self) -> dict[str, str]:
+        """HTTP basic auth, written out: aiohttp's BasicAuth helper is deprecated."""
         if self.credentials is None:
-            return None
-        return aiohttp.BasicAuth(self.credentials.worker_id, self.credentials.worker_secret)
+            return {}
+        pair = f"{self.credentials.worker_id}:{self.credentials.worker_secret}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
 
     async def request(
         self,
@@ -93,7 +96,7 @@ class ManagerClient:
         authenticate: bool = True,
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> Answer:
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = self._auth_headers() if authenticate else {}
         body = data
         if json_body is not None:
             body = json.dumps(json_body).encode()
@@ -106,7 +109,6 @@ class ManagerClient:
                 self.url(path),
                 data=body,
                 headers=headers,
-                auth=self._auth() if authenticate else None,
                 timeout=timeout or DEFAULT_TIMEOUT,
             ) as response:
                 raw = await response.read()
@@ -192,7 +194,7 @@ class ManagerClient:
         try:
             return await self._session.ws_connect(
                 self.url(LOG_STREAM_PATH),
-                auth=self._auth(),
+                headers=self._auth_headers(),
                 heartbeat=20.0,
                 max_msg_size=0,
             )

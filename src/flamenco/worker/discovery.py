@@ -85,7 +85,7 @@ async def ping(session: aiohttp.ClientSession, url: str) -> bool:
         return False
     logger.info(
         "found Flamenco Manager",
-        extra={"url": url, "version": version.get("version"), "name": version.get("name")},
+        extra={"url": url, "version": version.get("version"), "manager_name": version.get("name")},
     )
     return True
 

@@ -85,7 +85,9 @@ async def register_or_sign_on(
         raise RegistrationFailed(f"Manager answered {answer.status}: {answer.message}")
     credentials = config.Credentials(str(answer.body["uuid"]), secret)
     config.save_credentials(credentials_path, credentials)
-    logger.info("registered at Manager", extra={"worker": credentials.worker_id, "name": name})
+    logger.info(
+        "registered at Manager", extra={"worker": credentials.worker_id, "worker_name": name}
+    )
     client.credentials = credentials
     status = await _sign_on(client, cfg, clock)
     if status is None:

@@ -15,7 +15,7 @@ async def echo(ctx: CommandContext) -> None:
     if "message" not in ctx.parameters:
         raise ctx.missing("message")
     message = go_value(ctx.parameters["message"])
-    logger.info("echo", extra={"task": ctx.task_id, "message": message})
+    logger.info("echo", extra={"task": ctx.task_id, "echo_message": message})
     ctx.log(f"echo: {go_quote(message)}")
 
 
