@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from flamenco.manager import config
-from flamenco.manager.app import create_app
 from support.fakes import FakeClock
-from support.spec_client import SpecCheckedClient
+from support.manager import RunningManager, run_manager
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -74,33 +69,8 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@dataclass
-class RunningManager:
-    app: web.Application
-    server: TestServer
-    client: SpecCheckedClient
-
-    @property
-    def base_url(self) -> str:
-        return str(self.server.make_url("/")).rstrip("/")
-
-
 @pytest.fixture
 async def manager(manager_config: config.LoadedConfig) -> AsyncIterator[RunningManager]:
     """A Manager with the real clock, serving on a loopback port."""
-    async for running in _run_manager(manager_config):
+    async for running in run_manager(manager_config):
         yield running
-
-
-async def _run_manager(
-    loaded: config.LoadedConfig, **kwargs: object
-) -> AsyncIterator[RunningManager]:
-    app = await create_app(loaded, **kwargs)  # type: ignore[arg-type]
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        client = SpecCheckedClient(session, str(server.make_url("/")))
-        try:
-            yield RunningManager(app, server, client)
-        finally:
-            await server.close()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import aiohttp
-
 from support.spec_client import Reply, SpecCheckedClient
 
 DEFAULT_TASK_TYPES = ("blender", "ffmpeg", "file-management", "misc")
@@ -29,8 +27,8 @@ class WorkerSession:
         self.uuid = ""
 
     @property
-    def auth(self) -> aiohttp.BasicAuth:
-        return aiohttp.BasicAuth(self.uuid, self.secret)
+    def auth(self) -> tuple[str, str]:
+        return (self.uuid, self.secret)
 
     async def register(self) -> dict[str, Any]:
         reply = await self.client.post(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -28,8 +29,8 @@ from flamenco.manager.task_logs import TaskLogs
 from flamenco.manager.task_scheduler import TaskScheduler
 from flamenco.manager.task_updates import FailurePolicy, TaskUpdates
 from flamenco.manager.variables import Variables
-from flamenco.manager.worker_service import WorkerService
 from flamenco.manager.web_app import setup_web_app_routes
+from flamenco.manager.worker_service import WorkerService
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     """Finish interrupted job changes, then run each long-lived service as a named task."""
     await app[keys.STATE_MACHINE].check_stuck()
     db = app[keys.DATABASE]
-    services: dict[str, Callable[[], Awaitable[None]]] = {
+    services: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "job-deleter": app[keys.JOB_DELETER].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),

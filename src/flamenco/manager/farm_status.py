@@ -84,4 +84,6 @@ class FarmStatusService:
 
 
 def _compute_blocking(conn: sqlite3.Connection) -> FarmStatus:
-    return compute_farm_status(workers.count_workers_by_status(conn), workers.count_jobs_by_status(conn))
+    return compute_farm_status(
+        workers.count_workers_by_status(conn), workers.count_jobs_by_status(conn)
+    )

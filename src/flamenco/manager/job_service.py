@@ -115,9 +115,7 @@ class JobService:
                     tag_id = workers.fetch_tag(conn, tag_uuid).id
                 except errors.WorkerTagNotFound:
                     raise JobSubmissionError(f"worker tag {tag_uuid} does not exist") from None
-            job_id = jobs.insert_job(
-                conn, dataclasses.replace(new_job, worker_tag_id=tag_id)
-            )
+            job_id = jobs.insert_job(conn, dataclasses.replace(new_job, worker_tag_id=tag_id))
             return jobs.fetch_job_by_id(conn, job_id)
 
         job = await self._db.write(transaction)
@@ -155,7 +153,9 @@ class JobService:
     async def fetch_task(self, task_uuid: str) -> TaskDetails:
         def transaction(conn: sqlite3.Connection) -> TaskDetails:
             task = jobs.fetch_task(conn, task_uuid)
-            return TaskDetails(task=task, failed_by_workers=failures.fetch_task_failers(conn, task.id))
+            return TaskDetails(
+                task=task, failed_by_workers=failures.fetch_task_failers(conn, task.id)
+            )
 
         return await self._db.read(transaction)
 

@@ -23,7 +23,7 @@ _INDEX_HTML = """<!DOCTYPE html>
   <script src="swagger-ui-standalone-preset.js"></script>
   <script>
     window.ui = SwaggerUIBundle({
-      url: "%s",
+      url: "{spec_url}",
       dom_id: "#swagger-ui",
       deepLinking: true,
       presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
@@ -32,7 +32,7 @@ _INDEX_HTML = """<!DOCTYPE html>
   </script>
 </body>
 </html>
-""" % SPEC_URL
+""".replace("{spec_url}", SPEC_URL)
 
 
 async def _index(request: web.Request) -> web.Response:

@@ -268,7 +268,9 @@ class WorkerService:
         def transaction(conn: sqlite3.Connection) -> Worker:
             worker = workers.fetch_worker(conn, worker_uuid)
             if status == WorkerStatus.RESTART and not worker.can_restart:
-                raise WorkerStatusChangeRefused(f"worker {worker_uuid} does not know how to restart")
+                raise WorkerStatusChangeRefused(
+                    f"worker {worker_uuid} does not know how to restart"
+                )
             if status == worker.status:
                 # Asking for the current status cancels an earlier request.
                 workers.save_status_request(conn, worker.id, None, False, now)

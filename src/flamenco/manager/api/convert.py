@@ -78,9 +78,7 @@ def task(record: Task, failed_by_workers: list[TaskWorkerRef]) -> dict[str, Any]
     return body
 
 
-def assigned_task(
-    record: Task, job_record: Job, commands: list[dict[str, Any]]
-) -> dict[str, Any]:
+def assigned_task(record: Task, job_record: Job, commands: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "uuid": record.uuid,
         "job": job_record.uuid,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from flamenco.manager import job_compilers
+from flamenco.manager import config, job_compilers
 from flamenco.manager.api.openapi import RequestInvalid
 from flamenco.manager.job_service import JobSubmissionError
 from flamenco.manager.persistence import errors as persistence_errors
@@ -21,13 +21,16 @@ API_PREFIX = "/api/v3"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_response(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, *, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response({"code": status, "message": message}, status=status, headers=headers)
 
 
 # Domain errors that mean the same thing wherever they come from.
 _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (RequestInvalid, 400),
+    (config.ConfigError, 400),
     (persistence_errors.NotFound, 404),
     (job_compilers.JobTypeEtagMismatch, 412),
     (job_compilers.JobCompilerError, 400),
@@ -56,7 +59,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         message = http_error.text if http_error.content_type == "text/plain" else None
         return error_response(
-            http_error.status, (message or http_error.reason).strip(), headers=_allow_header(http_error)
+            http_error.status,
+            (message or http_error.reason).strip(),
+            headers=_allow_header(http_error),
         )
     except Exception as error:
         for error_type, status in _STATUS_BY_ERROR:

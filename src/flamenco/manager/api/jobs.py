@@ -9,7 +9,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager import job_compilers, keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
-from flamenco.manager.persistence.errors import WorkerTagNotFound
+from flamenco.manager.persistence.errors import JobNotFound, WorkerTagNotFound
 from flamenco.manager.persistence.models import BlocklistEntry
 
 
@@ -71,9 +71,12 @@ async def delete_job_mass(request: web.Request) -> web.Response:
     moment = _body(request).get("last_updated_max")
     if not moment:
         return error_response(400, "invalid format (no last_updated_max)")
-    jobs = await request.app[keys.JOBS].request_mass_deletion(
-        wire.round_up_to_second(wire.parse_time(moment))
-    )
+    try:
+        jobs = await request.app[keys.JOBS].request_mass_deletion(
+            wire.round_up_to_second(wire.parse_time(moment))
+        )
+    except JobNotFound as error:
+        return error_response(416, error.message)
     for job in jobs:
         request.app[keys.JOB_DELETER].queue(job.uuid)
     return web.Response(status=204)

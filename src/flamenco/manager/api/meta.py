@@ -83,7 +83,9 @@ async def check_shared_storage_path(request: web.Request) -> web.Response:
     result = await asyncio.to_thread(
         setup_checks.check_shared_storage_blocking, path, forbidden=(loaded.config_dir,)
     )
-    return web.json_response({"path": result.path, "is_usable": result.is_usable, "cause": result.cause})
+    return web.json_response(
+        {"path": result.path, "is_usable": result.is_usable, "cause": result.cause}
+    )
 
 
 def _blender_body(check: setup_checks.BlenderCheck) -> dict[str, object]:

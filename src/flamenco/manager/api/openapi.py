@@ -121,10 +121,11 @@ def _compile_operations(document: dict[str, Any], spec: SchemaPath) -> list[Oper
 
 def _compile_parameter(spec: SchemaPath, parameter_path: SchemaPath) -> Parameter:
     with parameter_path.resolve() as resolved:
-        parameter = resolved.contents
+        parameter: dict[str, Any] = dict(resolved.contents)  # type: ignore[arg-type]
     schema_path = parameter_path / "schema"
     with schema_path.resolve() as resolved:
-        schema_type = str(resolved.contents.get("type", "string"))
+        schema: dict[str, Any] = dict(resolved.contents)  # type: ignore[arg-type]
+    schema_type = str(schema.get("type", "string"))
     return Parameter(
         name=parameter["name"],
         location=parameter["in"],
@@ -149,7 +150,9 @@ def validate_parameters(
         raw = source.get(parameter.name)
         if raw is None:
             if parameter.required:
-                raise RequestInvalid(f"missing required {parameter.location} parameter {parameter.name!r}")
+                raise RequestInvalid(
+                    f"missing required {parameter.location} parameter {parameter.name!r}"
+                )
             continue
         value = _cast(parameter, raw)
         _validate(parameter.validator, value, f"{parameter.location} parameter {parameter.name!r}")
@@ -205,6 +208,7 @@ def _describe(error: InvalidSchemaValue, what: str) -> str:
     """One line naming where the value is wrong, like `request body: settings.frames: ...`."""
     if not error.schema_errors:
         return f"{what} is not valid"
-    first = min(error.schema_errors, key=lambda e: len(e.absolute_path))
+    schema_errors: list[Any] = list(error.schema_errors)
+    first = min(schema_errors, key=lambda e: len(e.absolute_path))
     location = ".".join(str(part) for part in first.absolute_path)
     return f"{what}: {location}: {first.message}" if location else f"{what}: {first.message}"

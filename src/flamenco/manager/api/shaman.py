@@ -10,7 +10,9 @@ from flamenco.manager.api.errors import error_response
 
 def _unavailable(request: web.Request) -> web.Response:
     if not config.effective_shaman_enabled(request.app[keys.CONFIG]):
-        return error_response(503, "shaman server not active: Shaman is disabled in the configuration")
+        return error_response(
+            503, "shaman server not active: Shaman is disabled in the configuration"
+        )
     return error_response(
         501, "Shaman file storage is not implemented yet: it arrives with the Shaman issue"
     )

@@ -72,8 +72,8 @@ class Database:
 
     async def wal_checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it; False when readers kept it busy."""
-        row = await _run(self._writer, _wal_checkpoint_blocking)
-        return bool(row[0] == 0)
+        busy, _, _ = await _run(self._writer, _wal_checkpoint_blocking)
+        return bool(busy == 0)
 
 
 async def _connect(location: str) -> aiosqlite.Connection:
@@ -91,7 +91,8 @@ async def _run(connection: aiosqlite.Connection, fn: Callable[..., T], *args: An
     # aiosqlite offers no public call to run a whole function in its thread; one
     # hop per statement would make each transaction several thread round-trips.
     try:
-        return await connection._execute(fn, connection._conn, *args)
+        result: T = await connection._execute(fn, connection._conn, *args)  # type: ignore[no-untyped-call]
+        return result
     except sqlite3.OperationalError as error:
         if _is_busy(error):
             raise errors.DatabaseBusy() from error
@@ -131,7 +132,7 @@ def _in_transaction(
 
 
 def _is_empty(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
 
 
 def _check_integrity_blocking(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,38 @@
+"""A real Manager for tests: create_app() served on a loopback port, with a spec-checking client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from flamenco.manager import config
+from flamenco.manager.app import create_app
+from support.spec_client import SpecCheckedClient
+
+
+@dataclass
+class RunningManager:
+    app: web.Application
+    server: TestServer
+    client: SpecCheckedClient
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/")).rstrip("/")
+
+
+async def run_manager(loaded: config.LoadedConfig, **options: Any) -> AsyncIterator[RunningManager]:
+    app = await create_app(loaded, **options)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        client = SpecCheckedClient(session, str(server.make_url("/")))
+        try:
+            yield RunningManager(app, server, client)
+        finally:
+            await server.close()
