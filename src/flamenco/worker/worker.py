@@ -103,7 +103,7 @@ async def _sign_on(client: ManagerClient, cfg: config.WorkerConfig, clock: Clock
             "signing on at Manager",
             extra={
                 "manager": client.base_url,
-                "name": name,
+                "worker_name": name,
                 "task_types": ",".join(cfg.task_types),
             },
         )
