@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from flamenco.worker.client import ManagerClient
 from flamenco.worker.states import Timings
 from flamenco.worker.worker import Worker, WorkerOptions
 
-FAST = Timings(first_fetch=0.05, no_task=0.2, fetch_failed=0.5, after_task=0.05, may_keep_running=0.5)
+FAST = Timings(
+    first_fetch=0.05, no_task=0.2, fetch_failed=0.5, after_task=0.05, may_keep_running=0.5
+)
 
 
 async def submit(client: Any, job_type: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +36,9 @@ async def submit(client: Any, job_type: str, settings: dict[str, Any]) -> dict[s
     return submitted
 
 
-async def wait_for_job(client: Any, job_id: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
+async def wait_for_job(
+    client: Any, job_id: str, status: str, timeout: float = 30.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job: dict[str, Any] = (await client.get(f"/api/v3/jobs/{job_id}", expect=200)).json()
@@ -62,8 +67,45 @@ class RunningWorker:
         return await asyncio.wait_for(self.task, 30)
 
 
+EXEC_JOB_TYPE = """
+const JOB_TYPE = {
+  label: "Exec Test",
+  settings: [
+    { key: "command", type: "string", default: "exec" },
+    { key: "exe", type: "string" },
+    { key: "args", type: "string", default: "[]" },
+  ],
+};
+
+function compileJob(job) {
+  const task = author.Task("run", "misc");
+  const parameters = { exe: job.settings.exe, args: JSON.parse(job.settings.args) };
+  task.addCommand(author.Command(job.settings.command, parameters));
+  job.addTask(task);
+}
+"""
+
+
 @pytest.fixture
-def start_worker(manager: Any, tmp_path: Path) -> Any:
+def exec_job_type(manager_yaml: Path) -> str:
+    """A custom job type, loaded from the scripts directory beside the Manager's configuration."""
+    scripts = manager_yaml.parent / "scripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "exec_test.js").write_text(EXEC_JOB_TYPE, encoding="utf-8")
+    return "exec-test"
+
+
+async def only_task(client: Any, job_id: str) -> dict[str, Any]:
+    tasks = (await client.get(f"/api/v3/jobs/{job_id}/tasks", expect=200)).json()["tasks"]
+    assert len(tasks) == 1
+    task: dict[str, Any] = (await client.get(f"/api/v3/tasks/{tasks[0]['id']}", expect=200)).json()
+    return task
+
+
+@pytest.fixture
+async def start_worker(
+    manager: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
     running: list[RunningWorker] = []
 
     async def start(*, streaming: bool = True, name: str = "in-process") -> RunningWorker:
@@ -74,20 +116,19 @@ def start_worker(manager: Any, tmp_path: Path) -> Any:
             )
         )
         if not streaming:
+
             async def no_stream(self: ManagerClient) -> bool:
                 return False
 
-            pytest.MonkeyPatch().setattr(ManagerClient, "offers_log_stream", no_stream)
+            monkeypatch.setattr(ManagerClient, "offers_log_stream", no_stream)
         handle = RunningWorker(worker, asyncio.create_task(worker.run()))
         running.append(handle)
         return handle
 
-    return start
-
-
-@pytest.fixture(autouse=True)
-async def _stop_workers(start_worker: Any) -> AsyncIterator[None]:
-    yield
+    yield start
+    for handle in running:
+        if not handle.task.done():
+            await handle.stop()
 
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["stream", "batched"])
@@ -98,18 +139,62 @@ async def test_echo_sleep_job_completes(manager: Any, start_worker: Any, streami
         {"message": "hello from the test", "sleep_duration_seconds": 1, "sleep_repeats": 1},
     )
     running = await start_worker(streaming=streaming)
-    try:
-        done = await wait_for_job(manager.client, job["id"], "completed")
-    finally:
-        assert await running.stop() == 1
+    done = await wait_for_job(manager.client, job["id"], "completed")
+    assert (running.worker.log_stream is not None) is streaming
+    assert await running.stop() == 1
     assert done["steps_completed"] == done["steps_total"]
     tasks = (await manager.client.get(f"/api/v3/jobs/{job['id']}/tasks", expect=200)).json()
     logs = {task["name"]: await task_log(manager.client, task["id"]) for task in tasks["tasks"]}
     assert 'echo: "hello from the test"' in logs["echo"]
     assert "slept 1s" in logs["sleep"]
-    worker = (await manager.client.get("/api/v3/worker-mgt/workers", expect=200)).json()
-    assert [w["status"] for w in worker["workers"]] == ["offline"]
+    assert logs["echo"].index("echo: ") < logs["echo"].index(
+        "task changed status active -> completed"
+    )
+    workers = (await manager.client.get("/api/v3/worker-mgt/workers", expect=200)).json()
+    assert [w["status"] for w in workers["workers"]] == ["offline"]
 
 
-async def test_unknown_command_fails_task(manager: Any, start_worker: Any) -> None:
-    assert sys.executable
+@pytest.mark.parametrize("streaming", [True, False], ids=["stream", "batched"])
+async def test_output_reaches_the_log_while_the_command_runs_and_cancel_stops_it(
+    manager: Any, start_worker: Any, exec_job_type: str, tmp_path: Path, streaming: bool
+) -> None:
+    pid_file = tmp_path / "pid"
+    script = (
+        "import os, time; "
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+        "print('line from the command', flush=True); time.sleep(60)"
+    )
+    job = await submit(
+        manager.client, exec_job_type, {"exe": sys.executable, "args": json.dumps(["-c", script])}
+    )
+    await start_worker(streaming=streaming)
+    task = await only_task(manager.client, job["id"])
+    deadline = time.monotonic() + 20
+    while "line from the command" not in await task_log(manager.client, task["id"]):
+        assert time.monotonic() < deadline, "the line never reached the Manager"
+        await asyncio.sleep(0.05)
+    # Seen while the command still runs, not when it ended.
+    assert (await only_task(manager.client, job["id"]))["status"] == "active"
+    pid = int(pid_file.read_text())
+
+    await manager.client.post(
+        f"/api/v3/jobs/{job['id']}/setstatus",
+        json_body={"status": "cancel-requested", "reason": "test"},
+        expect=204,
+    )
+    await wait_for_job(manager.client, job["id"], "canceled")
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() < deadline, "the command kept running after the cancel"
+        await asyncio.sleep(0.05)
+
+
+async def test_unknown_command_fails_the_task_with_a_clear_reason(
+    manager: Any, start_worker: Any, exec_job_type: str
+) -> None:
+    job = await submit(manager.client, exec_job_type, {"command": "bogus", "exe": "x"})
+    await start_worker()
+    await wait_for_job(manager.client, job["id"], "failed")
+    task = await only_task(manager.client, job["id"])
+    assert task["activity"] == 'Failed: unknown command: "bogus"'
+    assert 'Failed: unknown command: "bogus"' in await task_log(manager.client, task["id"])

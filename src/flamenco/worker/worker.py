@@ -133,6 +133,7 @@ class Worker:
         self.clock = clock or SystemClock()
         self._stop = asyncio.Event()
         self.machine: StateMachine | None = None
+        self.log_stream: LogStream | None = None
 
     def request_stop(self) -> None:
         """Stop gracefully, as on SIGINT or SIGTERM."""
@@ -209,6 +210,7 @@ class Worker:
             logger.info("Manager offers log streaming, using it")
         else:
             logger.info("Manager does not offer log streaming, sending logs with task updates")
+        self.log_stream = stream
         reporter = Reporter(buffer, self.clock, stream=stream)
         uploader = OutputUploader(client)
         executor = TaskExecutor(
