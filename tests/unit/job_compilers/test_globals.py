@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import pathlib
+import subprocess
 import sys
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -406,3 +408,39 @@ def test_native_modules_are_the_globals(evaluate: Evaluate) -> None:
         )
         is True
     )
+
+
+TIMESTAMP_IN_ANOTHER_ZONE = """\
+import datetime, zoneinfo
+from flamenco.manager import job_compilers
+zone = zoneinfo.ZoneInfo("America/New_York")
+compilers = job_compilers.JobCompilers(scripts_dir=None)
+submitted = {
+    "name": "tz", "type": "simple-blender-render", "priority": 50, "submitter_platform": "linux",
+    "settings": {
+        "frames": "1", "blendfile": "/a.blend", "render_output_root": "/r",
+        "add_path_components": 0, "render_output_path": "/r/{timestamp}/######",
+        "format": "PNG", "image_file_extension": ".png", "scene": "Scene",
+    },
+}
+created = datetime.datetime(2006, 1, 2, 15, 4, 5, tzinfo=zone)
+job = compilers.compile_blocking(submitted, created, None)
+print(job.settings["render_output_path"])
+"""
+
+
+def test_format_timestamp_local_follows_the_managers_time_zone() -> None:
+    try:
+        zoneinfo.ZoneInfo("America/New_York")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no time zone database")
+    result = subprocess.run(
+        [sys.executable, "-c", TIMESTAMP_IN_ANOTHER_ZONE],
+        env={**os.environ, "TZ": "America/New_York"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # As upstream's test: a job created at 15:04:05 local time gets that time.
+    assert result.stdout.strip() == "/r/2006-01-02_150405/######"
