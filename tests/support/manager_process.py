@@ -145,6 +145,8 @@ class WorkerProcess:
     async def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, as systemd sends; returns the exit code."""
         assert self.process is not None
+        if self.process.returncode is not None:
+            return self.process.returncode
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
