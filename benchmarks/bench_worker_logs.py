@@ -55,7 +55,8 @@ const JOB_TYPE = {
 
 function compileJob(job) {
   const task = author.Task("print", "misc");
-  task.addCommand(author.Command("exec", { exe: job.settings.exe, args: JSON.parse(job.settings.args) }));
+  const args = JSON.parse(job.settings.args);
+  task.addCommand(author.Command("exec", { exe: job.settings.exe, args: args }));
   job.addTask(task);
 }
 """
@@ -249,10 +250,14 @@ async def measure(
     share = cpu_used / wall
     mode = "taskUpdate batches" if batched else "log stream"
     print(f"Worker log streaming ({mode}): {rate} lines/s for {seconds:g} s, {expected} lines")
-    print(f"  lag of the newest line in the log tail: median {statistics.median(lags):.3f} s, "
-          f"p95 {lags[int(len(lags) * 0.95)]:.3f} s, max {lags[-1]:.3f} s  (target < 1 s)")
-    print(f"  Worker CPU: {cpu_used:.2f} s in {wall:.1f} s = {share * 100:.1f} % of one core "
-          f"(target < 10 %)")
+    print(
+        f"  lag of the newest line in the log tail: median {statistics.median(lags):.3f} s, "
+        f"p95 {lags[int(len(lags) * 0.95)]:.3f} s, max {lags[-1]:.3f} s  (target < 1 s)"
+    )
+    print(
+        f"  Worker CPU: {cpu_used:.2f} s in {wall:.1f} s = {share * 100:.1f} % of one core "
+        f"(target < 10 %)"
+    )
     print(f"  every line arrived, in order: {'yes' if complete else 'NO'}")
     return 0 if complete and lags[-1] < 1.0 and share < 0.10 else 1
 

@@ -1,4 +1,4 @@
-"""`python -m flamenco.worker` against a real Manager: Blender renders, FFmpeg, restarts, cancels."""
+"""`python -m flamenco.worker` against a real Manager: Blender, FFmpeg, restarts, cancels."""
 
 from __future__ import annotations
 

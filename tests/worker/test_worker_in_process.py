@@ -18,7 +18,12 @@ from flamenco.worker.states import Timings
 from flamenco.worker.worker import Worker, WorkerOptions
 
 FAST = Timings(
-    first_fetch=0.05, no_task=0.2, fetch_failed=0.5, after_task=0.05, may_keep_running=0.5
+    first_fetch=0.05,
+    no_task=0.2,
+    fetch_failed=0.5,
+    after_task=0.05,
+    may_keep_running=0.5,
+    asleep_poll=0.1,
 )
 
 
@@ -198,3 +203,76 @@ async def test_unknown_command_fails_the_task_with_a_clear_reason(
     task = await only_task(manager.client, job["id"])
     assert task["activity"] == 'Failed: unknown command: "bogus"'
     assert 'Failed: unknown command: "bogus"' in await task_log(manager.client, task["id"])
+
+
+async def worker_id(client: Any) -> str:
+    for _ in range(200):
+        workers = (await client.get("/api/v3/worker-mgt/workers", expect=200)).json()["workers"]
+        if workers and workers[0]["status"] == "awake":
+            return str(workers[0]["id"])
+        await asyncio.sleep(0.05)
+    raise AssertionError("the Worker never woke up")
+
+
+@pytest.mark.parametrize(
+    ("status", "restart_exit_code", "exit_code"), [("offline", 0, 0), ("restart", 42, 42)]
+)
+async def test_manager_shuts_down_or_restarts_the_worker(
+    manager: Any, tmp_path: Path, status: str, restart_exit_code: int, exit_code: int
+) -> None:
+    cfg = config.WorkerConfig(
+        worker_name="restartable",
+        manager_url=manager.base_url,
+        restart_exit_code=restart_exit_code,
+    )
+    worker = Worker(
+        WorkerOptions(config=cfg, home=tmp_path / "home", timings=FAST, handle_signals=False)
+    )
+    running = asyncio.create_task(worker.run())
+    identifier = await worker_id(manager.client)
+    await manager.client.post(
+        f"/api/v3/worker-mgt/workers/{identifier}/setstatus",
+        json_body={"status": status, "is_lazy": False},
+        expect=204,
+    )
+    assert await asyncio.wait_for(running, 20) == exit_code
+    details = (await manager.client.get(f"/api/v3/worker-mgt/workers/{identifier}")).json()
+    assert details["status"] == "offline"
+
+
+async def test_worker_sleeps_and_wakes(manager: Any, start_worker: Any) -> None:
+    running = await start_worker()
+    identifier = await worker_id(manager.client)
+    path = f"/api/v3/worker-mgt/workers/{identifier}"
+    await manager.client.post(
+        path + "/setstatus", json_body={"status": "asleep", "is_lazy": True}, expect=204
+    )
+    for _ in range(200):
+        if (await manager.client.get(path)).json()["status"] == "asleep":
+            break
+        await asyncio.sleep(0.05)
+    assert running.worker.machine.state == "asleep"
+    await manager.client.post(
+        path + "/setstatus", json_body={"status": "awake", "is_lazy": False}, expect=204
+    )
+    for _ in range(200):
+        if running.worker.machine.state == "awake":
+            break
+        await asyncio.sleep(0.05)
+    assert (await manager.client.get(path)).json()["status"] == "awake"
+
+
+async def test_lost_credentials_mean_registering_again(manager: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config.save_credentials(
+        home / config.CREDENTIALS_FILENAME, config.Credentials("not-known-here", "secret")
+    )
+    cfg = config.WorkerConfig(worker_name="forgotten", manager_url=manager.base_url)
+    worker = Worker(WorkerOptions(config=cfg, home=home, timings=FAST, handle_signals=False))
+    running = asyncio.create_task(worker.run())
+    identifier = await worker_id(manager.client)
+    credentials = config.load_credentials(home / config.CREDENTIALS_FILENAME)
+    assert credentials is not None
+    assert credentials.worker_id == identifier != "not-known-here"
+    worker.request_stop()
+    assert await asyncio.wait_for(running, 20) == 1

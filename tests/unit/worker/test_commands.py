@@ -24,7 +24,9 @@ class Recorder:
         self.outputs: list[str] = []
 
 
-def context(name: str, parameters: dict[str, Any], **overrides: Any) -> tuple[CommandContext, Recorder]:
+def context(
+    name: str, parameters: dict[str, Any], **overrides: Any
+) -> tuple[CommandContext, Recorder]:
     recorder = Recorder()
 
     def step() -> None:
@@ -57,7 +59,11 @@ def test_blender_simple_args() -> None:
         },
     )
     assert blender.build_args(ctx) == [
-        "/path/to/blender", "--background", "file.blend", "--render-output", "/frames"
+        "/path/to/blender",
+        "--background",
+        "file.blend",
+        "--render-output",
+        "/frames",
     ]
 
 

@@ -57,8 +57,11 @@ class Responder(asyncio.DatagramProtocol):
 async def test_discover_finds_the_manager_that_answers(manager: Any) -> None:
     loop = asyncio.get_running_loop()
     # The first location answers SSDP but has no Manager behind it.
-    locations = ["http://127.0.0.1:9/upnp/description.xml", manager.base_url + "/upnp/description.xml"]
-    transport, responder = await loop.create_datagram_endpoint(
+    locations = [
+        "http://127.0.0.1:9/upnp/description.xml",
+        manager.base_url + "/upnp/description.xml",
+    ]
+    transport, _ = await loop.create_datagram_endpoint(
         lambda: Responder(locations), local_addr=("127.0.0.1", 0)
     )
     try:

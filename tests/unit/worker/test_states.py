@@ -29,7 +29,9 @@ class InstantClock:
 
 
 class ScriptedManager:
-    def __init__(self, schedule: list[Answer | Exception], states: list[Answer] | None = None) -> None:
+    def __init__(
+        self, schedule: list[Answer | Exception], states: list[Answer] | None = None
+    ) -> None:
         self.schedule = schedule
         self.states = states or []
         self.acknowledged: list[str] = []
@@ -146,7 +148,10 @@ async def test_manager_saying_no_aborts_the_task() -> None:
     manager = ScriptedManager([])
     manager.may_i_run = [
         Answer(200, {"mayKeepRunning": True, "reason": "", "statusChangeRequested": False}),
-        Answer(200, {"mayKeepRunning": False, "reason": "task canceled", "statusChangeRequested": False}),
+        Answer(
+            200,
+            {"mayKeepRunning": False, "reason": "task canceled", "statusChangeRequested": False},
+        ),
     ]
     runner = Runner(duration=60)
     await machine(manager, runner, InstantClock()).run_task({"uuid": "task-1"})
