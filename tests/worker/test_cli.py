@@ -13,6 +13,7 @@ from flamenco.worker import config
 from flamenco.worker.client import Answer, ManagerUnreachable
 from flamenco.worker.upstream_buffer import UpstreamBuffer
 from support.fakes import FakeClock
+from support.manager_process import WorkerProcess, child_processes
 from support.worker_session import WorkerSession
 
 
@@ -80,3 +81,46 @@ async def test_flush_sends_queued_updates_and_exits(manager: Any, tmp_path: Path
     assert finished["status"] == "completed"
     workers = (await manager.client.get("/api/v3/worker-mgt/workers", expect=200)).json()
     assert [worker["status"] for worker in workers["workers"]] == ["offline"]
+
+
+async def test_sigterm_stops_the_command_signs_off_and_exits_1(
+    manager: Any, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "scripts"  # beside the Manager's configuration file
+    scripts.mkdir(exist_ok=True)
+    (scripts / "long_sleep.js").write_text(
+        'const JOB_TYPE = { label: "Long", settings: [] };\n'
+        "function compileJob(job) {\n"
+        '  const task = author.Task("long", "misc");\n'
+        '  task.addCommand(author.Command("exec", { exe: "sleep", args: ["300"] }));\n'
+        "  job.addTask(task);\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    job = {
+        "name": "long",
+        "type": "long-sleep",
+        "priority": 50,
+        "submitter_platform": "linux",
+        "settings": {},
+        "metadata": {},
+    }
+    job_id = (await manager.client.post("/api/v3/jobs", json_body=job, expect=200)).json()["id"]
+    worker = WorkerProcess(tmp_path / "worker", manager.base_url)
+    worker.start()
+    try:
+        for _ in range(300):
+            if any("sleep" in cmd for _, cmd in child_processes(worker.pid)):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(worker.log())
+        sleeper = child_processes(worker.pid)[0][0]
+        assert await worker.stop(timeout=25) == 1
+    finally:
+        await worker.stop()
+    assert not Path(f"/proc/{sleeper}").exists()
+    tasks = (await manager.client.get(f"/api/v3/jobs/{job_id}/tasks", expect=200)).json()
+    # Signing off hands the task back to the Manager.
+    assert tasks["tasks"][0]["status"] == "queued"
+    assert "signing off at Manager" in worker.log()

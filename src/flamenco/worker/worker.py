@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import platform
 import secrets
 import signal
@@ -127,6 +128,12 @@ async def _sign_on(client: ManagerClient, cfg: config.WorkerConfig, clock: Clock
         return None
 
 
+def _force_exit() -> None:
+    logger.error("shutdown forced, stopping process", extra={"timeout": SHUTDOWN_TIMEOUT})
+    logging.shutdown()
+    os._exit(EXIT_SHUTDOWN_TIMEOUT)
+
+
 class Worker:
     def __init__(self, options: WorkerOptions, clock: Clock | None = None) -> None:
         self.options = options
@@ -139,6 +146,9 @@ class Worker:
         """Stop gracefully, as on SIGINT or SIGTERM."""
         if not self._stop.is_set():
             logger.info("shutting down on request")
+            if self.options.handle_signals:
+                # The process owns the loop: if shutting down hangs, end it anyway.
+                asyncio.get_running_loop().call_later(SHUTDOWN_TIMEOUT, _force_exit)
         self._stop.set()
 
     async def run(self) -> int:

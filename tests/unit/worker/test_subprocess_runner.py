@@ -121,3 +121,15 @@ async def test_cancel_stops_the_process_group(tmp_path: Path) -> None:
     assert not alive(child)
     with pytest.raises(ChildProcessError):
         os.waitpid(parent, os.WNOHANG)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux OOM score")
+async def test_oom_score_applies_to_the_subprocess_only() -> None:
+    with open("/proc/self/oom_score_adj", encoding="ascii") as own:
+        before = own.read().strip()
+    _, raw = await run(
+        "print(open('/proc/self/oom_score_adj').read().strip())", oom_score_adjust=500
+    )
+    assert raw == ["500"]
+    with open("/proc/self/oom_score_adj", encoding="ascii") as own:
+        assert own.read().strip() == before
