@@ -189,6 +189,8 @@ async def test_blender_render_job_makes_frames_and_video(
     assert "going to run:" in render_log
     assert "Saved: '" in render_log and "000002.png'" in render_log
     assert "task changed status active -> completed" in render_log
+    # Each saved frame was offered to the Manager as the last rendered image.
+    assert "output uploader: Manager" in worker.log()
 
 
 @pytest.mark.timeout(110)

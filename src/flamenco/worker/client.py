@@ -71,10 +71,6 @@ class ManagerClient:
     async def close(self) -> None:
         await self._session.close()
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        return self._session
-
     def url(self, path: str) -> str:
         return self.base_url + path
 

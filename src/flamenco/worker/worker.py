@@ -139,6 +139,7 @@ class Worker:
         self.options = options
         self.clock = clock or SystemClock()
         self._stop = asyncio.Event()
+        self._startup_done = False
         self.machine: StateMachine | None = None
         self.log_stream: LogStream | None = None
 
@@ -193,7 +194,6 @@ class Worker:
         self, loop: asyncio.AbstractEventLoop, main: asyncio.Task[object]
     ) -> asyncio.Event:
         """Signals cancel the start-up (it may wait long for a Manager), later stop gracefully."""
-        self._startup_done = False
         stopping_startup = asyncio.Event()
         if not self.options.handle_signals:
             return stopping_startup
