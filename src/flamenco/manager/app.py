@@ -116,7 +116,7 @@ async def _serve_spec(request: web.Request) -> web.Response:
 
 async def _database_lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
-    app[keys.TASK_LOGS].close()
+    await app[keys.TASK_LOGS].close()
     await app[keys.DATABASE].close()
 
 

@@ -11,7 +11,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, failures, jobs, workers
-from flamenco.manager.persistence.models import Task, Worker
+from flamenco.manager.persistence.models import Task, TaskRef, Worker
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 from flamenco.manager.task_logs import TaskLogs
@@ -78,18 +78,18 @@ class TaskUpdates:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> Task:
-            worker = workers.fetch_worker(conn, worker_uuid)
-            task = jobs.fetch_task(conn, task_uuid)
-            if task.worker is None:
+        def transaction(conn: sqlite3.Connection) -> TaskRef:
+            worker_id = workers.fetch_worker_id(conn, worker_uuid)
+            task = jobs.fetch_task_ref(conn, task_uuid)
+            if task.worker_id is None:
                 raise TaskNotAssigned(
                     f"task {task_uuid} is not assigned to any worker, so also not to you"
                 )
-            if task.worker.id != worker.id:
+            if task.worker_id != worker_id:
                 raise TaskNotAssigned(f"task {task_uuid} is not assigned to you")
-            workers.mark_seen(conn, worker.id, now)
-            jobs.touch_task(conn, task.id, now)
-            self._apply(conn, changes, worker, task, update, now)
+            workers.mark_seen(conn, worker_id, now)
+            jobs.touch_task_with_activity(conn, task.id, update.activity, now)
+            self._apply(conn, changes, worker_id, task, update, now)
             return task
 
         task = await self._db.write(transaction)
@@ -103,14 +103,12 @@ class TaskUpdates:
         self,
         conn: sqlite3.Connection,
         changes: Changes,
-        worker: Worker,
-        task: Task,
+        worker_id: int,
+        task: TaskRef,
         update: TaskUpdate,
         now: dt.datetime,
     ) -> None:
-        if update.activity is not None:
-            jobs.save_task_activity(conn, task.id, update.activity, now)
-
+        """Progress and status; the task's activity and touch time are already saved."""
         steps_changed = False
         if update.steps_completed is not None:
             steps_completed = max(0, min(update.steps_completed, task.steps_total))
@@ -120,18 +118,18 @@ class TaskUpdates:
                     conn, task.job_id, steps_completed - task.steps_completed, now
                 )
                 steps_changed = True
-        if steps_changed or update.activity is not None:
-            task = jobs.fetch_task_by_id(conn, task.id)
 
         if update.status is None or update.status == task.status:
             if steps_changed:
                 changes.event(events.job_updated(jobs.fetch_job_by_id(conn, task.job_id)))
-                changes.event(events.task_updated(task))
+                changes.event(events.task_updated(jobs.fetch_task_by_id(conn, task.id)))
             return
+        full_task = jobs.fetch_task_by_id(conn, task.id)
         if update.status == TaskStatus.FAILED:
-            self._on_task_failed(conn, changes, worker, task, now)
+            worker = workers.fetch_worker_by_id(conn, worker_id)
+            self._on_task_failed(conn, changes, worker, full_task, now)
         else:
-            self._state_machine.apply_task_status(conn, changes, task, update.status, now)
+            self._state_machine.apply_task_status(conn, changes, full_task, update.status, now)
 
     def _on_task_failed(
         self,

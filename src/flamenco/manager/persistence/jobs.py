@@ -11,7 +11,7 @@ from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors
-from flamenco.manager.persistence.models import Job, Task, to_db_time
+from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import SQL
 
 
@@ -197,6 +197,13 @@ def fetch_task(conn: sqlite3.Connection, uuid: str) -> Task:
     return Task.from_row(row)
 
 
+def fetch_task_ref(conn: sqlite3.Connection, uuid: str) -> TaskRef:
+    row = conn.execute(SQL["fetch_task_ref"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.TaskNotFound(f"task {uuid} not found")
+    return TaskRef.from_row(row)
+
+
 def fetch_task_by_id(conn: sqlite3.Connection, task_id: int) -> Task:
     row = conn.execute(SQL["fetch_task_by_id"], {"id": task_id}).fetchone()
     if row is None:
@@ -260,6 +267,16 @@ def save_task_steps_completed(
     conn.execute(
         SQL["save_task_steps_completed"],
         {"id": task_id, "steps_completed": steps_completed, "now": to_db_time(now)},
+    )
+
+
+def touch_task_with_activity(
+    conn: sqlite3.Connection, task_id: int, activity: str | None, now: dt.datetime
+) -> None:
+    """Note a Worker's sign of life on the task, and its new activity if it sent one."""
+    conn.execute(
+        SQL["touch_task_with_activity"],
+        {"id": task_id, "activity": activity, "now": to_db_time(now)},
     )
 
 

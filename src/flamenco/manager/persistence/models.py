@@ -131,6 +131,35 @@ class Task:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRef:
+    """The few facts about a task that a Worker's progress report needs."""
+
+    id: int
+    uuid: str
+    status: TaskStatus
+    worker_id: int | None
+    job_id: int
+    job_uuid: str
+    task_type: str
+    steps_completed: int
+    steps_total: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> TaskRef:
+        return cls(
+            id=row["id"],
+            uuid=row["uuid"],
+            status=TaskStatus(row["status"]),
+            worker_id=row["worker_id"],
+            job_id=row["job_id"],
+            job_uuid=row["job_uuid"],
+            task_type=row["type"],
+            steps_completed=row["steps_completed"],
+            steps_total=row["steps_total"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Worker:
     id: int
     uuid: str

@@ -54,6 +54,14 @@ def fetch_worker(conn: sqlite3.Connection, uuid: str) -> Worker:
     return Worker.from_row(row)
 
 
+def fetch_worker_id(conn: sqlite3.Connection, uuid: str) -> int:
+    """The database ID of a Worker that has not been deleted."""
+    row = conn.execute(SQL["fetch_worker_id"], {"uuid": uuid}).fetchone()
+    if row is None:
+        raise errors.WorkerNotFound(f"worker {uuid} not found")
+    return int(row[0])
+
+
 def fetch_worker_by_id(conn: sqlite3.Connection, worker_id: int) -> Worker:
     row = conn.execute(SQL["fetch_worker_by_id"], {"id": worker_id}).fetchone()
     if row is None:

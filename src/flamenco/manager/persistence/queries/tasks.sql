@@ -93,3 +93,17 @@ DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = 
 -- name: fetch_active_tasks_timed_out
 SELECT * FROM task_view WHERE status = 'active' AND (last_touched_at IS NULL OR last_touched_at <= :before)
 ORDER BY id;
+
+-- name: fetch_task_ref
+-- What a Worker's task update needs to know about the task, without its commands.
+SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
+    tasks.type, tasks.steps_completed, tasks.steps_total
+FROM tasks JOIN jobs ON jobs.id = tasks.job_id
+WHERE tasks.uuid = :uuid;
+
+-- name: touch_task_with_activity
+UPDATE tasks SET
+    last_touched_at = :now,
+    activity = coalesce(:activity, activity),
+    updated_at = CASE WHEN :activity IS NULL THEN updated_at ELSE :now END
+WHERE id = :id;

@@ -10,6 +10,9 @@ INSERT INTO workers (
 -- name: fetch_worker
 SELECT * FROM workers WHERE uuid = :uuid AND deleted_at IS NULL;
 
+-- name: fetch_worker_id
+SELECT id FROM workers WHERE uuid = :uuid AND deleted_at IS NULL;
+
 -- name: fetch_worker_by_id
 SELECT * FROM workers WHERE id = :id;
 

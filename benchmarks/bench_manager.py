@@ -1,0 +1,412 @@
+"""Benchmark of the Manager over real HTTP: task updates, scheduling, submission and memory.
+
+Run with `python benchmarks/bench_manager.py` (about two minutes). It starts a
+bare aiohttp JSON endpoint as the baseline for this machine, then a real
+Manager in its own process, and prints each figure with its ratio to the
+baseline and its target:
+
+- taskUpdate with a log line each, from 1,000 simulated Workers: at least 2,000/s,
+  p99 under 50 ms;
+- scheduleTask with 100,000 queued tasks in 100 jobs: p99 under 20 ms;
+- submitting a 10,000-frame job (10,001 tasks): under 2 s;
+- Manager memory with 100,000 tasks stored: under 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+WORKERS = 1000
+LOAD_SECONDS = 15.0
+CONCURRENCY = 200
+SCHEDULE_JOBS = 100
+SCHEDULE_TASKS_PER_JOB = 1000
+SCHEDULE_CALLS = 1000
+# Set with --profile: record the Manager with py-spy during the task update load.
+PROFILE_OUTPUT: list[str] = []
+
+BASELINE_APP = textwrap.dedent(
+    """
+    import sys
+    from aiohttp import web
+
+    async def update(request):
+        await request.json()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/api/v3/worker/task/{task_id}", update)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    """
+)
+
+MANAGER_YAML = """\
+_meta:
+  version: 3
+listen: 127.0.0.1:{port}
+shared_storage_path: {shared}
+autodiscoverable: false
+shaman:
+  enabled: false
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until_up(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def basic_auth(worker_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{worker_id}:{secret}".encode()).decode()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def rss_megabytes(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Simulated:
+    auth: str
+    task_id: str
+
+
+async def hammer(
+    session: aiohttp.ClientSession, base_url: str, clients: list[Simulated], seconds: float
+) -> tuple[int, list[float]]:
+    """Send task updates with a log line each, round robin over the Workers."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    counter = 0
+
+    async def one_connection(offset: int) -> None:
+        nonlocal counter
+        index = offset
+        while time.perf_counter() < deadline:
+            client = clients[index % len(clients)]
+            index += CONCURRENCY
+            body = json.dumps({"log": f"Fra:{index} Mem:12.3M | Rendering tile {index}\n"})
+            started = time.perf_counter()
+            async with session.post(
+                f"{base_url}/api/v3/worker/task/{client.task_id}",
+                data=body,
+                headers={"Content-Type": "application/json", "Authorization": client.auth},
+            ) as response:
+                await response.read()
+                if response.status != 204:
+                    raise RuntimeError(f"task update answered {response.status}")
+            latencies.append(time.perf_counter() - started)
+            counter += 1
+
+    await asyncio.gather(*(one_connection(offset) for offset in range(CONCURRENCY)))
+    return counter, latencies
+
+
+async def like_real_workers(
+    session: aiohttp.ClientSession, base_url: str, clients: list[Simulated], seconds: float
+) -> tuple[int, list[float]]:
+    """Each Worker reports progress with log lines every second and asks may-i-run every 10 s."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def one_worker(number: int, client: Simulated) -> None:
+        headers = {"Content-Type": "application/json", "Authorization": client.auth}
+        # Spread the Workers over the second, as real ones are.
+        await asyncio.sleep(number / len(clients))
+        beat = 0
+        while time.perf_counter() < deadline:
+            tick = time.perf_counter()
+            body = json.dumps(
+                {"log": f"Fra:{beat} Mem:12.3M | Sample {beat}/128\n", "steps_completed": 0}
+            )
+            async with session.post(
+                f"{base_url}/api/v3/worker/task/{client.task_id}", data=body, headers=headers
+            ) as response:
+                await response.read()
+            if beat % 10 == 0:
+                async with session.get(
+                    f"{base_url}/api/v3/worker/task/{client.task_id}/may-i-run", headers=headers
+                ) as response:
+                    await response.read()
+            if beat:  # The first round also opens the connection.
+                latencies.append(time.perf_counter() - tick)
+            beat += 1
+            await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
+
+    await asyncio.gather(*(one_worker(n, c) for n, c in enumerate(clients)))
+    return len(latencies), latencies
+
+
+async def baseline(seconds: float) -> float:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", BASELINE_APP, str(port)])
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        await wait_until_up(base_url + "/")
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            clients = [Simulated("", "00000000-0000-4000-8000-000000000000")]
+            count, _ = await hammer(session, base_url, clients, seconds)
+        return count / seconds
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def echo_job(name: str, repeats: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "echo-sleep-test",
+        "priority": 50,
+        "submitter_platform": "linux",
+        "settings": {"message": "benchmark", "sleep_duration_seconds": 1, "sleep_repeats": repeats},
+    }
+
+
+def render_job(name: str, frames: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "simple-blender-render",
+        "priority": 50,
+        "submitter_platform": "linux",
+        "settings": {
+            "blendfile": "/render/shots/benchmark.flamenco.blend",
+            "chunk_size": 1,
+            "format": "PNG",
+            "fps": 24.0,
+            "frames": f"1-{frames}",
+            "image_file_extension": ".png",
+            "render_output_root": "/render/out",
+            "add_path_components": 0,
+            "render_output_path": "/render/out/benchmark/{timestamp}/######",
+            "scene": "Scene",
+        },
+    }
+
+
+async def register(session: aiohttp.ClientSession, base_url: str, name: str) -> str:
+    secret = secrets.token_hex(16)
+    async with session.post(
+        base_url + "/api/v3/worker/register-worker",
+        json={
+            "name": name,
+            "platform": "linux",
+            "secret": secret,
+            "supported_task_types": ["misc", "blender", "ffmpeg"],
+        },
+    ) as response:
+        worker_id = (await response.json())["uuid"]
+    auth = basic_auth(worker_id, secret)
+    body = {
+        "name": name,
+        "supported_task_types": ["misc", "blender", "ffmpeg"],
+        "software_version": "bench",
+    }
+    async with session.post(
+        base_url + "/api/v3/worker/sign-on", json=body, headers={"Authorization": auth}
+    ) as response:
+        status = (await response.json())["status_requested"]
+    async with session.post(
+        base_url + "/api/v3/worker/state-changed",
+        json={"status": status},
+        headers={"Authorization": auth},
+    ) as response:
+        assert response.status == 204
+    return auth
+
+
+async def schedule(
+    session: aiohttp.ClientSession, base_url: str, auth: str
+) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    async with session.post(
+        base_url + "/api/v3/worker/task", headers={"Authorization": auth}
+    ) as response:
+        body = await response.json()
+        if response.status != 200:
+            raise RuntimeError(f"scheduleTask answered {response.status}: {body}")
+    return time.perf_counter() - started, body
+
+
+async def in_batches(coroutines: list[Any], size: int) -> list[Any]:
+    results = []
+    for start in range(0, len(coroutines), size):
+        results += await asyncio.gather(*coroutines[start : start + size])
+    return results
+
+
+async def run(load_seconds: float) -> None:
+    print(f"baseline: bare aiohttp JSON endpoint for {load_seconds:.0f} s ...", flush=True)
+    baseline_rate = await baseline(load_seconds)
+    print(f"  baseline throughput: {baseline_rate:,.0f} requests/s")
+
+    with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
+        root = Path(directory)
+        (root / "shared").mkdir()
+        port = free_port()
+        (root / "flamenco-manager.yaml").write_text(
+            MANAGER_YAML.format(port=port, shared=root / "shared")
+        )
+        manager = subprocess.Popen(
+            [sys.executable, "-m", "flamenco.manager", "--quiet"],
+            cwd=root,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            await wait_until_up(base_url + "/api/v3/version")
+            connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await benchmark_manager(session, base_url, manager.pid, baseline_rate, load_seconds)
+        finally:
+            manager.terminate()
+            manager.wait()
+
+
+async def benchmark_manager(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    pid: int,
+    baseline_rate: float,
+    load_seconds: float,
+) -> None:
+    print(f"registering {WORKERS} Workers ...", flush=True)
+    auths = await in_batches(
+        [register(session, base_url, f"bench-{n:04d}") for n in range(WORKERS)], 50
+    )
+    async with session.post(
+        base_url + "/api/v3/jobs", json=render_job("updates", WORKERS)
+    ) as response:
+        assert response.status == 200, await response.text()
+    print("giving every Worker a task ...", flush=True)
+    assigned = await in_batches([schedule(session, base_url, auth) for auth in auths], 50)
+    clients = [
+        Simulated(auth, body["uuid"]) for auth, (_, body) in zip(auths, assigned, strict=True)
+    ]
+
+    print(f"{WORKERS} Workers reporting like real ones, {load_seconds:.0f} s ...", flush=True)
+    # One connection per Worker, as on a real farm.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=WORKERS)) as own:
+        count, latencies = await like_real_workers(own, base_url, clients, load_seconds)
+    median = statistics.median(latencies) * 1000
+    p99 = percentile(latencies, 0.99) * 1000
+    print(f"  {count / load_seconds:,.0f} reports/s (a taskUpdate each, may-i-run every 10th)")
+    print(f"  latency: p50 {median:.1f} ms, p99 {p99:.1f} ms (target p99 < 50 ms)")
+
+    print(
+        f"taskUpdate as fast as {CONCURRENCY} connections go, {load_seconds:.0f} s ...", flush=True
+    )
+    profiler = None
+    if PROFILE_OUTPUT:
+        command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(load_seconds))]
+        command += ["--format", "raw", "-o", PROFILE_OUTPUT[0]]
+        profiler = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    count, latencies = await hammer(session, base_url, clients, load_seconds)
+    if profiler is not None:
+        profiler.wait()
+    rate = count / load_seconds
+    p99 = percentile(latencies, 0.99) * 1000
+    ratio = rate / baseline_rate
+    print(f"  throughput: {rate:,.0f}/s ({ratio:.2f} x baseline; target >= 2,000/s)")
+    median = statistics.median(latencies) * 1000
+    print(f"  latency when saturated: p50 {median:.1f} ms, p99 {p99:.1f} ms")
+
+    print("submitting a 10,000-frame job (10,001 tasks) ...", flush=True)
+    started = time.perf_counter()
+    async with session.post(base_url + "/api/v3/jobs", json=render_job("big", 10_000)) as response:
+        assert response.status == 200, await response.text()
+    submit_seconds = time.perf_counter() - started
+    print(f"  submission took {submit_seconds:.2f} s (target < 2 s)")
+
+    print(f"queueing {SCHEDULE_JOBS} jobs of {SCHEDULE_TASKS_PER_JOB} tasks ...", flush=True)
+    for number in range(SCHEDULE_JOBS - 1):
+        async with session.post(
+            base_url + "/api/v3/jobs",
+            json=render_job(f"queued-{number}", SCHEDULE_TASKS_PER_JOB - 1),
+        ) as response:
+            assert response.status == 200
+    rss = rss_megabytes(pid)
+    stored = SCHEDULE_JOBS * SCHEDULE_TASKS_PER_JOB + 10_000 + WORKERS
+    print(f"  Manager memory with ~{stored:,} tasks stored: {rss:.0f} MB RSS (target < 200 MB)")
+
+    # Hand back the echo tasks so the Workers can ask for render tasks.
+    for client in clients:
+        async with session.post(
+            f"{base_url}/api/v3/worker/task/{client.task_id}",
+            json={"taskStatus": "completed"},
+            headers={"Authorization": client.auth},
+        ) as response:
+            assert response.status == 204
+    print(f"scheduleTask with 100,000+ queued tasks, {SCHEDULE_CALLS} Workers ...", flush=True)
+    half = SCHEDULE_CALLS // 2
+    one_at_a_time = [(await schedule(session, base_url, auth))[0] for auth in auths[:half]]
+    print(
+        f"  one request at a time: p50 {statistics.median(one_at_a_time) * 1000:.1f} ms,"
+        f" p99 {percentile(one_at_a_time, 0.99) * 1000:.1f} ms (target p99 < 20 ms)"
+    )
+    started = time.perf_counter()
+    crowded = [
+        duration
+        for duration, _ in await in_batches(
+            [schedule(session, base_url, auth) for auth in auths[half:SCHEDULE_CALLS]], 10
+        )
+    ]
+    rate = (SCHEDULE_CALLS - half) / (time.perf_counter() - started)
+    median = statistics.median(crowded) * 1000
+    p99 = percentile(crowded, 0.99) * 1000
+    print(f"  ten at a time: {rate:,.0f} tasks handed out/s, p50 {median:.1f} ms, p99 {p99:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds", type=float, default=LOAD_SECONDS, help="length of each load run"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="record a py-spy flame graph of the Manager"
+    )
+    args = parser.parse_args()
+    if args.profile:
+        PROFILE_OUTPUT.append(args.profile)
+    asyncio.run(run(args.seconds))
+
+
+if __name__ == "__main__":
+    main()
