@@ -366,3 +366,26 @@ async def test_submitted_paused_job_waits(manager: RunningManager) -> None:
     }
     reply = await client.post("/api/v3/jobs", json_body=job_body, expect=400)
     assert "initial_status" in reply.json()["message"]
+
+
+async def test_senseless_status_requests_are_422(manager: RunningManager) -> None:
+    client = manager.client
+    job = await submit_echo_sleep(client, repeats=1)
+    reply = await client.post(
+        f"/api/v3/jobs/{job['id']}/setstatus",
+        json_body={"status": "completed", "reason": "trust me"},
+        expect=422,
+    )
+    assert "cannot be requested" in reply.json()["message"]
+    await client.post(
+        f"/api/v3/jobs/{job['id']}/setstatus",
+        json_body={"status": "requeueing", "reason": "already queued"},
+        expect=422,
+    )
+    task_id = (await tasks_by_name(client, job["id"]))["echo"]["id"]
+    await client.post(
+        f"/api/v3/tasks/{task_id}/setstatus",
+        json_body={"status": "active", "reason": "pretend"},
+        expect=422,
+    )
+    assert await job_status(client, job["id"]) == "queued"

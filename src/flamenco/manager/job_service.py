@@ -17,6 +17,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, failures, jobs, workers
 from flamenco.manager.persistence.models import BlocklistEntry, Job, Task, TaskWorkerRef
+from flamenco.manager.state_machine import transitions
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 from flamenco.manager.variables import Variables
@@ -26,6 +27,14 @@ logger = logging.getLogger(__name__)
 # Statuses a job may be submitted in. Upstream stores whatever is sent, which can
 # create jobs that nothing will ever run or finish.
 SUBMITTABLE_STATUSES = (JobStatus.QUEUED, JobStatus.PAUSED)
+
+
+class StatusChangeNotAllowed(Exception):
+    """The requested status change makes no sense from the current status."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class JobSubmissionError(Exception):
@@ -166,6 +175,9 @@ class JobService:
 
         def transaction(conn: sqlite3.Connection) -> None:
             job = jobs.fetch_job(conn, job_uuid)
+            problem = transitions.job_status_request_problem(job.status, status)
+            if problem is not None:
+                raise StatusChangeNotAllowed(problem)
             self._state_machine.apply_job_status(conn, changes, job, status, reason, now)
             if status == JobStatus.REQUEUEING:
                 failures.clear_job_task_failures(conn, job.id)
@@ -181,6 +193,9 @@ class JobService:
 
         def transaction(conn: sqlite3.Connection) -> None:
             task = jobs.fetch_task(conn, task_uuid)
+            problem = transitions.task_status_request_problem(task.status, status)
+            if problem is not None:
+                raise StatusChangeNotAllowed(problem)
             jobs.save_task_activity(conn, task.id, reason, now)
             self._state_machine.apply_task_status(conn, changes, task, status, now)
             if status == TaskStatus.QUEUED:

@@ -320,3 +320,35 @@ def test_every_task_status_has_a_rule() -> None:
     for status in T:
         # Must not raise; every status is handled explicitly.
         transitions.job_change_after_task_change(J.ACTIVE, status, counts(completed=1))
+
+
+@pytest.mark.parametrize(
+    ("current", "requested", "allowed"),
+    [
+        (J.ACTIVE, J.CANCEL_REQUESTED, True),
+        (J.COMPLETED, J.CANCEL_REQUESTED, False),
+        (J.ACTIVE, J.PAUSE_REQUESTED, True),
+        (J.PAUSED, J.REQUEUEING, True),
+        (J.FAILED, J.REQUEUEING, True),
+        (J.ACTIVE, J.REQUEUEING, False),
+        (J.QUEUED, J.COMPLETED, False),
+        (J.QUEUED, J.ACTIVE, False),
+    ],
+)
+def test_job_status_requests(current: J, requested: J, allowed: bool) -> None:
+    assert (transitions.job_status_request_problem(current, requested) is None) == allowed
+
+
+@pytest.mark.parametrize(
+    ("current", "requested", "allowed"),
+    [
+        (T.ACTIVE, T.CANCELED, True),
+        (T.COMPLETED, T.CANCELED, False),
+        (T.FAILED, T.QUEUED, True),
+        (T.QUEUED, T.QUEUED, False),
+        (T.QUEUED, T.ACTIVE, False),
+        (T.ACTIVE, T.COMPLETED, False),
+    ],
+)
+def test_task_status_requests(current: T, requested: T, allowed: bool) -> None:
+    assert (transitions.task_status_request_problem(current, requested) is None) == allowed

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from flamenco.manager import config, job_compilers
 from flamenco.manager.api.openapi import RequestInvalid
-from flamenco.manager.job_service import JobSubmissionError
+from flamenco.manager.job_service import JobSubmissionError, StatusChangeNotAllowed
 from flamenco.manager.persistence import errors as persistence_errors
 from flamenco.manager.task_updates import StatusNotAllowed, TaskNotAssigned
 from flamenco.manager.worker_service import WorkerStatusChangeRefused, WorkerTagConflict
@@ -35,6 +35,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (job_compilers.JobTypeEtagMismatch, 412),
     (job_compilers.JobCompilerError, 400),
     (JobSubmissionError, 400),
+    (StatusChangeNotAllowed, 422),
     (TaskNotAssigned, 409),
     (StatusNotAllowed, 400),
     (WorkerStatusChangeRefused, 412),

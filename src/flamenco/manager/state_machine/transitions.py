@@ -216,3 +216,62 @@ STUCK_JOB_STATUSES = (
     JobStatus.REQUEUEING,
     JobStatus.PAUSE_REQUESTED,
 )
+
+
+# Job statuses a user may ask for, and the statuses they may be asked from. The
+# spec answers other requests with 422; upstream accepts anything, which lets a
+# client mark a job completed that never ran.
+REQUESTABLE_JOB_STATUSES: Mapping[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.CANCEL_REQUESTED: frozenset(
+        {
+            JobStatus.ACTIVE,
+            JobStatus.FAILED,
+            JobStatus.PAUSED,
+            JobStatus.PAUSE_REQUESTED,
+            JobStatus.QUEUED,
+            JobStatus.UNDER_CONSTRUCTION,
+        }
+    ),
+    JobStatus.PAUSE_REQUESTED: frozenset({JobStatus.ACTIVE, JobStatus.QUEUED, JobStatus.CANCELED}),
+    JobStatus.REQUEUEING: frozenset(
+        {JobStatus.CANCELED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.PAUSED}
+    ),
+}
+
+# The same for tasks: cancelling one, or queueing it (again).
+REQUESTABLE_TASK_STATUSES: Mapping[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.CANCELED: frozenset(
+        {TaskStatus.ACTIVE, TaskStatus.QUEUED, TaskStatus.SOFT_FAILED, TaskStatus.PAUSED}
+    ),
+    TaskStatus.QUEUED: frozenset(
+        {
+            TaskStatus.CANCELED,
+            TaskStatus.COMPLETED,
+            TaskStatus.FAILED,
+            TaskStatus.SOFT_FAILED,
+            TaskStatus.PAUSED,
+        }
+    ),
+}
+
+
+def job_status_request_problem(current: JobStatus, requested: JobStatus) -> str | None:
+    """Why a user may not move a job from `current` to `requested`, or None when allowed."""
+    allowed_from = REQUESTABLE_JOB_STATUSES.get(requested)
+    if allowed_from is None:
+        options = ", ".join(REQUESTABLE_JOB_STATUSES)
+        return f'status "{requested}" cannot be requested for a job; ask for one of {options}'
+    if current not in allowed_from:
+        return f'a job in status "{current}" cannot go to "{requested}"'
+    return None
+
+
+def task_status_request_problem(current: TaskStatus, requested: TaskStatus) -> str | None:
+    """Why a user may not move a task from `current` to `requested`, or None when allowed."""
+    allowed_from = REQUESTABLE_TASK_STATUSES.get(requested)
+    if allowed_from is None:
+        options = ", ".join(REQUESTABLE_TASK_STATUSES)
+        return f'status "{requested}" cannot be requested for a task; ask for one of {options}'
+    if current not in allowed_from:
+        return f'a task in status "{current}" cannot go to "{requested}"'
+    return None
