@@ -41,13 +41,18 @@ SHUTDOWN_REQUESTED = web.AppKey("shutdown_requested", asyncio.Event)
 SERVICE_STOP_TIMEOUT_SECONDS = 10.0
 
 
-async def create_app(loaded: config.LoadedConfig, *, clock: Clock | None = None) -> web.Application:
+async def create_app(
+    loaded: config.LoadedConfig,
+    *,
+    clock: Clock | None = None,
+    database_busy_timeout_ms: int = 5_000,
+) -> web.Application:
     """Open the database and build every service; the returned app is ready to serve."""
     clock = clock or SystemClock()
     spec = load_spec(SPEC_PATH)
     settings = loaded.config
 
-    db = await Database.open(loaded.database_path)
+    db = await Database.open(loaded.database_path, busy_timeout_ms=database_busy_timeout_ms)
     broker = Broker()
     storage = LocalStorage(loaded.local_storage_path)
     storage.root.mkdir(parents=True, exist_ok=True)

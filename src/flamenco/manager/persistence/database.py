@@ -39,10 +39,20 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed), check and migrate the database."""
-        location = str(path)
-        writer = await _connect(location)
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+        """Open (creating if needed), check and migrate the database.
+
+        Raises errors.PersistenceError (or its IntegrityError) when the file is not a
+        usable database; the Manager then refuses to start.
+        """
+        try:
+            return await cls._open(str(path), busy_timeout_ms)
+        except sqlite3.DatabaseError as error:
+            raise errors.IntegrityError(f"cannot use database {path}: {error}") from error
+
+    @classmethod
+    async def _open(cls, location: str, busy_timeout_ms: int) -> Database:
+        writer = await _connect(location, busy_timeout_ms)
         try:
             is_new = await _run(writer, _is_empty)
             if not is_new:
@@ -50,7 +60,7 @@ class Database:
             applied = await _run(writer, migrate.migrate_blocking)
             if applied and not is_new:
                 await _run(writer, _check_integrity_blocking)
-            reader = await _connect(location)
+            reader = await _connect(location, busy_timeout_ms)
         except BaseException:
             await writer.close()
             raise
@@ -111,11 +121,11 @@ class Database:
         return bool(busy == 0)
 
 
-async def _connect(location: str) -> aiosqlite.Connection:
+async def _connect(location: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     connection = await aiosqlite.connect(location, isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     try:
-        await _run(connection, _configure_blocking)
+        await _run(connection, _configure_blocking, busy_timeout_ms)
     except BaseException:
         await connection.close()
         raise
@@ -142,8 +152,8 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-def _configure_blocking(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def _configure_blocking(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode.lower() != "wal" and conn.execute("PRAGMA database_list").fetchone()[2]:
