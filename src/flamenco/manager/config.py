@@ -823,7 +823,7 @@ class _YAMLConverter:
                 line=line,
                 scalar=self.constructor.construct_object(node, deep=True),
                 text=node.value,
-                quoted=node.style in ("'", '"', "|", ">"),
+                quoted=getattr(node, "style", None) in ("'", '"', "|", ">"),
             )
         self.converted[id(node)] = item
         return item
