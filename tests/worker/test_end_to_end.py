@@ -279,6 +279,8 @@ async def test_cancel_from_manager_stops_blender(
             assert time.monotonic() - cancelled_at < 30, worker.log()[-4000:]
             await asyncio.sleep(0.1)
         stopped_after = time.monotonic() - cancelled_at
+        # A clean stop, not the forced one after 20 s.
+        assert await worker.stop() == 1
     finally:
         await worker.stop()
     print(f"Blender stopped {stopped_after:.1f} s after the cancel")

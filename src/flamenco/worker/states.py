@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -54,6 +53,23 @@ def effective_state(requested: str) -> WorkerStatus:
         return WorkerStatus(requested)
     logger.warning("no such state for a Worker, going to sleep instead", extra={"state": requested})
     return WorkerStatus.ASLEEP
+
+
+async def finish(task: asyncio.Future[None]) -> None:
+    """Wait until `task` has ended, even when cancelled meanwhile; then pass that cancellation on.
+
+    A task being stopped may take seconds (its subprocess gets time to exit), and
+    a shutdown that arrives during those seconds must neither be lost nor leave
+    the subprocess behind.
+    """
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 class StateMachine:
@@ -170,8 +186,7 @@ class StateMachine:
         finally:
             if not running.done():
                 running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({running})
+            await finish(running)
         if aborted_because:
             logger.warning(
                 "task aborted by request of Manager",

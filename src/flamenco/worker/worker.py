@@ -256,8 +256,7 @@ class Worker:
             if not states.done():
                 # Stops the running command too; the Manager requeues its task at sign-off.
                 states.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await states
+                await asyncio.wait({states})
         if states.cancelled():
             return EXIT_SIGNAL
         final = states.result()

@@ -171,3 +171,27 @@ async def test_may_i_run_errors_mean_keep_running() -> None:
     await machine(manager, runner, InstantClock()).run_task({"uuid": "task-1"})
     assert not runner.cancelled
     assert manager.calls > 0
+
+
+async def test_shutdown_while_a_task_is_being_aborted_is_not_lost() -> None:
+    """A stop that arrives while an aborted task is still cleaning up must end the loop."""
+
+    class SlowToStop(Runner):
+        stopping = asyncio.Event()
+
+        async def run(self, task: Mapping[str, Any]) -> None:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                self.stopping.set()
+                await asyncio.sleep(0.2)  # the subprocess takes a moment to exit
+                raise
+
+    manager = ScriptedManager([Answer(200, {"uuid": "task-1"})] * 5)
+    manager.may_i_run = [Answer(200, {"mayKeepRunning": False, "reason": "canceled"})]
+    runner = SlowToStop()
+    loop = asyncio.create_task(machine(manager, runner, InstantClock()).run("awake"))
+    await asyncio.wait_for(runner.stopping.wait(), 5)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(loop, 5)
