@@ -18,6 +18,7 @@ from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.farm_status import FarmStatusService
 from flamenco.manager.job_deleter import JobDeleter
 from flamenco.manager.job_service import JobService
@@ -102,6 +103,9 @@ async def create_app(
     app[keys.JOB_DELETER] = JobDeleter(db=db, storage=storage, broker=broker)
     app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage)
     app[SHUTDOWN_REQUESTED] = asyncio.Event()
+    socket_io = SocketIOForwarder(broker)
+    socket_io.attach(app)
+    app[keys.SOCKET_IO] = socket_io
 
     api.setup_routes(app, spec)
     app.router.add_get("/api/v3/openapi3.json", _serve_spec)
@@ -131,6 +135,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     db = app[keys.DATABASE]
     services: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "farm-status": app[keys.FARM_STATUS].run,
+        "socket-io": app[keys.SOCKET_IO].run,
         "job-deleter": app[keys.JOB_DELETER].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
@@ -165,6 +170,7 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
 
 async def _announce_shutdown(app: web.Application) -> None:
     app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
+    await app[keys.SOCKET_IO].flush()
 
 
 def default_config_path() -> Path:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
     from flamenco.manager.config import LoadedConfig
     from flamenco.manager.eventbus.broker import Broker
+    from flamenco.manager.eventbus.socketio import SocketIOForwarder
     from flamenco.manager.farm_status import FarmStatusService
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.job_deleter import JobDeleter
@@ -42,6 +43,7 @@ TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
+SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
 
 # Set on each API request by the validation middleware.
 VALIDATED: web.RequestKey[ValidatedRequest] = web.RequestKey("validated")

@@ -1,0 +1,111 @@
+"""Socket.IO: the web interface's live feed, with upstream's rooms and subscription messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from flamenco.manager.eventbus import topics
+from flamenco.manager.eventbus.broker import Broker, Event, EventKind
+from flamenco.manager.eventbus.coalescer import Coalescer
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIPTION_EVENT = "/subscription"
+
+# Rooms every client is in from the moment it connects.
+DEFAULT_ROOMS = (topics.LIFECYCLE, topics.FARM_STATUS)
+
+# Subscription types that need no UUID, and the room each one joins.
+_ROOMS_BY_TYPE = {
+    "allJobs": topics.JOBS,
+    "allWorkers": topics.WORKERS,
+    "allLastRendered": topics.LAST_RENDERED,
+    "allWorkerTags": topics.WORKER_TAGS,
+}
+
+
+def rooms_for_subscription(kind: str, item_uuid: str) -> list[str]:
+    """The rooms a subscription joins or leaves; raises ValueError for a bad request."""
+    if kind in _ROOMS_BY_TYPE:
+        return [_ROOMS_BY_TYPE[kind]]
+    if kind not in ("job", "tasklog"):
+        raise ValueError(f"unknown subscription type {kind!r}")
+    try:
+        uuid.UUID(item_uuid)
+    except ValueError:
+        raise ValueError(f"subscription type {kind!r} needs a valid UUID") from None
+    if kind == "job":
+        return [topics.job(item_uuid), topics.job_last_rendered(item_uuid)]
+    # Upstream joins the job room here by mistake, so task logs never arrive live.
+    return [topics.task_log(item_uuid)]
+
+
+class SocketIOForwarder:
+    """Delivers broker events to Socket.IO rooms, coalescing bursts per flush interval."""
+
+    def __init__(self, broker: Broker, *, flush_interval: float = 0.1) -> None:
+        self.server = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
+        self._coalescer = Coalescer()
+        self._flush_interval = flush_interval
+        self._wakeup = asyncio.Event()
+        self.server.on("connect", self._on_connect)
+        self.server.on(SUBSCRIPTION_EVENT, self._on_subscription)
+        broker.subscribe(self._on_event)
+
+    def attach(self, app: web.Application) -> None:
+        self.server.attach(app, socketio_path="socket.io")
+
+    def _on_event(self, event: Event) -> None:
+        self._coalescer.add(event)
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            for event in self._coalescer.drain():
+                await self._emit(event)
+            # Events arriving during the pause are merged into one message each.
+            await asyncio.sleep(self._flush_interval)
+
+    async def flush(self) -> None:
+        """Send everything pending now; used when shutting down."""
+        for event in self._coalescer.drain():
+            await self._emit(event)
+
+    async def _emit(self, event: Event) -> None:
+        try:
+            await self.server.emit(str(event.kind), event.payload, room=event.topic)
+        except Exception:
+            logger.exception("cannot emit Socket.IO event", extra={"topic": event.topic})
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        for room in DEFAULT_ROOMS:
+            await self.server.enter_room(sid, room)
+
+    async def _on_subscription(self, sid: str, message: Any) -> str:
+        """Join or leave rooms as the web interface asks; the answer is the acknowledgement."""
+        if not isinstance(message, dict):
+            return "invalid subscription: expected an object"
+        operation = message.get("op")
+        if operation not in ("subscribe", "unsubscribe"):
+            return f"invalid subscription operation {operation!r}"
+        try:
+            rooms = rooms_for_subscription(str(message.get("type")), str(message.get("uuid", "")))
+        except ValueError as error:
+            return f"invalid subscription: {error}"
+        for room in rooms:
+            if operation == "subscribe":
+                await self.server.enter_room(sid, room)
+            else:
+                await self.server.leave_room(sid, room)
+        return "ok"
+
+
+__all__ = ["EventKind", "SocketIOForwarder", "rooms_for_subscription"]

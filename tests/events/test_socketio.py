@@ -1,0 +1,145 @@
+"""Live events over Socket.IO: rooms, subscriptions and every kind of event the web UI uses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import socketio
+
+from support.jobs import submit_echo_sleep
+from support.manager import RunningManager
+from support.worker_session import WorkerSession
+
+
+class Listener:
+    """A Socket.IO client that records what arrives, per event name."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient()
+        self.received: dict[str, list[Any]] = {}
+        self._arrived = asyncio.Event()
+        for name in (
+            "/jobs",
+            "/task",
+            "/tasklog",
+            "/workers",
+            "/workertags",
+            "/status",
+            "/lifecycle",
+        ):
+            self.client.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Any:
+        async def record(payload: Any) -> None:
+            self.received.setdefault(name, []).append(payload)
+            self._arrived.set()
+
+        return record
+
+    async def subscribe(self, kind: str, uuid: str = "", op: str = "subscribe") -> str:
+        answer: str = await self.client.call(
+            "/subscription", {"op": op, "type": kind, "uuid": uuid}, timeout=5
+        )
+        return answer
+
+    async def wait_for(self, name: str, predicate: Any = lambda payload: True) -> Any:
+        async with asyncio.timeout(5):
+            while True:
+                for payload in self.received.get(name, []):
+                    if predicate(payload):
+                        return payload
+                self._arrived.clear()
+                await self._arrived.wait()
+
+
+@pytest.fixture
+async def listener(manager: RunningManager) -> AsyncIterator[Listener]:
+    listener = Listener()
+    await listener.client.connect(manager.base_url, transports=["websocket"])
+    yield listener
+    await listener.client.disconnect()
+
+
+async def test_job_task_and_log_events(manager: RunningManager, listener: Listener) -> None:
+    assert await listener.subscribe("allJobs") == "ok"
+    job = await submit_echo_sleep(manager.client, repeats=1)
+    new_job = await listener.wait_for("/jobs", lambda p: p["id"] == job["id"])
+    assert new_job["status"] == "queued"
+    assert "previous_status" not in new_job
+
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    task_events_before = len(listener.received.get("/task", []))
+    assert await listener.subscribe("job", job["id"]) == "ok"
+    task = await worker.next_task()
+    assert await listener.subscribe("tasklog", task["uuid"]) == "ok"
+    update = await listener.wait_for("/task", lambda p: p["id"] == task["uuid"])
+    assert update["status"] == "active"
+    assert update["worker"] == {"name": worker.name, "uuid": worker.uuid}
+    assert len(listener.received["/task"]) > task_events_before
+
+    await worker.update(task["uuid"], log="rendering frame 1\n")
+    log = await listener.wait_for("/tasklog", lambda p: "rendering frame 1" in p["log"])
+    assert log["task_id"] == task["uuid"]
+
+    active = await listener.wait_for("/jobs", lambda p: p.get("status") == "active")
+    assert active["previous_status"] == "queued"
+
+
+async def test_task_events_need_a_job_subscription(
+    manager: RunningManager, listener: Listener
+) -> None:
+    job = await submit_echo_sleep(manager.client, repeats=1)
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    await worker.next_task()
+    await listener.subscribe("allWorkers")
+    await listener.wait_for("/workers", lambda p: p["id"] == worker.uuid)
+    assert "/task" not in listener.received
+    assert "/jobs" not in listener.received
+    assert await listener.subscribe("job", job["id"]) == "ok"
+    assert await listener.subscribe("job", job["id"], op="unsubscribe") == "ok"
+
+
+async def test_worker_and_tag_events(manager: RunningManager, listener: Listener) -> None:
+    await listener.subscribe("allWorkers")
+    await listener.subscribe("allWorkerTags")
+    worker = WorkerSession(manager.client, name="node-7")
+    await worker.start()
+    awake = await listener.wait_for("/workers", lambda p: p["status"] == "awake")
+    assert awake["name"] == "node-7"
+    # Sign-on and its acknowledgement may arrive within one flush, merged into one event.
+    assert awake["previous_status"] in {"offline", "starting"}
+    tag = (
+        await manager.client.post("/api/v3/worker-mgt/tags", json_body={"name": "gpu"}, expect=200)
+    ).json()
+    created = await listener.wait_for("/workertags", lambda p: p["tag"]["id"] == tag["id"])
+    assert created == {"tag": {"id": tag["id"], "name": "gpu"}}
+    await manager.client.delete(f"/api/v3/worker-mgt/tag/{tag['id']}", expect=204)
+    await listener.wait_for("/workertags", lambda p: p.get("was_deleted") is True)
+
+
+async def test_farm_status_is_pushed(manager: RunningManager, listener: Listener) -> None:
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    status = await listener.wait_for("/status", lambda p: p["status"] == "idle")
+    assert status == {"status": "idle"}
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"op": "subscribe", "type": "job", "uuid": "not-a-uuid"}, "valid UUID"),
+        ({"op": "subscribe", "type": "everything"}, "unknown subscription type"),
+        ({"op": "explode", "type": "allJobs"}, "operation"),
+        ("just text", "expected an object"),
+    ],
+)
+async def test_bad_subscriptions_are_refused(
+    listener: Listener, message: Any, problem: str
+) -> None:
+    answer = await listener.client.call("/subscription", message, timeout=5)
+    assert problem in answer
