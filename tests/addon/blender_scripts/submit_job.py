@@ -1,0 +1,226 @@
+"""Runs inside Blender: installs the add-on zip, makes a scene, refreshes and submits.
+
+Usage: blender -b --factory-startup --python submit_job.py -- CONFIG.json
+
+CONFIG.json holds `zip`, `manager_url`, `workdir`, `output_root`, `result`,
+`submissions` (a list of {"job_name", "place": "project" | "job_storage"}) and
+optionally `check_custom_job_type`. Everything the test wants to know is
+written to `result` as JSON; assertion failures are recorded there too, so
+the test shows what went wrong inside Blender.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import addon_utils
+import bpy
+
+config = json.loads(Path(sys.argv[sys.argv.index("--") + 1]).read_text(encoding="utf-8"))
+result = {"steps": [], "submissions": []}
+
+
+def step(name):
+    result["steps"].append(name)
+    print("--- driver step:", name, flush=True)
+
+
+def write_result():
+    Path(config["result"]).write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def make_scene(blendfile):
+    """A tiny Cycles scene with a texture inside the project and one that is missing."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 1
+    scene.cycles.use_denoising = False  # Debian's Blender has no OpenImageDenoise.
+    scene.render.resolution_x = 64
+    scene.render.resolution_y = 36
+    scene.render.resolution_percentage = 100
+    scene.frame_start = 1
+    scene.frame_end = 2
+    scene.render.fps = 24
+    scene.render.image_settings.file_format = "PNG"
+
+    project = blendfile.parent.parent
+    textures = project / "textures"
+    textures.mkdir(parents=True, exist_ok=True)
+    image = bpy.data.images.new("checker", 8, 8)
+    image.generated_type = "COLOR_GRID"
+    image.filepath_raw = str(textures / "checker.png")
+    image.file_format = "PNG"
+    image.save()
+    missing = bpy.data.images.load(str(textures / "checker.png"))
+    missing.name = "missing"
+    missing.filepath = "//../textures/does-not-exist.png"
+
+    material = bpy.data.materials.new("textured")
+    material.use_nodes = True
+    nodes = material.node_tree.nodes
+    texture_node = nodes.new("ShaderNodeTexImage")
+    texture_node.image = image
+    missing_node = nodes.new("ShaderNodeTexImage")
+    missing_node.image = missing
+    material.node_tree.links.new(
+        texture_node.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"]
+    )
+
+    bpy.ops.mesh.primitive_cube_add()
+    bpy.context.active_object.data.materials.append(material)
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    camera.location = (6.0, -6.0, 4.0)
+    camera.rotation_euler = (1.1, 0.0, 0.785)
+    sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+    scene.collection.objects.link(sun)
+
+    blendfile.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blendfile), relative_remap=True)
+    # The paths must be relative for BAT to pack them (upstream packs relative only).
+    bpy.ops.file.make_paths_relative()
+    bpy.ops.wm.save_mainfile()
+
+
+def install_addon():
+    bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True)
+    addon_utils.enable("flamenco", default_set=True, handle_error=None)
+    assert "flamenco" in bpy.context.preferences.addons, "the add-on did not enable"
+
+
+def check_properties():
+    scene = bpy.context.scene
+    names = [
+        "flamenco_job_name",
+        "flamenco_job_type",
+        "flamenco_job_settings",
+        "flamenco_job_priority",
+        "flamenco_job_submit_as_paused",
+        "flamenco_worker_tag",
+    ]
+    result["scene_properties"] = {name: hasattr(scene, name) for name in names}
+    items = scene.bl_rna.properties["flamenco_job_type"].enum_items
+    result["job_type_items"] = [item.identifier for item in items]
+
+
+def describe_settings():
+    """What Blender made of each setting: property type, subtype, read-only, enum items."""
+    propgroup = bpy.context.scene.flamenco_job_settings
+    described = {}
+    for prop in propgroup.bl_rna.properties:
+        if prop.identifier in {"rna_type", "name"}:
+            continue
+        info = {
+            "type": prop.type,
+            "subtype": prop.subtype,
+            "read_only": prop.is_readonly,
+            "label": prop.name,
+            "description": prop.description,
+        }
+        if prop.type == "ENUM":
+            info["items"] = [item.identifier for item in prop.enum_items]
+        if prop.type in {"INT", "FLOAT"}:
+            info["min"], info["max"] = prop.hard_min, prop.hard_max
+        value = getattr(propgroup, prop.identifier)
+        info["value"] = value if isinstance(value, (str, int, float, bool)) else str(value)
+        described[prop.identifier] = info
+    return described
+
+
+def submit(submission):
+    scene = bpy.context.scene
+    record = {"job_name": submission["job_name"], "place": submission["place"]}
+    result["submissions"].append(record)
+    if submission["place"] == "job_storage":
+        # A blend file that already lives in the job storage is submitted in place.
+        target = Path(submission["job_storage"]) / "in-place" / "in_place.blend"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        bpy.ops.wm.save_as_mainfile(filepath=str(target))
+        record["blendfile"] = str(target)
+    scene.flamenco_job_priority = submission.get("priority", 50)
+    scene.flamenco_job_submit_as_paused = submission.get("paused", False)
+    settings = scene.flamenco_job_settings
+    settings.render_output_root = config["output_root"]
+    settings.chunk_size = 2
+    record["render_output_path_in_ui"] = settings.render_output_path
+    try:
+        outcome = bpy.ops.flamenco.submit_job(job_name=submission["job_name"])
+        record["outcome"] = sorted(outcome)
+    except RuntimeError as error:
+        record["outcome"] = ["RuntimeError"]
+        record["error"] = str(error)
+    wm = bpy.context.window_manager
+    record["status"] = wm.flamenco_bat_status
+    record["status_text"] = wm.flamenco_bat_status_txt
+
+
+def main():
+    workdir = Path(config["workdir"])
+    blendfile = workdir / "project" / "shots" / "scene.blend"
+    (workdir / "project" / ".blender_project").mkdir(parents=True, exist_ok=True)
+
+    step("make scene")
+    make_scene(blendfile)
+    step("install")
+    install_addon()
+    step("open scene")
+    bpy.ops.wm.open_mainfile(filepath=str(blendfile))
+    result["default_job_name"] = bpy.context.scene.flamenco_job_name
+
+    step("refresh")
+    prefs = bpy.context.preferences.addons["flamenco"].preferences
+    prefs.manager_url = config["manager_url"]  # refreshes, as upstream's preference does
+    bpy.ops.flamenco.ping_manager()
+    result["ping"] = bpy.context.window_manager.flamenco_status_ping
+    result["job_storage_pref"] = prefs.job_storage_for_gui
+    check_properties()
+
+    if config.get("check_custom_job_type"):
+        step("custom job type")
+        bpy.context.scene.flamenco_job_type = "all-settings"
+        result["custom_settings"] = describe_settings()
+        settings = bpy.context.scene.flamenco_job_settings
+        result["custom_submission_values"] = settings.submission_settings(bpy.context)
+
+    step("select job type")
+    bpy.context.scene.flamenco_job_type = "simple-blender-render"
+    result["settings"] = describe_settings()
+
+    for submission in config["submissions"]:
+        step("submit " + submission["job_name"])
+        submit(submission)
+
+    if config.get("check_cache"):
+        step("restart without the Manager")
+        # Start over as Blender would: the add-on registers from its disk cache.
+        addon_utils.disable("flamenco", default_set=True)
+        addon_utils.enable("flamenco", default_set=True)
+        prefs = bpy.context.preferences.addons["flamenco"].preferences
+        prefs.manager_url = config["dead_manager_url"]
+        items = bpy.context.scene.bl_rna.properties["flamenco_job_type"].enum_items
+        result["cached_job_type_items"] = [item.identifier for item in items]
+        result["ping_without_manager"] = bpy.context.window_manager.flamenco_status_ping
+        bpy.context.scene.flamenco_job_type = "simple-blender-render"
+        result["cached_settings_keys"] = sorted(describe_settings())
+        try:
+            bpy.ops.flamenco.submit_job(job_name="no manager")
+            result["submit_without_manager"] = "no error"
+        except RuntimeError as error:
+            result["submit_without_manager"] = str(error)
+
+
+try:
+    main()
+    result["ok"] = True
+except Exception:
+    result["ok"] = False
+    result["traceback"] = traceback.format_exc()
+    traceback.print_exc()
+finally:
+    write_result()
