@@ -12,7 +12,7 @@ from aiohttp import web
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
-from flamenco.manager import api, config, job_compilers, keys, swagger_ui
+from flamenco.manager import addon_zip, api, config, job_compilers, keys, swagger_ui
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
@@ -110,6 +110,7 @@ async def create_app(
     api.setup_routes(app, spec)
     app.router.add_get("/api/v3/openapi3.json", _serve_spec)
     swagger_ui.setup_routes(app)
+    addon_zip.setup_routes(app)
     app.router.add_static(JOB_FILES_URL_PREFIX, storage.root, append_version=False)
     setup_web_app_routes(app)
 
