@@ -16,6 +16,7 @@ from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
 from flamenco.manager import config
 from flamenco.manager.app import SHUTDOWN_REQUESTED, create_app
 from flamenco.manager.persistence import PersistenceError
+from flamenco.shaman import cli as shaman_cli
 
 logger = logging.getLogger("flamenco.manager")
 
@@ -108,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration written to {loaded.path}")
         return 0
     if args.shaman_gc_show or args.shaman_gc_delete:
-        print("flamenco-manager: Shaman garbage collection is not available yet", file=sys.stderr)
-        return 2
+        # Showing wins when both are given: deleting is the one that cannot be undone.
+        return shaman_cli.collect_garbage_once(loaded, dry_run=args.shaman_gc_show)
     try:
         return asyncio.run(serve(loaded))
     except (OSError, PersistenceError, config.ConfigError) as error:

@@ -32,6 +32,7 @@ from flamenco.manager.task_updates import FailurePolicy, TaskUpdates
 from flamenco.manager.variables import Variables
 from flamenco.manager.web_app import setup_web_app_routes
 from flamenco.manager.worker_service import WorkerService
+from flamenco.shaman import Shaman, settings_for_manager
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ async def create_app(
     clock = clock or SystemClock()
     spec = load_spec(SPEC_PATH)
     settings = loaded.config
+    # Shaman: content-addressed job files; None when disabled.
+    shaman_settings = settings_for_manager(loaded)
+    shaman = await Shaman.open(shaman_settings) if shaman_settings else None
 
     db = await Database.open(loaded.database_path, busy_timeout_ms=database_busy_timeout_ms)
     broker = Broker()
@@ -100,7 +104,13 @@ async def create_app(
         ),
     )
     app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker)
-    app[keys.JOB_DELETER] = JobDeleter(db=db, storage=storage, broker=broker)
+    app[keys.SHAMAN] = shaman
+    app[keys.JOB_DELETER] = JobDeleter(
+        db=db,
+        storage=storage,
+        broker=broker,
+        erase_checkout=shaman.erase_checkout if shaman else None,
+    )
     app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage)
     app[SHUTDOWN_REQUESTED] = asyncio.Event()
     socket_io = SocketIOForwarder(broker)
@@ -143,6 +153,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
             db, app[keys.CONFIG].config.database_check_period
         ),
     }
+    if (shaman := app[keys.SHAMAN]) is not None:
+        services["shaman"] = shaman.run
     tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
     for task in tasks:
         task.add_done_callback(lambda done: _service_ended(app, done))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from flamenco.manager.task_updates import TaskUpdates
     from flamenco.manager.variables import Variables
     from flamenco.manager.worker_service import WorkerService
+    from flamenco.shaman import Shaman
 
 CONFIG: web.AppKey[LoadedConfig] = web.AppKey("config")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -43,6 +44,8 @@ TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
+# None when Shaman is disabled (in the configuration, or during a first run).
+SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
 
 # Set on each API request by the validation middleware.

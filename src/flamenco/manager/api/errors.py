@@ -13,6 +13,7 @@ from flamenco.manager.job_service import JobSubmissionError, StatusChangeNotAllo
 from flamenco.manager.persistence import errors as persistence_errors
 from flamenco.manager.task_updates import StatusNotAllowed, TaskNotAssigned
 from flamenco.manager.worker_service import WorkerStatusChangeRefused, WorkerTagConflict
+from flamenco.shaman import errors as shaman_errors
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (StatusNotAllowed, 400),
     (WorkerStatusChangeRefused, 412),
     (WorkerTagConflict, 409),
+    (shaman_errors.ShamanDisabled, 503),
+    (shaman_errors.InvalidRequest, 400),
+    (shaman_errors.UploadMismatch, 417),
+    (shaman_errors.CheckoutExists, 409),
+    (shaman_errors.MissingFiles, 424),
 )
 
 
