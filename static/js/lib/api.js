@@ -1,0 +1,114 @@
+// The Manager's REST API (/api/v3), with the Manager's own error messages on failure.
+import { reactive } from 'vue';
+
+const BASE = '/api/v3';
+
+/** How many requests are under way; the header shows a spinner while it is above zero. */
+export const apiActivity = reactive({ inFlight: 0 });
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  apiActivity.inFlight += 1;
+  try {
+    let response;
+    try {
+      response = await fetch(BASE + path, init);
+    } catch (error) {
+      throw new ApiError(0, `The Manager cannot be reached (${error.message}).`);
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, await errorMessage(response));
+    }
+    if (response.status === 204) return null;
+    const type = response.headers.get('Content-Type') || '';
+    return type.includes('json') ? response.json() : response.text();
+  } finally {
+    apiActivity.inFlight -= 1;
+  }
+}
+
+async function errorMessage(response) {
+  const fallback = `${response.status} ${response.statusText}`.trim();
+  try {
+    const text = await response.text();
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed && typeof parsed.message === 'string' && parsed.message) return parsed.message;
+    } catch {
+      if (text && text.length < 300) return text;
+    }
+  } catch {
+    // The body could not be read; the status line is all we have.
+  }
+  return fallback;
+}
+
+const get = (path) => request('GET', path);
+const post = (path, body) => request('POST', path, body);
+const put = (path, body) => request('PUT', path, body);
+const remove = (path, body) => request('DELETE', path, body);
+const id = encodeURIComponent;
+
+// Meta
+export const getVersion = () => get('/version');
+export const getConfiguration = () => get('/configuration');
+export const getFarmStatus = () => get('/status');
+export const getConfigurationFile = () => get('/configuration/file');
+export const updateConfigurationFile = (config) => put('/configuration/file', config);
+export const checkSharedStoragePath = (path) => post('/configuration/check/shared-storage', { path });
+export const findBlenderExePath = () => get('/configuration/check/blender');
+export const checkBlenderExePath = (path) => post('/configuration/check/blender', { path });
+export const saveSetupAssistantConfig = (config) => post('/configuration/setup-assistant', config);
+
+// Jobs
+export const fetchJobs = () => get('/jobs');
+export const fetchJob = (jobId) => get(`/jobs/${id(jobId)}`);
+export const fetchJobTasks = (jobId) => get(`/jobs/${id(jobId)}/tasks`);
+export const fetchJobTypes = () => get('/jobs/types');
+export const getJobType = (name) => get(`/jobs/type/${id(name)}`);
+export const setJobStatus = (jobId, status, reason) =>
+  post(`/jobs/${id(jobId)}/setstatus`, { status, reason });
+export const setJobPriority = (jobId, priority) =>
+  post(`/jobs/${id(jobId)}/setpriority`, { priority });
+export const deleteJob = (jobId) => remove(`/jobs/${id(jobId)}`);
+export const deleteJobWhatWouldItDo = (jobId) => get(`/jobs/${id(jobId)}/what-would-delete-do`);
+export const fetchJobBlocklist = (jobId) => get(`/jobs/${id(jobId)}/blocklist`);
+export const removeJobBlocklist = (jobId, entries) => remove(`/jobs/${id(jobId)}/blocklist`, entries);
+export const fetchJobLastRenderedInfo = (jobId) => get(`/jobs/${id(jobId)}/last-rendered`);
+export const fetchGlobalLastRenderedInfo = () => get('/jobs/last-rendered');
+
+// Tasks
+export const fetchTask = (taskId) => get(`/tasks/${id(taskId)}`);
+export const setTaskStatus = (taskId, status, reason) =>
+  post(`/tasks/${id(taskId)}/setstatus`, { status, reason });
+export const fetchTaskLogTail = (taskId) => get(`/tasks/${id(taskId)}/logtail`);
+export const fetchTaskLogInfo = (taskId) => get(`/tasks/${id(taskId)}/log`);
+
+// Workers and tags
+export const fetchWorkers = () => get('/worker-mgt/workers');
+export const fetchWorker = (workerId) => get(`/worker-mgt/workers/${id(workerId)}`);
+export const deleteWorker = (workerId) => remove(`/worker-mgt/workers/${id(workerId)}`);
+export const requestWorkerStatusChange = (workerId, status, isLazy) =>
+  post(`/worker-mgt/workers/${id(workerId)}/setstatus`, { status, is_lazy: isLazy });
+export const setWorkerTags = (workerId, tagIds) =>
+  post(`/worker-mgt/workers/${id(workerId)}/settags`, { tag_ids: tagIds });
+export const fetchWorkerSleepSchedule = (workerId) =>
+  get(`/worker-mgt/workers/${id(workerId)}/sleep-schedule`);
+export const setWorkerSleepSchedule = (workerId, schedule) =>
+  post(`/worker-mgt/workers/${id(workerId)}/sleep-schedule`, schedule);
+export const fetchWorkerTags = () => get('/worker-mgt/tags');
+export const createWorkerTag = (tag) => post('/worker-mgt/tags', tag);
+export const updateWorkerTag = (tagId, tag) => put(`/worker-mgt/tag/${id(tagId)}`, tag);
+export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`);

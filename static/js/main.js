@@ -1,0 +1,51 @@
+// Starts the web interface: the setup assistant on a first run, the farm dashboard otherwise.
+import { createApp } from 'vue';
+import { connect } from './lib/socket.js';
+import { farm, loadFarm, followFarm } from './stores/farm.js';
+import App from './views/App.js';
+import SetupAssistant from './views/setup/SetupAssistant.js';
+
+const IDLE_RELOAD_MINUTES = 60;
+const RETRY_SECONDS = 5;
+
+function showBootError(root, error) {
+  root.replaceChildren();
+  const message = document.createElement('div');
+  message.className = 'boot-message';
+  message.setAttribute('role', 'alert');
+  message.textContent = `The Manager cannot be reached (${error.message}). Trying again in ${RETRY_SECONDS} seconds…`;
+  root.append(message);
+}
+
+/** A wall display left alone for an hour reloads, to pick up a fresh interface and memory. */
+function reloadWhenIdle() {
+  let lastActivity = Date.now();
+  for (const name of ['mousemove', 'keydown', 'pointerdown', 'resize', 'wheel']) {
+    window.addEventListener(name, () => {
+      lastActivity = Date.now();
+    }, { passive: true });
+  }
+  setInterval(() => {
+    if (Date.now() - lastActivity > IDLE_RELOAD_MINUTES * 60 * 1000) window.location.reload();
+  }, 60 * 1000);
+}
+
+async function boot() {
+  const root = document.getElementById('app');
+  try {
+    await loadFarm();
+  } catch (error) {
+    showBootError(root, error);
+    setTimeout(boot, RETRY_SECONDS * 1000);
+    return;
+  }
+  root.replaceChildren();
+  const app = createApp(farm.configuration.isFirstRun ? SetupAssistant : App);
+  app.config.errorHandler = (error) => console.error(error);
+  app.mount(root);
+  followFarm();
+  connect();
+  reloadWhenIdle();
+}
+
+boot();

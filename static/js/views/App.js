@@ -1,0 +1,34 @@
+// The dashboard's frame: header, the view for the current route, footer.
+import { computed } from 'vue';
+import { route } from '../lib/router.js';
+import AppHeader from './AppHeader.js';
+import AppFooter from './AppFooter.js';
+import JobsView from './jobs/JobsView.js';
+import WorkersView from './workers/WorkersView.js';
+import TagsView from './TagsView.js';
+import LastRenderedView from './LastRenderedView.js';
+import SettingsView from './settings/SettingsView.js';
+import NotFoundView from './NotFoundView.js';
+
+const VIEWS = {
+  jobs: JobsView,
+  workers: WorkersView,
+  tags: TagsView,
+  'last-rendered': LastRenderedView,
+  settings: SettingsView,
+};
+
+export default {
+  name: 'App',
+  components: { AppHeader, AppFooter },
+  setup() {
+    const view = computed(() => VIEWS[route.name] || NotFoundView);
+    return { view, route };
+  },
+  template: `<a class="skip-link" href="#main">Skip to content</a>
+  <AppHeader />
+  <main id="main" class="app-main" :class="'view-' + route.name" tabindex="-1">
+    <component :is="view" />
+  </main>
+  <AppFooter />`,
+};

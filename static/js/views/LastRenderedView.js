@@ -1,0 +1,1 @@
+export default { name: 'LastRenderedView', template: '<p>LastRenderedView</p>' };

@@ -1,0 +1,1 @@
+export default { name: 'TagsView', template: '<p>TagsView</p>' };

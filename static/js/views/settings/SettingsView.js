@@ -1,0 +1,1 @@
+export default { name: 'SettingsView', template: '<p>SettingsView</p>' };

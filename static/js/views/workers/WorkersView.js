@@ -1,0 +1,1 @@
+export default { name: 'WorkersView', template: '<p>WorkersView</p>' };
