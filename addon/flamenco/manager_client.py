@@ -25,14 +25,16 @@ USER_AGENT = "Flamenco-Blender-addon"
 class ManagerError(Exception):
     """The Manager could not be reached, or it refused a request.
 
-    `status` is the HTTP status code when the Manager answered, else None.
-    `message` is written for the artist.
+    `status` is the HTTP status code when the Manager answered, else None;
+    `detail` is then the Manager's own explanation. `message` is written for
+    the artist.
     """
 
-    def __init__(self, message: str, status: Optional[int] = None) -> None:
+    def __init__(self, message: str, status: Optional[int] = None, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.detail = detail or message
 
 
 def normalise_url(url: str) -> str:
@@ -191,7 +193,10 @@ class ManagerClient:
             data = _read_quietly(error)
             if error.code in accept_statuses:
                 return error.code, data
-            raise ManagerError(_http_error_message(error.code, data), error.code) from None
+            detail = _error_detail(error.code, data)
+            raise ManagerError(
+                "Manager error %d: %s" % (error.code, detail), error.code, detail
+            ) from None
         except urllib.error.URLError as error:
             raise ManagerError(self._unreachable_message(error.reason, timeout)) from None
         except (socket.timeout, TimeoutError):
@@ -227,7 +232,7 @@ def _read_quietly(error: urllib.error.HTTPError) -> bytes:
         return b""
 
 
-def _http_error_message(status: int, data: bytes) -> str:
+def _error_detail(status: int, data: bytes) -> str:
     """The Manager's own error message when it sent one, else a description of the status."""
     message = ""
     try:
@@ -240,4 +245,4 @@ def _http_error_message(status: int, data: bytes) -> str:
         message = data.decode("utf-8", "replace").strip()[:200]
     if not message:
         message = http.client.responses.get(status, "unexpected answer")
-    return "Manager error %d: %s" % (status, message)
+    return message

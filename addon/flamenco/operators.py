@@ -333,7 +333,7 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         try:
             refresh.client(context).submit_job_check(self._job)
         except ManagerError as error:
-            self._fail(context, _job_error_message(error))
+            self._fail(context, submission.job_error_message(error.status, error.detail))
             return False
         return True
 
@@ -376,7 +376,7 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         try:
             submitted = refresh.client(context).submit_job(self._job)
         except ManagerError as error:
-            self._fail(context, _job_error_message(error))
+            self._fail(context, submission.job_error_message(error.status, error.detail))
             return
         self._succeeded = True
         window_manager.flamenco_bat_status = "DONE"
@@ -410,15 +410,6 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
             _running = None
         _redraw_properties(context)
         return {"FINISHED"} if self._succeeded else {"CANCELLED"}
-
-
-def _job_error_message(error: ManagerError) -> str:
-    if error.status == 412:
-        return (
-            "The job type changed on the Manager since the last refresh; press Refresh, "
-            "check the job settings, and submit again"
-        )
-    return "The Manager did not accept the job: %s" % error.message
 
 
 def _redraw_properties(context: bpy.types.Context) -> None:

@@ -186,8 +186,7 @@ class ShamanUploader:
             self._check_abort()
             packed = by_path[str(spec["path"])]
             self._progress("Uploading %s" % Path(packed.relpath).name, index, total)
-            is_last = index == total - 1
-            result = self._upload_one(packed, outcome, is_last=is_last)
+            result = self._upload_one(packed, outcome)
             if result == "deferred":
                 outcome.deferred += 1
             elif result != "done":
@@ -195,7 +194,7 @@ class ShamanUploader:
         self._progress("Uploaded", total, total)
         return outcome
 
-    def _upload_one(self, packed: PackedFile, outcome: _Round, *, is_last: bool) -> str:
+    def _upload_one(self, packed: PackedFile, outcome: _Round) -> str:
         """Upload one file: 'done', 'deferred', or an error message."""
         try:
             # Cheap pre-flight: someone else may have finished this file meanwhile.
@@ -207,10 +206,9 @@ class ShamanUploader:
             return "done"
 
         # Leave a file that someone else is uploading for later, but each file
-        # only once, a limited number per round, and never the last one.
+        # only once and a limited number per round.
         can_defer = (
             status == "uploading"
-            and not is_last
             and outcome.deferred < MAX_DEFERRED
             and packed.relpath not in self._ever_deferred
         )

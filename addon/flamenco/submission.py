@@ -156,3 +156,15 @@ def shaman_blendfile_path(checkout_path: str, relpath_in_pack: PurePath) -> str:
 def farm_path(path: PurePath) -> str:
     """A path for the job settings, with forward slashes as upstream sends them."""
     return absolute(path).as_posix()
+
+
+def job_error_message(status: Optional[int], message: str) -> str:
+    """What to tell the artist when the Manager refuses a job (or its pre-check)."""
+    if status == 412:
+        return (
+            "The job type changed on the Manager since the last refresh; press Refresh, "
+            "check the job settings, and submit again"
+        )
+    if status is None:
+        return message
+    return "The Manager did not accept the job: %s" % message
