@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from flamenco.manager import config
 from support.fakes import FakeClock
@@ -62,6 +64,22 @@ def manager_yaml(tmp_path: Path, shared_storage: Path) -> Path:
 @pytest.fixture
 def manager_config(manager_yaml: Path) -> config.LoadedConfig:
     return config.load_config(manager_yaml)
+
+
+ConfigMaker = Callable[..., config.LoadedConfig]
+
+
+@pytest.fixture
+def make_manager_config(manager_yaml: Path) -> ConfigMaker:
+    """Write the test configuration with some keys changed, and load it."""
+
+    def make(**overrides: Any) -> config.LoadedConfig:
+        settings = yaml.safe_load(manager_yaml.read_text(encoding="utf-8"))
+        settings.update(overrides)
+        manager_yaml.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        return config.load_config(manager_yaml)
+
+    return make
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Hand-written fakes for unit tests: a clock that only moves when told to."""
+"""Hand-written fakes for tests: a clock that only moves when told to."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class FakeClock:
 
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._now = start or dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-        self._changed = asyncio.Condition()
+        self._moved = asyncio.Event()
 
     def now(self) -> dt.datetime:
         return self._now
@@ -20,8 +20,10 @@ class FakeClock:
         if not isinstance(delta, dt.timedelta):
             delta = dt.timedelta(seconds=delta)
         self._now += delta
+        self._moved.set()
 
     async def sleep(self, seconds: float) -> None:
         deadline = self._now + dt.timedelta(seconds=seconds)
         while self._now < deadline:
-            await asyncio.sleep(0.001)
+            self._moved.clear()
+            await self._moved.wait()

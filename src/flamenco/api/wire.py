@@ -26,3 +26,14 @@ def round_up_to_second(moment: dt.datetime) -> dt.datetime:
     """Round up to a whole second, so a timestamp with sub-second precision still matches."""
     truncated = moment.replace(microsecond=0)
     return truncated if truncated == moment else truncated + dt.timedelta(seconds=1)
+
+
+def format_duration_words(duration: dt.timedelta) -> str:
+    """A duration for people: `45 s`, `12 min`, `2 h 5 min`."""
+    seconds = round(duration.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"

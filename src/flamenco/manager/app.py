@@ -29,6 +29,7 @@ from flamenco.manager.state_machine.service import StateMachine
 from flamenco.manager.task_logs import TaskLogs
 from flamenco.manager.task_scheduler import TaskScheduler
 from flamenco.manager.task_updates import FailurePolicy, TaskUpdates
+from flamenco.manager.timeout_checker import TimeoutChecker, Timeouts
 from flamenco.manager.variables import Variables
 from flamenco.manager.web_app import setup_web_app_routes
 from flamenco.manager.worker_service import WorkerService
@@ -41,6 +42,10 @@ SHUTDOWN_REQUESTED = web.AppKey("shutdown_requested", asyncio.Event)
 
 # How long background services get to stop before the Manager gives up on them.
 SERVICE_STOP_TIMEOUT_SECONDS = 10.0
+
+# Largest request body read whole (JSON): a Shaman checkout of 100,000 files is about
+# 15 MB, far over aiohttp's 1 MiB default. Uploads stream and have no such limit.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
 async def create_app(
@@ -69,7 +74,9 @@ async def create_app(
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
     )
 
-    app = web.Application(middlewares=[error_middleware, validation_middleware])
+    app = web.Application(
+        middlewares=[error_middleware, validation_middleware], client_max_size=MAX_REQUEST_BYTES
+    )
     app[keys.CONFIG] = loaded
     app[keys.CLOCK] = clock
     app[keys.SPEC] = spec
@@ -104,6 +111,16 @@ async def create_app(
         ),
     )
     app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker)
+    app[keys.TIMEOUT_CHECKER] = TimeoutChecker(
+        db=db,
+        state_machine=state_machine,
+        clock=clock,
+        timeouts=Timeouts(
+            task=settings.task_timeout,
+            worker=settings.worker_timeout,
+            no_progress=settings.no_progress_timeout,
+        ),
+    )
     app[keys.SHAMAN] = shaman
     app[keys.JOB_DELETER] = JobDeleter(
         db=db,
@@ -148,6 +165,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
         "job-deleter": app[keys.JOB_DELETER].run,
+        "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, app[keys.CONFIG].config.database_check_period

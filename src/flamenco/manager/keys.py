@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flamenco.manager.task_logs import TaskLogs
     from flamenco.manager.task_scheduler import TaskScheduler
     from flamenco.manager.task_updates import TaskUpdates
+    from flamenco.manager.timeout_checker import TimeoutChecker
     from flamenco.manager.variables import Variables
     from flamenco.manager.worker_service import WorkerService
     from flamenco.shaman import Shaman
@@ -47,6 +48,7 @@ LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 # None when Shaman is disabled (in the configuration, or during a first run).
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
+TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
 
 # Set on each API request by the validation middleware.
 VALIDATED: web.RequestKey[ValidatedRequest] = web.RequestKey("validated")

@@ -88,7 +88,10 @@ class TaskUpdates:
             if task.worker_id != worker_id:
                 raise TaskNotAssigned(f"task {task_uuid} is not assigned to you")
             workers.mark_seen(conn, worker_id, now)
-            jobs.touch_task_with_activity(conn, task.id, update.activity, now)
+            progressed = bool(update.log) or update.steps_completed is not None
+            jobs.touch_task_with_activity(
+                conn, task.id, update.activity, now, progressed=progressed or bool(update.status)
+            )
             self._apply(conn, changes, worker_id, task, update, now)
             return task
 

@@ -271,12 +271,17 @@ def save_task_steps_completed(
 
 
 def touch_task_with_activity(
-    conn: sqlite3.Connection, task_id: int, activity: str | None, now: dt.datetime
+    conn: sqlite3.Connection,
+    task_id: int,
+    activity: str | None,
+    now: dt.datetime,
+    *,
+    progressed: bool = False,
 ) -> None:
-    """Note a Worker's sign of life on the task, and its new activity if it sent one."""
+    """Note a Worker's sign of life on the task, its new activity, and whether it moved on."""
     conn.execute(
         SQL["touch_task_with_activity"],
-        {"id": task_id, "activity": activity, "now": to_db_time(now)},
+        {"id": task_id, "activity": activity, "now": to_db_time(now), "progressed": progressed},
     )
 
 
@@ -316,4 +321,11 @@ def update_job_tasks(
 
 def fetch_active_tasks_untouched_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Task]:
     rows = conn.execute(SQL["fetch_active_tasks_timed_out"], {"before": to_db_time(before)})
+    return [Task.from_row(row) for row in rows]
+
+
+def fetch_active_tasks_without_progress_since(
+    conn: sqlite3.Connection, before: dt.datetime
+) -> list[Task]:
+    rows = conn.execute(SQL["fetch_active_tasks_without_progress"], {"before": to_db_time(before)})
     return [Task.from_row(row) for row in rows]

@@ -42,7 +42,9 @@ UPDATE tasks SET steps_completed = :steps_completed, updated_at = :now WHERE id 
 UPDATE tasks SET last_touched_at = :now WHERE id = :id;
 
 -- name: assign_task
-UPDATE tasks SET worker_id = :worker_id, last_touched_at = :now, updated_at = :now WHERE id = :id;
+UPDATE tasks SET
+    worker_id = :worker_id, last_touched_at = :now, last_progress_at = :now, updated_at = :now
+WHERE id = :id;
 
 -- name: update_job_tasks_in_statuses
 -- Mass status change of a job's tasks, e.g. cancelling or requeueing a whole job.
@@ -102,8 +104,15 @@ FROM tasks JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.uuid = :uuid;
 
 -- name: touch_task_with_activity
+-- A Worker's report: it is alive, and when it sent log text or steps, the task moved on.
 UPDATE tasks SET
     last_touched_at = :now,
+    last_progress_at = CASE WHEN :progressed THEN :now ELSE last_progress_at END,
     activity = coalesce(:activity, activity),
     updated_at = CASE WHEN :activity IS NULL THEN updated_at ELSE :now END
 WHERE id = :id;
+
+-- name: fetch_active_tasks_without_progress
+SELECT * FROM task_view
+WHERE status = 'active' AND last_progress_at IS NOT NULL AND last_progress_at <= :before
+ORDER BY id;

@@ -1,0 +1,129 @@
+"""Watchdogs: timed-out tasks, silent Workers and hung tasks, on a fake clock and a real one."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from conftest import ConfigMaker
+from flamenco.manager import keys
+from support.fakes import FakeClock
+from support.jobs import job_status, submit_echo_sleep, tasks_by_name
+from support.manager import RunningManager, run_manager
+from support.worker_session import WorkerSession
+
+
+async def run_with_clock(make_manager_config: ConfigMaker, clock: FakeClock, **settings: object):  # type: ignore[no-untyped-def]
+    async for running in run_manager(make_manager_config(**settings), clock=clock):
+        yield running
+
+
+async def test_task_untouched_for_task_timeout_fails(
+    make_manager_config: ConfigMaker, clock: FakeClock
+) -> None:
+    async for running in run_with_clock(
+        make_manager_config, clock, task_timeout="10m0s", worker_timeout="0s"
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        job = await submit_echo_sleep(running.client, repeats=1)
+        task = await worker.next_task()
+        checker = running.app[keys.TIMEOUT_CHECKER]
+
+        clock.advance(dt.timedelta(minutes=9))
+        await checker.check()
+        assert (await tasks_by_name(running.client, job["id"]))["echo"]["status"] == "active"
+
+        clock.advance(dt.timedelta(minutes=2))
+        await checker.check()
+        details = (await running.client.get(f"/api/v3/tasks/{task['uuid']}", expect=200)).json()
+        assert details["status"] == "failed"
+        assert details["activity"] == f"Task timed out on worker {worker.name} ({worker.uuid})"
+        tail = (await running.client.get(f"/api/v3/tasks/{task['uuid']}/logtail", expect=200)).text
+        assert f"Task timed out. It was assigned to worker {worker.name} ({worker.uuid})" in tail
+        # One of two tasks failed: more than 10 %, so the job failed.
+        assert await job_status(running.client, job["id"]) == "failed"
+
+
+async def test_silent_worker_goes_to_error_and_loses_its_task(
+    make_manager_config: ConfigMaker, clock: FakeClock
+) -> None:
+    async for running in run_with_clock(
+        make_manager_config, clock, task_timeout="0s", worker_timeout="1m0s"
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        job = await submit_echo_sleep(running.client, repeats=1)
+        task = await worker.next_task()
+
+        clock.advance(dt.timedelta(seconds=61))
+        await running.app[keys.TIMEOUT_CHECKER].check()
+        summary = (
+            await running.client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=200)
+        ).json()
+        assert summary["status"] == "error"
+        details = (await running.client.get(f"/api/v3/tasks/{task['uuid']}", expect=200)).json()
+        assert details["status"] == "queued"
+        assert details["activity"] == "Task was requeued by Manager because worker timed out"
+        assert await job_status(running.client, job["id"]) == "active"
+        # As upstream: a Worker in error gets no work until it is told to wake up.
+        await worker.schedule(expect=409)
+
+
+async def test_no_progress_watchdog_requeues_hung_task(
+    make_manager_config: ConfigMaker, clock: FakeClock
+) -> None:
+    async for running in run_with_clock(
+        make_manager_config,
+        clock,
+        task_timeout="1h0m0s",
+        worker_timeout="1h0m0s",
+        no_progress_timeout="10m0s",
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        await submit_echo_sleep(running.client, repeats=1)
+        task = await worker.next_task()
+        checker = running.app[keys.TIMEOUT_CHECKER]
+        for _ in range(2):
+            clock.advance(dt.timedelta(minutes=4))
+            await worker.update(task["uuid"], log="Fra:1 still going\n")
+            assert (await worker.may_i_run(task["uuid"]))["mayKeepRunning"]
+            await checker.check()
+        # Now it only answers may-i-run: alive, but stuck.
+        for _ in range(3):
+            clock.advance(dt.timedelta(minutes=4))
+            await worker.may_i_run(task["uuid"])
+            await checker.check()
+        answer = await worker.may_i_run(task["uuid"])
+        assert answer["mayKeepRunning"] is False
+        details = (await running.client.get(f"/api/v3/tasks/{task['uuid']}", expect=200)).json()
+        assert details["status"] == "queued"
+        assert "made no progress for 10 min" in details["activity"]
+
+
+async def test_short_timeouts_act_within_seconds_on_the_real_clock(
+    make_manager_config: ConfigMaker,
+) -> None:
+    async for running in run_manager(
+        make_manager_config(task_timeout="1s", worker_timeout="1h0m0s")
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        await submit_echo_sleep(running.client, repeats=1)
+        task = await worker.next_task()
+        async with asyncio.timeout(5):
+            while True:
+                details = (await running.client.get(f"/api/v3/tasks/{task['uuid']}")).json()
+                if details["status"] == "failed":
+                    break
+                await asyncio.sleep(0.1)
+
+
+async def test_checks_can_be_switched_off(manager: RunningManager) -> None:
+    from flamenco.manager.timeout_checker import Timeouts
+
+    off = Timeouts(task=dt.timedelta(0), worker=dt.timedelta(0))
+    assert off.check_interval() is None
+    quick = Timeouts(task=dt.timedelta(seconds=2), worker=dt.timedelta(minutes=1))
+    assert quick.check_interval() == dt.timedelta(milliseconds=400)
