@@ -84,6 +84,11 @@ export class LiveCollection {
     this._bump();
   }
 
+  /** Removes a record, for example right after the user deleted it. */
+  delete(id) {
+    if (this.byId.delete(id)) this._bump();
+  }
+
   _applyBatch(events) {
     let changed = false;
     for (const event of events) {
