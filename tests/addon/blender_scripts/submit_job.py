@@ -105,8 +105,12 @@ def check_properties():
         "flamenco_worker_tag",
     ]
     result["scene_properties"] = {name: hasattr(scene, name) for name in names}
-    items = scene.bl_rna.properties["flamenco_job_type"].enum_items
-    result["job_type_items"] = [item.identifier for item in items]
+    result["job_type_items"] = job_type_identifiers()
+
+
+def job_type_identifiers():
+    # RNA does not list the items of a dynamic enum, so ask the add-on's module.
+    return [item[0] for item in sys.modules["flamenco.job_types"]._enum_items]
 
 
 def describe_settings():
@@ -131,6 +135,41 @@ def describe_settings():
         info["value"] = value if isinstance(value, (str, int, float, bool)) else str(value)
         described[prop.identifier] = info
     return described
+
+
+class RecordingLayout:
+    """Stands in for bpy.types.UILayout, so panels can be drawn without a window."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def __getattr__(self, name):
+        def method(*args, **kwargs):
+            strings = [arg for arg in args if isinstance(arg, str)]
+            self.calls.append((name, [*strings, kwargs.get("text", "")]))
+            return RecordingLayout(self.calls)
+
+        return method
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+
+
+def draw_ui():
+    """Draw the Output panel and the preferences, recording what they show."""
+    calls = []
+    panel = type("Panel", (), {"layout": RecordingLayout(calls)})()
+    panel_class = bpy.types.FLAMENCO_PT_job_submission
+    for name in ("draw_job_settings", "draw_editable_setting", "draw_autoeval_setting",
+                 "draw_status", "draw_submit_buttons"):  # fmt: skip
+        setattr(panel, name, getattr(panel_class, name).__get__(panel))
+    panel_class.draw(panel, bpy.context)
+    prefs = bpy.context.preferences.addons["flamenco"].preferences
+    type(prefs).draw(type("Prefs", (), {"layout": RecordingLayout(calls),
+                                        "project_root": prefs.project_root,
+                                        "manager_url": prefs.manager_url})(),
+                     bpy.context)  # fmt: skip
+    return sorted({value for _, values in calls for value in values if value})
 
 
 def submit(submission):
@@ -179,7 +218,6 @@ def main():
     bpy.ops.flamenco.ping_manager()
     result["ping"] = bpy.context.window_manager.flamenco_status_ping
     result["job_storage_pref"] = prefs.job_storage_for_gui
-    check_properties()
 
     if config.get("check_custom_job_type"):
         step("custom job type")
@@ -191,6 +229,9 @@ def main():
     step("select job type")
     bpy.context.scene.flamenco_job_type = "simple-blender-render"
     result["settings"] = describe_settings()
+    check_properties()
+    step("draw the panel")
+    result["drawn"] = draw_ui()
 
     for submission in config["submissions"]:
         step("submit " + submission["job_name"])
@@ -203,8 +244,7 @@ def main():
         addon_utils.enable("flamenco", default_set=True)
         prefs = bpy.context.preferences.addons["flamenco"].preferences
         prefs.manager_url = config["dead_manager_url"]
-        items = bpy.context.scene.bl_rna.properties["flamenco_job_type"].enum_items
-        result["cached_job_type_items"] = [item.identifier for item in items]
+        result["cached_job_type_items"] = job_type_identifiers()
         result["ping_without_manager"] = bpy.context.window_manager.flamenco_status_ping
         bpy.context.scene.flamenco_job_type = "simple-blender-render"
         result["cached_settings_keys"] = sorted(describe_settings())

@@ -1,0 +1,351 @@
+"""The add-on inside real Blender: install the Manager's zip, submit, and let a Worker render it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from support.manager_process import ManagerProcess, WorkerProcess, free_port
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("blender") is None or shutil.which("ffmpeg") is None,
+        reason="needs blender and ffmpeg on the PATH",
+    ),
+]
+
+DRIVER = Path(__file__).parent / "blender_scripts" / "submit_job.py"
+
+# A job type with every kind of setting, loaded by the Manager from its scripts folder.
+ALL_SETTINGS_JOB_TYPE = textwrap.dedent(
+    """
+    const JOB_TYPE = {
+      label: "All Settings",
+      settings: [
+        { key: "quality", type: "string", choices: ["draft", "final"], default: "final",
+          description: "How good it looks" },
+        { key: "samples", type: "int32", default: 16, propargs: { min: 1, max: 4096 },
+          visible: "submission" },
+        { key: "exposure", type: "float", default: 1, propargs: { min: -10, max: 10 } },
+        { key: "denoise", type: "bool", default: true, label: "Use Denoiser" },
+        { key: "output_dir", type: "string", subtype: "dir_path", default: "//render/" },
+        { key: "frames_pattern", type: "string", subtype: "hashed_file_path" },
+        { key: "web_only", type: "string", visible: "web", default: "w" },
+        { key: "hidden_eval", type: "string", visible: "hidden",
+          eval: "jobname + '@' + C.scene.name" },
+        { key: "computed", type: "string", editable: false, eval: "str(last_n_dir_parts(1))" },
+        { key: "linked", type: "int32", eval: "C.scene.frame_end",
+          evalInfo: { showLinkButton: true, description: "Scene end" } },
+      ],
+    };
+    function compileJob(job) {}
+    """
+)
+
+
+async def download_addon(base_url: str, target: Path) -> Path:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(base_url + "/flamenco-addon.zip") as response,
+    ):
+        assert response.status == 200
+        target.write_bytes(await response.read())
+    return target
+
+
+def artist_environment(home: Path) -> dict[str, str]:
+    """The environment of an artist's Blender: its own home, and no trace of our virtualenv.
+
+    With the test virtualenv's bin folder on PATH, Blender's embedded Python
+    adopts that virtualenv, where `flamenco` is the Manager's package, and the
+    add-on (also `flamenco`) could not be imported.
+    """
+    venv_bin = str(Path(sys.executable).parent)
+    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(
+        entry for entry in env.get("PATH", "").split(os.pathsep) if entry != venv_bin
+    )
+    env["HOME"] = str(home)
+    return env
+
+
+def run_blender_driver(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Run the driver in a fresh Blender whose user folders live in tmp_path."""
+    config_path = tmp_path / "driver.json"
+    result_path = tmp_path / "driver-result.json"
+    config_path.write_text(json.dumps({**config, "result": str(result_path)}), encoding="utf-8")
+    env = artist_environment(tmp_path / "home")
+    completed = subprocess.run(
+        ["blender", "-b", "--factory-startup", "--python", str(DRIVER), "--", str(config_path)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    output = completed.stdout[-6000:] + completed.stderr[-3000:]
+    assert result_path.exists(), output
+    result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["ok"], result.get("traceback", "") + output
+    # Blender must also exit cleanly: scripted submissions run in pipelines.
+    assert completed.returncode == 0, output
+    result["output"] = output
+    return result
+
+
+async def jobs_by_name(base_url: str) -> dict[str, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(base_url + "/api/v3/jobs") as response:
+            jobs = (await response.json())["jobs"]
+        detailed = {}
+        for job in jobs:
+            async with session.get(base_url + f"/api/v3/jobs/{job['id']}") as response:
+                detailed[job["name"]] = await response.json()
+    return detailed
+
+
+async def wait_for_status(
+    base_url: str, job_id: str, status: str, worker: WorkerProcess, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(base_url + f"/api/v3/jobs/{job_id}") as response:
+                job = await response.json()
+            if job["status"] == status:
+                return
+            if time.monotonic() > deadline or job["status"] == "failed":
+                raise AssertionError(
+                    f"job is {job['status']}, not {status}\n--- worker log:\n{worker.log()[-6000:]}"
+                )
+            await asyncio.sleep(0.25)
+
+
+def assert_rendered(output_root: Path, job_name: str) -> None:
+    frames = sorted(output_root.glob(f"{job_name}/*/*.png"))
+    assert [frame.name for frame in frames] == ["000001.png", "000002.png"]
+    videos = list(output_root.glob(f"{job_name}/*/scene-1-2.mp4"))
+    assert len(videos) == 1
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+         "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0",
+         str(videos[0])],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert probe.stdout.strip() == "h264,64,36,2"
+
+
+async def render_with_a_worker(base_url: str, job_id: str, tmp_path: Path) -> None:
+    worker = WorkerProcess(tmp_path / "worker", base_url)
+    worker.start()
+    try:
+        await wait_for_status(base_url, job_id, "completed", worker, timeout=150)
+    finally:
+        await worker.stop()
+
+
+@pytest.mark.timeout(300)
+async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    manager = ManagerProcess(tmp_path / "manager", shared)
+    scripts = manager.directory / "scripts"
+    scripts.mkdir()
+    (scripts / "all_settings.js").write_text(ALL_SETTINGS_JOB_TYPE, encoding="utf-8")
+    await manager.start()
+    try:
+        addon = await download_addon(manager.base_url, tmp_path / "flamenco-addon.zip")
+        output_root = tmp_path / "render"
+        result = run_blender_driver(
+            tmp_path,
+            {
+                "zip": str(addon),
+                "manager_url": manager.base_url + "/",
+                "workdir": str(tmp_path / "artist"),
+                "output_root": str(output_root),
+                "check_custom_job_type": True,
+                "check_cache": True,
+                "dead_manager_url": f"http://127.0.0.1:{free_port()}/",
+                "submissions": [
+                    {"job_name": "shared storage", "place": "project", "priority": 60},
+                    {
+                        "job_name": "in place",
+                        "place": "job_storage",
+                        "job_storage": str(shared),
+                        "paused": True,
+                    },
+                ],
+            },
+        )
+        check_blender_side(result, shared)
+        jobs = await jobs_by_name(manager.base_url)
+        check_shared_storage_job(jobs["shared storage"], shared, output_root)
+        in_place = jobs["in place"]
+        assert in_place["status"] == "paused"
+        assert (
+            in_place["settings"]["blendfile"] == (shared / "in-place" / "in_place.blend").as_posix()
+        )
+        assert "storage" not in in_place
+
+        await render_with_a_worker(manager.base_url, jobs["shared storage"]["id"], tmp_path)
+        assert_rendered(output_root, "shared storage")
+    finally:
+        await manager.stop()
+
+
+def check_blender_side(result: dict[str, Any], shared: Path) -> None:
+    assert result["default_job_name"] == "scene"  # from the blend file's name
+    assert all(result["scene_properties"].values()), result["scene_properties"]
+    assert result["ping"].startswith("End-to-end Farm version ")
+    assert result["job_storage_pref"] == str(shared)
+    assert {"simple-blender-render", "echo-sleep-test", "all-settings"} <= set(
+        result["job_type_items"]
+    )
+
+    custom = result["custom_settings"]
+    assert custom["quality"]["type"] == "ENUM"
+    assert custom["quality"]["items"] == ["draft", "final"]
+    assert custom["quality"]["value"] == "final"
+    assert custom["quality"]["description"] == "How good it looks"
+    assert (custom["samples"]["type"], custom["samples"]["min"], custom["samples"]["max"]) == (
+        "INT",
+        1,
+        4096,
+    )
+    assert custom["exposure"]["type"] == "FLOAT" and custom["exposure"]["value"] == 1.0
+    assert custom["denoise"]["type"] == "BOOLEAN" and custom["denoise"]["label"] == "Use Denoiser"
+    assert custom["output_dir"]["subtype"] == "DIR_PATH"
+    assert custom["frames_pattern"]["subtype"] == "FILE_PATH"
+    assert custom["computed"]["read_only"] and custom["computed"]["value"] == "shots"
+    assert custom["autoeval_linked"]["type"] == "BOOLEAN" and custom["autoeval_linked"]["value"]
+    assert custom["linked"]["value"] == 2  # visible eval settings are filled in on selection
+    values = result["custom_submission_values"]
+    assert values["hidden_eval"] == "scene@Scene"
+    assert values["web_only"] == "w"
+    assert values["linked"] == 2
+
+    drawn = set(result["drawn"])
+    assert {
+        "flamenco_job_name",
+        "flamenco_job_priority",
+        "flamenco_job_submit_as_paused",
+        "flamenco_worker_tag",
+        "flamenco_job_type",
+        "chunk_size",
+        "render_output_root",
+        "render_output_path",
+        "autoeval_frames",  # the link toggle
+        "flamenco.ping_manager",
+        "flamenco.submit_job",
+        "flamenco3.explore_file_path",
+        "manager_url",
+        "job_storage_for_gui",
+        "project_finder",
+    } <= drawn, drawn
+    assert "Follows the scene's frame range" in drawn  # shown instead of the frames field
+    assert not {"blendfile", "fps", "format", "scene"} & drawn  # hidden or web-only
+
+    settings = result["settings"]
+    assert settings["render_output_path"]["read_only"]
+    assert settings["frames"]["value"] == "1-2"
+    for record in result["submissions"]:
+        assert record["outcome"] == ["FINISHED"], record
+        assert record["status"] == "DONE"
+    assert "missing: " in result["output"] and "does-not-exist.png" in result["output"]
+
+    # A restarted Blender without a Manager still knows the job types from its cache.
+    assert "simple-blender-render" in result["cached_job_type_items"]
+    assert "nothing is listening there" in result["ping_without_manager"]
+    assert "frames" in result["cached_settings_keys"]
+    assert "Cannot reach the Manager" in result["submit_without_manager"]
+
+
+def check_shared_storage_job(job: dict[str, Any], shared: Path, output_root: Path) -> None:
+    assert job["type"] == "simple-blender-render"
+    assert job["priority"] == 60
+    assert job["status"] == "queued"
+    assert job["metadata"]["blender.version"].startswith("3.")
+    settings = job["settings"]
+    blendfile = Path(settings["blendfile"])
+    # Packed into a new folder in the shared storage, keeping the project layout.
+    assert blendfile.is_relative_to(shared) and blendfile.name == "scene.blend"
+    assert blendfile.parent.name == "shots" and blendfile.parent.parent.name.endswith(
+        "-shared storage"
+    )
+    assert blendfile.is_file()
+    assert (blendfile.parent.parent / "textures" / "checker.png").is_file()
+    assert settings["frames"] == "1-2"
+    assert settings["chunk_size"] == 2
+    assert settings["render_output_root"] == str(output_root)
+    assert settings["render_output_path"].startswith(str(output_root / "shared storage") + "/")
+    assert "{timestamp}" not in settings["render_output_path"]
+    assert (settings["fps"], settings["format"], settings["image_file_extension"]) == (
+        24.0,
+        "PNG",
+        ".png",
+    )
+    assert settings["has_previews"] is False
+    assert settings["scene"] == "Scene"
+    assert settings["add_path_components"] == 0
+
+
+@pytest.mark.timeout(300)
+async def test_submit_through_shaman(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    manager = ManagerProcess(tmp_path / "manager", shared)
+    manager.config_path.write_text(
+        manager.config_path.read_text(encoding="utf-8").replace(
+            "shaman:\n  enabled: false", "shaman:\n  enabled: true"
+        ),
+        encoding="utf-8",
+    )
+    await manager.start()
+    try:
+        await require_shaman(manager.base_url)
+        addon = await download_addon(manager.base_url, tmp_path / "flamenco-addon.zip")
+        output_root = tmp_path / "render"
+        result = run_blender_driver(
+            tmp_path,
+            {
+                "zip": str(addon),
+                "manager_url": manager.base_url,
+                "workdir": str(tmp_path / "artist"),
+                "output_root": str(output_root),
+                "submissions": [{"job_name": "through shaman", "place": "project"}],
+            },
+        )
+        assert result["job_storage_pref"] == str(shared / "jobs")
+        assert result["submissions"][0]["outcome"] == ["FINISHED"], result["submissions"]
+
+        job = (await jobs_by_name(manager.base_url))["through shaman"]
+        checkout = job["storage"]["shaman_checkout_id"]
+        assert checkout == "through shaman"
+        assert job["settings"]["blendfile"] == "{jobs}/through shaman/shots/scene.blend"
+        # The checkout is where the blendfile setting says, made of links into the file store.
+        packed = shared / "jobs" / checkout / "shots" / "scene.blend"
+        assert packed.is_symlink() and packed.is_file()
+        assert packed.read_bytes() == (tmp_path / "artist/project/shots/scene.blend").read_bytes()
+        assert (shared / "jobs" / checkout / "textures" / "checker.png").is_file()
+
+        await render_with_a_worker(manager.base_url, job["id"], tmp_path)
+        assert_rendered(output_root, "through shaman")
+    finally:
+        await manager.stop()
+
+
+async def require_shaman(base_url: str) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            base_url + "/api/v3/shaman/checkout/requirements", json={"files": []}
+        ) as response,
+    ):
+        if response.status in {501, 503}:
+            pytest.skip(f"Shaman is missing on the Manager: {await response.text()}")
