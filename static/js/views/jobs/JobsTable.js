@@ -5,7 +5,7 @@ import StatusFilter from '../../components/StatusFilter.js';
 import { statusCell } from '../../components/status.js';
 import { jobs } from '../../stores/jobs.js';
 import { JOB_STATUSES } from '../../lib/status.js';
-import { now, relativeTime, absoluteTime } from '../../lib/format.js';
+import { now, relativeTime, absoluteTime, plural } from '../../lib/format.js';
 import { sortRecords } from '../../lib/collection.js';
 import JobActions from './JobActions.js';
 import GetTheAddon from './GetTheAddon.js';
@@ -62,7 +62,7 @@ export default {
       const shown = rows.value.length;
       const total = state.size;
       const selected = props.selection.state.ids.size;
-      const parts = [shown === total ? `${total} jobs` : `${shown} of ${total} jobs shown`];
+      const parts = [shown === total ? plural(total, 'job') : `${shown} of ${plural(total, 'job')} shown`];
       if (selected) parts.push(`${selected} selected`);
       return parts.join(', ');
     });

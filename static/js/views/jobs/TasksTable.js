@@ -5,7 +5,7 @@ import StatusFilter from '../../components/StatusFilter.js';
 import { statusCell } from '../../components/status.js';
 import { tasks } from '../../stores/tasks.js';
 import { TASK_STATUSES } from '../../lib/status.js';
-import { now, relativeTime, absoluteTime } from '../../lib/format.js';
+import { now, relativeTime, absoluteTime, plural } from '../../lib/format.js';
 import { sortRecords } from '../../lib/collection.js';
 import TaskActions from './TaskActions.js';
 
@@ -51,7 +51,7 @@ export default {
     const summary = computed(() => {
       const selected = props.selection.state.ids.size;
       const shown = rows.value.length;
-      const text = shown === state.size ? `${state.size} tasks` : `${shown} of ${state.size} tasks shown`;
+      const text = shown === state.size ? plural(state.size, 'task') : `${shown} of ${plural(state.size, 'task')} shown`;
       return selected ? `${text}, ${selected} selected` : text;
     });
     return { state, rows, counts, columns, statusFilter, sort, summary, TASK_STATUSES };

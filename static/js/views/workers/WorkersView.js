@@ -77,7 +77,7 @@ export default {
     <section class="column" aria-labelledby="workers-heading" data-testid="workers-table">
       <div class="panel-heading">
         <h2 id="workers-heading">Workers</h2>
-        <span class="table-summary">{{ state.size }} Workers<template v-if="selection.state.ids.size">, {{ selection.state.ids.size }} selected</template></span>
+        <span class="table-summary">{{ state.size === 1 ? '1 Worker' : state.size + ' Workers' }}<template v-if="selection.state.ids.size">, {{ selection.state.ids.size }} selected</template></span>
       </div>
       <WorkerActions :selection="selection" />
       <StatusFilter :statuses="WORKER_STATUSES" :counts="counts" v-model="statusFilter" label="Show Workers with status" />
