@@ -20,7 +20,7 @@ export function workerStatusCell(worker) {
   const change = worker.status_change;
   return h('span', { class: 'status-line' }, [
     statusDot(worker.status),
-    h('span', statusLabel(worker.status)),
+    h('span', { class: 'status-text' }, statusLabel(worker.status)),
     change
       ? h('span', { class: 'pending-change', title: change.is_lazy ? 'After the current task' : 'Immediately' },
           ` ➜ ${statusLabel(change.status)}${change.is_lazy ? ' (after task)' : ''}`)
