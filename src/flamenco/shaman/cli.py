@@ -42,18 +42,20 @@ def collect_garbage_once(
     )
     verb = "would delete" if dry_run else "deleted"
     title = "dry run, nothing deleted" if dry_run else "unused files deleted"
+    rows = [
+        ("file store", str(store.stored_root)),
+        ("checkouts", str(checkouts.root)),
+        ("max age", durations.format_duration(settings.gc_max_age)),
+        ("old files", str(report.old_files)),
+        ("still used", str(report.still_used_old_files)),
+        ("unused", str(report.unused_old_files)),
+        ("symlinks checked", str(report.symlinks_checked)),
+        (f"files {verb}", f"{report.files_deleted} ({report.bytes_deleted} bytes)"),
+        ("abandoned uploads", str(report.temp_files_deleted)),
+    ]
     print(f"Shaman garbage collection ({title})", file=out)
-    print(f"  file store:            {store.stored_root}", file=out)
-    print(f"  checkouts:             {checkouts.root}", file=out)
-    print(f"  max age:               {durations.format_duration(settings.gc_max_age)}", file=out)
-    print(f"  old files:             {report.old_files}", file=out)
-    print(f"  still used:            {report.still_used_old_files}", file=out)
-    print(f"  unused:                {report.unused_old_files}", file=out)
-    print(f"  symlinks checked:      {report.symlinks_checked}", file=out)
-    print(
-        f"  files {verb + ':':<16}{report.files_deleted} ({report.bytes_deleted} bytes)", file=out
-    )
-    print(f"  abandoned uploads:     {report.temp_files_deleted}", file=out)
+    for label, value in rows:
+        print(f"  {label + ':':<22} {value}", file=out)
     for path in report.deleted:
         print(f"{verb} {path}", file=out)
     return 0

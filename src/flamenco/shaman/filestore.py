@@ -66,6 +66,7 @@ class FileStore:
         self.root = root
         self.uploading_root = root / "uploading"
         self.stored_root = root / "stored"
+        self._stored_text = str(self.stored_root)
         # Held while files are touched to mark them in use, and while garbage
         # collection checks and deletes one: a file is either touched before
         # that check, and kept, or deleted before the touch, and reported missing.
@@ -76,7 +77,16 @@ class FileStore:
             directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
 
     def stored_path(self, key: FileKey) -> Path:
-        return self.stored_root / key.partial_path / f"{key.size}{BLOB_SUFFIX}"
+        return Path(self.stored_path_text(key))
+
+    def stored_path_text(self, key: FileKey) -> str:
+        """stored_path() as a string: several times faster, for loops over many files."""
+        return os.path.join(self._stored_text, key.sha[:2], key.sha[2:], f"{key.size}{BLOB_SUFFIX}")
+
+    @staticmethod
+    def stored_relative_text(key: FileKey) -> str:
+        """Where the file for `key` is, relative to the `stored` directory."""
+        return os.path.join(key.sha[:2], key.sha[2:], f"{key.size}{BLOB_SUFFIX}")
 
     def is_stored_blocking(self, key: FileKey) -> bool:
         return self.stored_path(key).is_file()
@@ -86,14 +96,14 @@ class FileStore:
         missing = set()
         with self._reference_lock:
             for key in keys:
-                path = self.stored_path(key)
+                path = self.stored_path_text(key)
                 try:
-                    touch_blocking(path)
+                    os.utime(path)
                 except FileNotFoundError:
                     missing.add(key)
                 except PermissionError:
                     # Stored by another user: usable, just not touchable.
-                    if not path.is_file():
+                    if not os.path.isfile(path):
                         missing.add(key)
         return missing
 
@@ -183,11 +193,6 @@ class FileStore:
                 directory.rmdir()
             except OSError:
                 return
-
-
-def touch_blocking(path: Path) -> None:
-    """Set the modification time to now: the file was just referenced (GC looks at it)."""
-    os.utime(path)
 
 
 def _files_below(root: Path) -> Iterator[tuple[Path, os.stat_result]]:

@@ -47,16 +47,18 @@ _SWITCH_MESSAGES = {
     "checkouts use copies instead",
 }
 
-SymlinkFunction = Callable[[str, Path], None]
-HardlinkFunction = Callable[[Path, Path], None]
-CopyFunction = Callable[[Path, Path], object]
+# Paths are plain strings: a checkout places thousands of files, and pathlib's
+# overhead per path would be most of the time spent.
+SymlinkFunction = Callable[[str, str], None]
+HardlinkFunction = Callable[[str, str], None]
+CopyFunction = Callable[[str, str], object]
 
 
-def _symlink(target: str, link: Path) -> None:
+def _symlink(target: str, link: str) -> None:
     os.symlink(target, link)
 
 
-def _hardlink(source: Path, link: Path) -> None:
+def _hardlink(source: str, link: str) -> None:
     os.link(source, link)
 
 
@@ -87,17 +89,24 @@ class Linker:
         """How the next file will be placed: symlink, hardlink or copy."""
         return self._method
 
-    def place_blocking(self, blob: Path, link: Path) -> LinkMode:
-        """Make `link` give the content of `blob`; returns how it was done."""
+    def place_blocking(
+        self, blob: str | Path, link: str | Path, *, symlink_target: str | None = None
+    ) -> LinkMode:
+        """Make `link` give the content of `blob`; returns how it was done.
+
+        `symlink_target` is the text of a symbolic link, when the caller knows it
+        already; by default, the path of `blob` relative to the link's directory.
+        """
+        blob, link = os.fspath(blob), os.fspath(link)
         current = self._method
         if self.mode is not LinkMode.AUTO:
-            self._place_with(current, blob, link)
+            self._place_with(current, blob, link, symlink_target)
             return current
         switch_to: LinkMode | None = None
         cause: BaseException | None = None
         for method in _METHODS[_METHODS.index(current) :]:
             try:
-                self._place_with(method, blob, link)
+                self._place_with(method, blob, link, symlink_target)
             except (OSError, NotImplementedError) as error:
                 if method is LinkMode.COPY:
                     raise
@@ -112,9 +121,11 @@ class Linker:
             return method
         raise AssertionError("copying neither worked nor failed")
 
-    def _place_with(self, method: LinkMode, blob: Path, link: Path) -> None:
+    def _place_with(
+        self, method: LinkMode, blob: str, link: str, symlink_target: str | None
+    ) -> None:
         if method is LinkMode.SYMLINK:
-            self._symlink(_link_target(blob, link), link)
+            self._symlink(symlink_target or _link_target(blob, link), link)
         elif method is LinkMode.HARDLINK:
             self._hardlink(blob, link)
         else:
@@ -146,10 +157,10 @@ def _unsupported(error: BaseException, method: LinkMode) -> bool:
     return error.errno in _UNSUPPORTED_ERRNOS
 
 
-def _link_target(blob: Path, link: Path) -> str:
+def _link_target(blob: str, link: str) -> str:
     """The target for a symbolic link at `link`: relative, so mounts elsewhere work too."""
     try:
-        return os.path.relpath(blob, link.parent)
+        return os.path.relpath(blob, os.path.dirname(link))
     except ValueError:
         # Windows, different drives: no relative path exists.
-        return str(blob)
+        return blob
