@@ -27,8 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright")
-
 
 def _ensure_libraries() -> None:
     """The web interface needs its npm libraries; install them as the README's farm command does."""
@@ -49,6 +47,7 @@ def web_libraries() -> None:
 
 @pytest.fixture
 async def browser(web_libraries: None, tmp_path: Path) -> AsyncIterator[Any]:
+    playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright")
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt install chromium)")
     async with playwright_api.async_playwright() as playwright:

@@ -7,12 +7,12 @@ import re
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
 
 from support.manager_process import ManagerProcess, WorkerProcess
 from webui.helpers import ApiClient, screenshot
 
 pytestmark = pytest.mark.slow
+expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
 
 
 def job_row(page: Any, name: str) -> Any:

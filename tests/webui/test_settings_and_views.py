@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.async_api import expect
 
 from support.manager_process import ManagerProcess
 from webui.helpers import screenshot
 
 pytestmark = pytest.mark.slow
+expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
 
 
 async def test_settings_are_validated_and_saved(manager: ManagerProcess, page: Any) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
 
 from support.manager_process import ManagerProcess
 from webui.helpers import screenshot
 
 pytestmark = pytest.mark.slow
+expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
 
 
 @pytest.fixture

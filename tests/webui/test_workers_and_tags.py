@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
 
 from support.manager_process import ManagerProcess, WorkerProcess
 from webui.helpers import ApiClient, screenshot
 
 pytestmark = pytest.mark.slow
+expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
 
 
 async def test_tags_and_worker_actions(

@@ -76,7 +76,7 @@ export default {
       <div v-else class="empty-state small"><p>Select a job to see its details and tasks.</p>
         <p class="hint">Click a row; Shift-click selects a range, Ctrl-click adds or removes one. In the table, the arrow keys move and Ctrl+A selects all.</p></div>
     </section>
-    <section class="column column-task" aria-label="Selected task">
+    <section class="column column-task" :class="{ 'is-empty': !jobId }" aria-label="Selected task">
       <TaskDetails v-if="jobId && taskId" :task-id="taskId" />
       <div v-else class="empty-state small"><p>{{ jobId ? 'Select a task to see its details and log.' : '' }}</p></div>
     </section>
