@@ -106,6 +106,8 @@ class Shaman:
     async def checkout(self, checkout_path: str, files: Sequence[FileSpec]) -> str:
         """Build a checkout of stored files; returns the checkout path actually used."""
 
+        checkout.parse_checkout_path(checkout_path)  # The cheap check first.
+
         def create() -> str:
             return self.checkouts.create_blocking(checkout_path, checkout.plan_checkout(files))
 

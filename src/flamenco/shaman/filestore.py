@@ -81,12 +81,12 @@ class FileStore:
 
     def stored_path_text(self, key: FileKey) -> str:
         """stored_path() as a string: several times faster, for loops over many files."""
-        return os.path.join(self._stored_text, key.sha[:2], key.sha[2:], f"{key.size}{BLOB_SUFFIX}")
+        return self._stored_text + os.sep + self.stored_relative_text(key)
 
     @staticmethod
     def stored_relative_text(key: FileKey) -> str:
         """Where the file for `key` is, relative to the `stored` directory."""
-        return os.path.join(key.sha[:2], key.sha[2:], f"{key.size}{BLOB_SUFFIX}")
+        return f"{key.sha[:2]}{os.sep}{key.sha[2:]}{os.sep}{key.size}{BLOB_SUFFIX}"
 
     def is_stored_blocking(self, key: FileKey) -> bool:
         return self.stored_path(key).is_file()
