@@ -1,6 +1,8 @@
 // Starts the web interface: the setup assistant on a first run, the farm dashboard otherwise.
 import { createApp } from 'vue';
 import { connect } from './lib/socket.js';
+import { route } from './lib/router.js';
+import { followJobs } from './stores/jobs.js';
 import { farm, loadFarm, followFarm } from './stores/farm.js';
 import App from './views/App.js';
 import SetupAssistant from './views/setup/SetupAssistant.js';
@@ -32,6 +34,10 @@ function reloadWhenIdle() {
 
 async function boot() {
   const root = document.getElementById('app');
+  // Connect first: the job list, the biggest download, is fetched as soon as
+  // its room is joined, while the rest boots.
+  connect();
+  if (route.name === 'jobs') followJobs();
   try {
     await loadFarm();
   } catch (error) {
@@ -44,7 +50,6 @@ async function boot() {
   app.config.errorHandler = (error) => console.error(error);
   app.mount(root);
   followFarm();
-  connect();
   reloadWhenIdle();
 }
 

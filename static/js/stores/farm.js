@@ -14,17 +14,14 @@ export const farm = reactive({
 let loadedVersion = null;
 
 export async function loadFarm() {
+  const status = api.getFarmStatus().catch(() => ({ status: 'unknown' }));
   const [version, configuration] = await Promise.all([api.getVersion(), api.getConfiguration()]);
   farm.name = version.name;
   farm.version = version.version;
   farm.configuration = configuration;
   loadedVersion = `${version.name}\n${version.version}`;
   document.title = version.name ? `${version.name} · Flamenco` : 'Flamenco';
-  try {
-    farm.status = (await api.getFarmStatus()).status;
-  } catch {
-    farm.status = 'unknown';
-  }
+  farm.status = (await status).status;
 }
 
 /** An upgraded or renamed Manager may serve a different web interface: load it afresh. */

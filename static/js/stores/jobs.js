@@ -1,7 +1,7 @@
 // Every job on the farm, kept live from the "/jobs" events.
 import * as api from '../lib/api.js';
 import { LiveCollection, isOlder } from '../lib/collection.js';
-import { onEvent, onReconnect, subscribe } from '../lib/socket.js';
+import { onEvent, subscribe } from '../lib/socket.js';
 import { statusLabel } from '../lib/status.js';
 import { notify } from './notifications.js';
 
@@ -62,8 +62,6 @@ let following = false;
 export function followJobs() {
   if (following) return;
   following = true;
-  subscribe('allJobs');
   onEvent('/jobs', (event) => jobs.push(event));
-  onReconnect(() => jobs.reload());
-  jobs.reload();
+  subscribe('allJobs', '', () => jobs.reload());
 }

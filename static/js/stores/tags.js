@@ -1,7 +1,7 @@
 // Every worker tag, kept live from the "/workertags" events.
 import * as api from '../lib/api.js';
 import { LiveCollection } from '../lib/collection.js';
-import { onEvent, onReconnect, subscribe } from '../lib/socket.js';
+import { onEvent, subscribe } from '../lib/socket.js';
 
 function apply(event, byId) {
   const tag = event.tag;
@@ -29,8 +29,6 @@ let following = false;
 export function followTags() {
   if (following) return;
   following = true;
-  subscribe('allWorkerTags');
   onEvent('/workertags', (event) => tags.push(event));
-  onReconnect(() => tags.reload());
-  tags.reload();
+  subscribe('allWorkerTags', '', () => tags.reload());
 }

@@ -1,7 +1,7 @@
 // The log of one task: its tail over HTTP, then new lines as they are written.
 import { reactive } from 'vue';
 import * as api from '../lib/api.js';
-import { onEvent, onReconnect, subscribe } from '../lib/socket.js';
+import { onEvent, subscribe } from '../lib/socket.js';
 
 export const taskLog = reactive({ taskId: '', loading: false, error: '', empty: true });
 
@@ -21,9 +21,6 @@ onEvent('/tasklog', (event) => {
     taskLog.empty = false;
     emit('append', event.log);
   }
-});
-onReconnect(() => {
-  if (taskLog.taskId) loadTail();
 });
 
 async function loadTail() {
@@ -61,8 +58,8 @@ export function followTaskLog(taskId) {
     generation += 1;
     return;
   }
-  unsubscribe = subscribe('tasklog', taskId);
-  loadTail();
+  taskLog.loading = true;
+  unsubscribe = subscribe('tasklog', taskId, loadTail);
 }
 
 export function addLogSink(sink) {

@@ -2,7 +2,7 @@
 import * as api from '../lib/api.js';
 import { LiveCollection, isOlder } from '../lib/collection.js';
 import { throttle } from '../lib/batcher.js';
-import { onEvent, onReconnect } from '../lib/socket.js';
+import { onEvent } from '../lib/socket.js';
 import { statusLabel } from '../lib/status.js';
 import { onJobEvents } from './jobs.js';
 import { notify } from './notifications.js';
@@ -58,12 +58,16 @@ export function onTaskEvents(listener) {
   return () => listeners.delete(listener);
 }
 
-/** Shows the tasks of another job (or none, with an empty id). */
+/** Shows the tasks of another job (or none, with an empty id). They are loaded
+ * once the job's room is joined (see JobsView), and again after every rejoin. */
 export function showTasksOf(jobId) {
   if (jobId === currentJobId) return;
   currentJobId = jobId;
   tasks.reset();
-  if (jobId) tasks.reload();
+}
+
+export function reloadTasksOf(jobId) {
+  if (jobId && jobId === currentJobId) tasks.reload();
 }
 
 export function tasksJobId() {
@@ -75,9 +79,6 @@ const reloadSoon = throttle(() => {
 }, 1000);
 
 onEvent('/task', (event) => tasks.push(event));
-onReconnect(() => {
-  if (currentJobId) tasks.reload();
-});
 // A change to many tasks at once is announced on the job instead of per task.
 onJobEvents((events) => {
   if (events.some((event) => event.id === currentJobId && event.refresh_tasks)) reloadSoon();

@@ -1,7 +1,7 @@
 // Every Worker, kept live from the "/workers" events.
 import * as api from '../lib/api.js';
 import { LiveCollection, isOlder } from '../lib/collection.js';
-import { onEvent, onReconnect, subscribe } from '../lib/socket.js';
+import { onEvent, subscribe } from '../lib/socket.js';
 import { statusLabel } from '../lib/status.js';
 import { notify } from './notifications.js';
 
@@ -54,8 +54,6 @@ let following = false;
 export function followWorkers() {
   if (following) return;
   following = true;
-  subscribe('allWorkers');
   onEvent('/workers', (event) => workers.push(event));
-  onReconnect(() => workers.reload());
-  workers.reload();
+  subscribe('allWorkers', '', () => workers.reload());
 }

@@ -1,7 +1,7 @@
 // The farm's most recently rendered image, replaced live as new ones arrive.
 import { ref, computed, onMounted, onBeforeUnmount } from 'vue';
 import * as api from '../lib/api.js';
-import { onEvent, onReconnect, subscribe } from '../lib/socket.js';
+import { onEvent, subscribe } from '../lib/socket.js';
 import { imageUrl } from '../lib/lastRendered.js';
 import { RouterLink } from '../lib/router.js';
 
@@ -28,14 +28,12 @@ export default {
     }
 
     onMounted(() => {
-      stops.push(subscribe('allLastRendered'));
       stops.push(onEvent('/last-rendered', (event) => {
         info.value = event.thumbnail;
         jobId.value = event.job_id;
         version.value = Date.now();
       }));
-      stops.push(onReconnect(load));
-      load();
+      stops.push(subscribe('allLastRendered', '', load));
     });
     onBeforeUnmount(() => stops.forEach((stop) => stop()));
 

@@ -5,7 +5,7 @@ import { route, navigate } from '../../lib/router.js';
 import { createSelection } from '../../lib/selection.js';
 import { subscribe } from '../../lib/socket.js';
 import { jobs, followJobs } from '../../stores/jobs.js';
-import { tasks, showTasksOf } from '../../stores/tasks.js';
+import { tasks, showTasksOf, reloadTasksOf } from '../../stores/tasks.js';
 import JobsTable from './JobsTable.js';
 import JobDetails from './JobDetails.js';
 import TasksTable from './TasksTable.js';
@@ -46,8 +46,8 @@ export default {
     watch(jobId, (id, previous) => {
       if (id === previous && leaveJobRoom) return;
       leaveJobRoom?.();
-      leaveJobRoom = id ? subscribe('job', id) : null;
       showTasksOf(id);
+      leaveJobRoom = id ? subscribe('job', id, () => reloadTasksOf(id)) : null;
     }, { immediate: true });
     onBeforeUnmount(() => {
       leaveJobRoom?.();
