@@ -275,23 +275,25 @@ class Checkouts:
         # Symbolic link targets are built from parts instead of os.path.relpath(),
         # ten times faster; that is exact as no component below the checkout root
         # is a link (see _ensure_parent).
-        stored_from_root = os.path.relpath(self._store.stored_root, self.root)
+        # Plain string concatenation, too: os.path.join was most of the time here.
+        separator = os.sep
+        up = os.pardir + separator
+        stored_from_root = os.path.relpath(self._store.stored_root, self.root) + separator
+        stored_root = os.fspath(self._store.stored_root) + separator
         top = os.fspath(directory)
         made = {top}
         placements: list[_Placement] = []
         for file in files:
-            link = os.path.join(top, *file.parts)
+            link = top + separator + separator.join(file.parts)
             parent = os.path.dirname(link)
             if parent not in made:
                 os.makedirs(parent, mode=DIRECTORY_MODE, exist_ok=True)
                 while parent not in made:
                     made.add(parent)
                     parent = os.path.dirname(parent)
-            ups = [os.pardir] * (depth + len(file.parts) - 1)
-            target = os.path.join(
-                *ups, stored_from_root, self._store.stored_relative_text(file.key)
-            )
-            placements.append((self._store.stored_path_text(file.key), link, target, file))
+            in_store = self._store.stored_relative_text(file.key)
+            target = up * (depth + len(file.parts) - 1) + stored_from_root + in_store
+            placements.append((stored_root + in_store, link, target, file))
         if len(placements) < PARALLEL_FROM:
             self._place(placements)
             return
