@@ -60,5 +60,11 @@ async def test_last_rendered_view_and_narrow_screen(manager: ManagerProcess, pag
     await page.goto(manager.base_url + "/app/jobs")
     await expect(page.get_by_role("heading", name="No jobs yet")).to_be_visible()
     await screenshot(page, "jobs-view-empty-laptop")
+    # A wall monitor: larger text, still the whole layout.
+    await page.set_viewport_size({"width": 2560, "height": 1440})
+    await expect(page.get_by_role("heading", name="No jobs yet")).to_be_visible()
+    font_size = await page.evaluate("() => getComputedStyle(document.body).fontSize")
+    assert font_size == "18px"
+    await screenshot(page, "jobs-view-empty-wall-monitor")
     await page.goto(manager.base_url + "/app/no-such-page")
     await expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()

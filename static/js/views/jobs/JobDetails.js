@@ -198,16 +198,20 @@ export default {
       </div>
       <TabBar :tabs="tabs" v-model="tab" label="Job information" id-prefix="job" />
       <div id="job-panel" role="tabpanel" class="tab-panel" :aria-labelledby="'job-tab-' + tab">
-        <dl v-if="tab === 'settings'" class="facts">
-          <template v-for="row in settings" :key="row.key">
-            <dt :title="row.help">{{ row.label }}</dt><dd>{{ row.value }}</dd>
-          </template>
-          <p v-if="!settings.length" class="hint">This job has no settings to show.</p>
-        </dl>
-        <dl v-else-if="tab === 'metadata'" class="facts">
-          <template v-for="row in metadata" :key="row.key"><dt>{{ row.key }}</dt><dd>{{ row.value }}</dd></template>
-          <p v-if="!metadata.length" class="hint">This job has no metadata.</p>
-        </dl>
+        <template v-if="tab === 'settings'">
+          <dl v-if="settings.length" class="facts">
+            <template v-for="row in settings" :key="row.key">
+              <dt :title="row.help">{{ row.label }}</dt><dd>{{ row.value }}</dd>
+            </template>
+          </dl>
+          <p v-else class="hint">This job has no settings to show.</p>
+        </template>
+        <template v-else-if="tab === 'metadata'">
+          <dl v-if="metadata.length" class="facts">
+            <template v-for="row in metadata" :key="row.key"><dt>{{ row.key }}</dt><dd>{{ row.value }}</dd></template>
+          </dl>
+          <p v-else class="hint">This job has no metadata.</p>
+        </template>
         <dl v-else-if="tab === 'details'" class="facts">
           <dt>ID</dt><dd><CopyText :value="job.id" /></dd>
           <dt>Name</dt><dd>{{ job.name }}</dd>
