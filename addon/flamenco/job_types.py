@@ -74,9 +74,9 @@ def select(scene: bpy.types.Scene, name: str) -> bool:
     try:
         scene.flamenco_job_type = name
     except TypeError:
-        # Not an item any more; an enum cannot be unset, so drop its stored value.
-        if "flamenco_job_type" in scene:
-            del scene["flamenco_job_type"]
+        # Not an item any more: forget the stored value. property_unset() works in
+        # every Blender; `del scene[...]` stopped reaching bpy.props in Blender 5.
+        scene.property_unset("flamenco_job_type")
         clear_settings_class()
         return False
     return True

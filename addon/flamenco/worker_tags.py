@@ -62,8 +62,7 @@ def select(scene: bpy.types.Scene, tag_id: str) -> bool:
     try:
         scene.flamenco_worker_tag = tag_id
     except TypeError:
-        if "flamenco_worker_tag" in scene:
-            del scene["flamenco_worker_tag"]
+        scene.property_unset("flamenco_worker_tag")
         return False
     return True
 

@@ -170,8 +170,9 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: P
                 "manager_url": manager.base_url + "/",
                 "workdir": str(tmp_path / "artist"),
                 "output_root": str(output_root),
-                "check_custom_job_type": True,
+                "check_custom_job_type": str(scripts / "all_settings.js"),
                 "check_cache": True,
+                "check_version_and_abort": True,
                 "dead_manager_url": f"http://127.0.0.1:{free_port()}/",
                 "submissions": [
                     {"job_name": "shared storage", "place": "project", "priority": 60},
@@ -187,6 +188,8 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: P
         check_blender_side(result, shared)
         jobs = await jobs_by_name(manager.base_url)
         check_shared_storage_job(jobs["shared storage"], shared, output_root)
+        assert "version mismatch" not in jobs
+        assert jobs["forced submission"]["status"] == "paused"
         in_place = jobs["in place"]
         assert in_place["status"] == "paused"
         assert (
@@ -205,9 +208,8 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
     assert all(result["scene_properties"].values()), result["scene_properties"]
     assert result["ping"].startswith("End-to-end Farm version ")
     assert result["job_storage_pref"] == str(shared)
-    assert {"simple-blender-render", "echo-sleep-test", "all-settings"} <= set(
-        result["job_type_items"]
-    )
+    # all-settings was removed from the Manager by then; see below.
+    assert {"-", "simple-blender-render", "echo-sleep-test"} == set(result["job_type_items"])
 
     custom = result["custom_settings"]
     assert custom["quality"]["type"] == "ENUM"
@@ -230,6 +232,11 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
     assert values["hidden_eval"] == "scene@Scene"
     assert values["web_only"] == "w"
     assert values["linked"] == 2
+    assert result["ping_after_removal"] == (
+        "Job type 'all-settings' is no longer available, choose another one"
+    )
+    assert result["job_type_after_removal"] in {"", "-"}
+    assert result["settings_after_removal"] is False
 
     drawn = set(result["drawn"])
     assert {
@@ -259,6 +266,13 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
         assert record["outcome"] == ["FINISHED"], record
         assert record["status"] == "DONE"
     assert "missing: " in result["output"] and "does-not-exist.png" in result["output"]
+
+    assert "Force Submit" in result["version_mismatch_error"]
+    assert result["version_mismatch_flag"] is True
+    assert result["forced_outcome"] == ["FINISHED"]
+    assert result["version_mismatch_flag_after"] is False  # each forced submission asks again
+    assert result["abort_messages"][-1] == "Aborted"
+    assert not result["aborted_pack_exists"]
 
     # A restarted Blender without a Manager still knows the job types from its cache.
     assert "simple-blender-render" in result["cached_job_type_items"]

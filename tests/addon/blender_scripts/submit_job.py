@@ -199,6 +199,44 @@ def submit(submission):
     record["status_text"] = wm.flamenco_bat_status_txt
 
 
+def check_version_mismatch():
+    """An add-on for another release warns, and Force Submit submits anyway."""
+    addon_info = sys.modules["flamenco.manager_info"]
+    real_version = addon_info.ADDON_VERSION
+    addon_info.ADDON_VERSION = "3.8"
+    scene = bpy.context.scene
+    scene.flamenco_job_submit_as_paused = True
+    try:
+        try:
+            bpy.ops.flamenco.submit_job(job_name="version mismatch")
+            result["version_mismatch_error"] = "no error"
+        except RuntimeError as error:
+            result["version_mismatch_error"] = str(error)
+        result["version_mismatch_flag"] = bpy.context.window_manager.flamenco_version_mismatch
+        outcome = bpy.ops.flamenco.submit_job(
+            job_name="forced submission", ignore_version_mismatch=True
+        )
+        result["forced_outcome"] = sorted(outcome)
+        result["version_mismatch_flag_after"] = bpy.context.window_manager.flamenco_version_mismatch
+    finally:
+        addon_info.ADDON_VERSION = real_version
+
+
+def check_abort(blendfile):
+    """A pack aborted by the artist stops with an Aborted message and copies nothing."""
+    packing = sys.modules["flamenco.packing"]
+    target = Path(config["workdir"]) / "aborted-pack"
+    job = packing.PackJob(blendfile, blendfile.parent.parent, "copy", pack_directory=target)
+    job.abort()
+    job.start()
+    job.join(30)
+    messages = []
+    while not job.messages.empty():
+        messages.append(type(job.messages.get()).__name__)
+    result["abort_messages"] = messages
+    result["aborted_pack_exists"] = target.exists()
+
+
 def main():
     workdir = Path(config["workdir"])
     blendfile = workdir / "project" / "shots" / "scene.blend"
@@ -225,6 +263,12 @@ def main():
         result["custom_settings"] = describe_settings()
         settings = bpy.context.scene.flamenco_job_settings
         result["custom_submission_values"] = settings.submission_settings(bpy.context)
+        # The Manager re-reads job type scripts on every request: remove this one.
+        Path(config["check_custom_job_type"]).unlink()
+        bpy.ops.flamenco.ping_manager()
+        result["ping_after_removal"] = bpy.context.window_manager.flamenco_status_ping
+        result["job_type_after_removal"] = bpy.context.scene.flamenco_job_type
+        result["settings_after_removal"] = hasattr(bpy.context.scene, "flamenco_job_settings")
 
     step("select job type")
     bpy.context.scene.flamenco_job_type = "simple-blender-render"
@@ -236,6 +280,12 @@ def main():
     for submission in config["submissions"]:
         step("submit " + submission["job_name"])
         submit(submission)
+
+    if config.get("check_version_and_abort"):
+        step("version mismatch")
+        check_version_mismatch()
+        step("abort")
+        check_abort(blendfile)
 
     if config.get("check_cache"):
         step("restart without the Manager")
