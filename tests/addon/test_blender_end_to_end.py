@@ -101,6 +101,17 @@ def run_blender_driver(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]
     return result
 
 
+async def create_worker_tag(base_url: str, name: str) -> str:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            base_url + "/api/v3/worker-mgt/tags", json={"name": name}
+        ) as response:
+            assert response.status < 300
+        async with session.get(base_url + "/api/v3/worker-mgt/tags") as response:
+            tags = (await response.json())["tags"]
+    return str(next(tag["id"] for tag in tags if tag["name"] == name))
+
+
 async def jobs_by_name(base_url: str) -> dict[str, dict[str, Any]]:
     async with aiohttp.ClientSession() as session:
         async with session.get(base_url + "/api/v3/jobs") as response:
@@ -161,6 +172,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: P
     (scripts / "all_settings.js").write_text(ALL_SETTINGS_JOB_TYPE, encoding="utf-8")
     await manager.start()
     try:
+        tag_id = await create_worker_tag(manager.base_url, "Night Shift")
         addon = await download_addon(manager.base_url, tmp_path / "flamenco-addon.zip")
         output_root = tmp_path / "render"
         result = run_blender_driver(
@@ -181,6 +193,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: P
                         "place": "job_storage",
                         "job_storage": str(shared),
                         "paused": True,
+                        "worker_tag": tag_id,
                     },
                 ],
             },
@@ -196,6 +209,8 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(tmp_path: P
             in_place["settings"]["blendfile"] == (shared / "in-place" / "in_place.blend").as_posix()
         )
         assert "storage" not in in_place
+        assert in_place["worker_tag"] == tag_id
+        assert "worker_tag" not in jobs["shared storage"]
 
         await render_with_a_worker(manager.base_url, jobs["shared storage"]["id"], tmp_path)
         assert_rendered(output_root, "shared storage")

@@ -182,6 +182,7 @@ def submit(submission):
         target.parent.mkdir(parents=True, exist_ok=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(target))
         record["blendfile"] = str(target)
+    scene.flamenco_worker_tag = submission.get("worker_tag", "-")
     scene.flamenco_job_priority = submission.get("priority", 50)
     scene.flamenco_job_submit_as_paused = submission.get("paused", False)
     settings = scene.flamenco_job_settings
