@@ -200,9 +200,3 @@ async def test_submission_with_unknown_tag_is_refused(manager: RunningManager) -
     }
     reply = await manager.client.post("/api/v3/jobs", json_body=job, expect=400)
     assert "worker tag" in reply.json()["message"]
-
-
-async def test_sleep_schedule_is_not_faked(manager: RunningManager) -> None:
-    worker = WorkerSession(manager.client)
-    await worker.start()
-    await manager.client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}/sleep-schedule", expect=501)

@@ -17,11 +17,7 @@ from support.manager_process import ManagerProcess
 
 # Answering 501 is what these operations are meant to do until the parts they
 # belong to exist; every other operation must never answer a 5xx.
-NOT_YET_IMPLEMENTED = (
-    "saveSetupAssistantConfig",
-    "fetchWorkerSleepSchedule",
-    "setWorkerSleepSchedule",
-)
+NOT_YET_IMPLEMENTED = ("saveSetupAssistantConfig",)
 # Shaman is disabled in this configuration, so its operations answer 503 by design.
 SHAMAN_OPERATIONS = (
     "shamanCheckoutRequirements",

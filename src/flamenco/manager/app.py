@@ -25,6 +25,7 @@ from flamenco.manager.job_service import JobService
 from flamenco.manager.last_rendered import LastRendered
 from flamenco.manager.local_storage import JOB_FILES_URL_PREFIX, LocalStorage
 from flamenco.manager.persistence import Database, maintenance
+from flamenco.manager.sleep_scheduler import SleepScheduler
 from flamenco.manager.state_machine.service import StateMachine
 from flamenco.manager.task_logs import TaskLogs
 from flamenco.manager.task_scheduler import TaskScheduler
@@ -96,8 +97,14 @@ async def create_app(
         clock=clock,
         manager_platform=variables.manager_platform,
     )
+    sleep_scheduler = SleepScheduler(db=db, broker=broker, clock=clock)
+    app[keys.SLEEP_SCHEDULER] = sleep_scheduler
     app[keys.WORKERS] = WorkerService(
-        db=db, broker=broker, state_machine=state_machine, clock=clock
+        db=db,
+        broker=broker,
+        state_machine=state_machine,
+        clock=clock,
+        initial_status=sleep_scheduler.initial_status,
     )
     app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
     app[keys.TASK_UPDATES] = TaskUpdates(
@@ -166,6 +173,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "socket-io": app[keys.SOCKET_IO].run,
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
+        "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, app[keys.CONFIG].config.database_check_period

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flamenco.manager.last_rendered import LastRendered
     from flamenco.manager.local_storage import LocalStorage
     from flamenco.manager.persistence import Database
+    from flamenco.manager.sleep_scheduler import SleepScheduler
     from flamenco.manager.state_machine.service import StateMachine
     from flamenco.manager.task_logs import TaskLogs
     from flamenco.manager.task_scheduler import TaskScheduler
@@ -49,6 +50,7 @@ LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
 TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
+SLEEP_SCHEDULER: web.AppKey[SleepScheduler] = web.AppKey("sleep_scheduler")
 
 # Set on each API request by the validation middleware.
 VALIDATED: web.RequestKey[ValidatedRequest] = web.RequestKey("validated")

@@ -11,6 +11,7 @@ from flamenco.api.enums import WorkerStatus
 from flamenco.manager import keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.sleep_schedule import Schedule, ScheduleInvalid
 
 
 def _body(request: web.Request) -> dict[str, Any]:
@@ -49,17 +50,32 @@ async def set_worker_tags(request: web.Request) -> web.Response:
 
 
 async def fetch_worker_sleep_schedule(request: web.Request) -> web.Response:
-    return _sleep_schedules_missing()
+    schedule = await request.app[keys.SLEEP_SCHEDULER].fetch(request.match_info["worker_id"])
+    if schedule is None:
+        return web.Response(status=204)
+    return web.json_response(
+        {
+            "is_active": schedule.is_active,
+            "days_of_week": schedule.days_of_week,
+            "start_time": schedule.start_time,
+            "end_time": schedule.end_time,
+        }
+    )
 
 
 async def set_worker_sleep_schedule(request: web.Request) -> web.Response:
-    return _sleep_schedules_missing()
-
-
-def _sleep_schedules_missing() -> web.Response:
-    return error_response(
-        501, "worker sleep schedules are not implemented yet: they arrive with the Manager services"
-    )
+    body = _body(request)
+    try:
+        schedule = Schedule.parse(
+            is_active=body["is_active"],
+            days_of_week=body["days_of_week"],
+            start_time=body["start_time"],
+            end_time=body["end_time"],
+        )
+    except ScheduleInvalid as error:
+        return error_response(400, error.message)
+    await request.app[keys.SLEEP_SCHEDULER].save(request.match_info["worker_id"], schedule)
+    return web.Response(status=204)
 
 
 async def fetch_worker_tags(request: web.Request) -> web.Response:
