@@ -143,3 +143,23 @@ async def test_bad_subscriptions_are_refused(
 ) -> None:
     answer = await listener.client.call("/subscription", message, timeout=5)
     assert problem in answer
+
+
+async def test_clients_hear_shutdown_and_are_disconnected(
+    manager_config: object, tmp_path: object
+) -> None:
+    import time
+
+    from support.manager_process import ManagerProcess
+
+    process = ManagerProcess(tmp_path / "manager", tmp_path / "shared")  # type: ignore[operator]
+    await process.start()
+    listener = Listener()
+    await listener.client.connect(process.base_url, transports=["websocket"])
+    started = time.monotonic()
+    code = await process.stop()
+    assert code == 0
+    assert time.monotonic() - started < 10
+    lifecycle = await listener.wait_for("/lifecycle")
+    assert lifecycle == {"type": "manager-shutdown"}
+    await listener.client.disconnect()

@@ -135,7 +135,7 @@ async def create_app(
         broker=broker,
         erase_checkout=shaman.erase_checkout if shaman else None,
     )
-    app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage)
+    app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage, broker=broker, clock=clock)
     app[SHUTDOWN_REQUESTED] = asyncio.Event()
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
@@ -174,6 +174,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
+        "last-rendered": app[keys.LAST_RENDERED].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, app[keys.CONFIG].config.database_check_period
@@ -209,7 +210,7 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
 
 async def _announce_shutdown(app: web.Application) -> None:
     app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
-    await app[keys.SOCKET_IO].flush()
+    await app[keys.SOCKET_IO].close()
 
 
 def default_config_path() -> Path:

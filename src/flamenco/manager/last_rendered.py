@@ -1,35 +1,113 @@
-"""Where a job's last-rendered images live, and which job rendered most recently."""
+"""Last-rendered images: thumbnails of the newest frame per job, made off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+import os
 import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
+from flamenco.clock import Clock
+from flamenco.manager.eventbus import topics
+from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.local_storage import LocalStorage
-from flamenco.manager.persistence import Database
+from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.persistence.models import to_db_time
 from flamenco.manager.persistence.queries import SQL
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 25 * 1024 * 1024
+ACCEPTED_MIME_TYPES = frozenset({"image/jpeg", "image/png"})
+QUEUE_SIZE = 3
+JPEG_QUALITY = 85
 
 IMAGE_NAME = "last-rendered.jpg"
 SMALL_IMAGE_NAME = "last-rendered-small.jpg"
 TINY_IMAGE_NAME = "last-rendered-tiny.jpg"
 SUFFIXES = (IMAGE_NAME, SMALL_IMAGE_NAME, TINY_IMAGE_NAME)
+# Each thumbnail fits in its box, keeping the aspect ratio.
+THUMBNAIL_BOXES = (
+    (IMAGE_NAME, (1920, 1080)),
+    (SMALL_IMAGE_NAME, (600, 338)),
+    (TINY_IMAGE_NAME, (200, 112)),
+)
+
+
+class QueueFull(Exception):
+    """Images arrive faster than they can be processed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedImage:
+    job_uuid: str
+    task_uuid: str
+    image: bytes
 
 
 class LastRendered:
-    def __init__(self, *, db: Database, storage: LocalStorage) -> None:
+    def __init__(
+        self, *, db: Database, storage: LocalStorage, broker: Broker, clock: Clock
+    ) -> None:
         self._db = db
         self._storage = storage
+        self._broker = broker
+        self._clock = clock
+        self._queue: asyncio.Queue[RenderedImage] = asyncio.Queue(maxsize=QUEUE_SIZE)
+
+    def queue(self, image: RenderedImage) -> None:
+        """Accept an image for processing; raises QueueFull when the queue is full."""
+        try:
+            self._queue.put_nowait(image)
+        except asyncio.QueueFull:
+            raise QueueFull() from None
+
+    async def run(self) -> None:
+        while True:
+            image = await self._queue.get()
+            try:
+                await self.process(image)
+            except Exception:
+                logger.exception(
+                    "cannot process last-rendered image", extra={"job": image.job_uuid}
+                )
+
+    async def process(self, image: RenderedImage) -> None:
+        job_dir = self._storage.job_dir(image.job_uuid)
+        await asyncio.to_thread(_make_thumbnails_blocking, image.image, job_dir)
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            job = jobs.fetch_job(conn, image.job_uuid)
+            conn.execute(SQL["save_last_rendered_job"], {"job_id": job.id, "now": to_db_time(now)})
+
+        await self._db.write(transaction)
+        payload = {
+            "job_id": image.job_uuid,
+            "task_id": image.task_uuid,
+            "thumbnail": self._info(image.job_uuid),
+        }
+        for topic in (topics.job_last_rendered(image.job_uuid), topics.LAST_RENDERED):
+            self._broker.publish(Event(topic, EventKind.LAST_RENDERED_UPDATE, payload))
+
+    def _info(self, job_uuid: str) -> dict[str, Any]:
+        return {
+            "base": self._storage.url_for(self._storage.job_dir_relative(job_uuid)),
+            "suffixes": list(SUFFIXES),
+        }
 
     async def info_for_job(self, job_uuid: str) -> dict[str, Any] | None:
         """The spec's JobLastRenderedImageInfo, or None when the job has no image yet."""
         tiny = self._storage.job_dir(job_uuid) / TINY_IMAGE_NAME
         if not await asyncio.to_thread(tiny.exists):
             return None
-        return {
-            "base": self._storage.url_for(self._storage.job_dir_relative(job_uuid)),
-            "suffixes": list(SUFFIXES),
-        }
+        return self._info(job_uuid)
 
     async def info_latest(self) -> dict[str, Any] | None:
         job_uuid = await self._db.read(_latest_job_uuid)
@@ -39,3 +117,16 @@ class LastRendered:
 def _latest_job_uuid(conn: sqlite3.Connection) -> str | None:
     row = conn.execute(SQL["fetch_last_rendered_job"]).fetchone()
     return None if row is None else str(row[0])
+
+
+def _make_thumbnails_blocking(data: bytes, job_dir: Path) -> None:
+    with Image.open(io.BytesIO(data)) as source:
+        source.load()
+        image = source.convert("RGB")
+    job_dir.mkdir(parents=True, exist_ok=True)
+    for name, box in THUMBNAIL_BOXES:
+        image.thumbnail(box, Image.Resampling.LANCZOS)
+        temporary = job_dir / f".{name}~"
+        image.save(temporary, "JPEG", quality=JPEG_QUALITY)
+        # Replace atomically, so the web interface never shows half an image.
+        os.replace(temporary, job_dir / name)

@@ -10,7 +10,7 @@ from flamenco.api.enums import TaskStatus, WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
-from flamenco.manager.persistence.models import Job, Task, Worker
+from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 
@@ -98,6 +98,16 @@ class TaskScheduler:
                 extra={"task": result.task.uuid, "worker": worker_uuid},
             )
         return result
+
+    async def task_of_worker_seen(self, worker_uuid: str, task_uuid: str) -> TaskRef:
+        """Mark the Worker as seen and look up a task it reports on; raises TaskNotFound."""
+        now = self._clock.now()
+
+        def transaction(conn: sqlite3.Connection) -> TaskRef:
+            workers.mark_seen(conn, workers.fetch_worker_id(conn, worker_uuid), now)
+            return jobs.fetch_task_ref(conn, task_uuid)
+
+        return await self._db.write(transaction)
 
     async def may_keep_running(self, worker_uuid: str, task_uuid: str) -> MayKeepRunning:
         now = self._clock.now()

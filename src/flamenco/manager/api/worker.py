@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
-from flamenco.manager import keys, task_scheduler
+from flamenco.manager import keys, last_rendered, task_scheduler
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.task_updates import TaskUpdate
@@ -118,7 +118,22 @@ async def may_worker_run(request: web.Request) -> web.Response:
 
 
 async def task_output_produced(request: web.Request) -> web.Response:
-    return error_response(
-        501,
-        "last-rendered images are not processed yet: they arrive with the Manager services",
+    """Accept the newest rendered image of a task; thumbnails are made in the background."""
+    size = request.content_length
+    if not size:
+        return error_response(411, "Content-Length header required")
+    if size > last_rendered.MAX_IMAGE_BYTES:
+        return error_response(
+            413, f"image too large; should be max {last_rendered.MAX_IMAGE_BYTES} bytes"
+        )
+    task = await request.app[keys.SCHEDULER].task_of_worker_seen(
+        request[keys.WORKER_UUID], request.match_info["task_id"]
     )
+    image = await request.read()
+    try:
+        request.app[keys.LAST_RENDERED].queue(
+            last_rendered.RenderedImage(task.job_uuid, task.uuid, image)
+        )
+    except last_rendered.QueueFull:
+        return error_response(429, "image processing queue is full")
+    return web.Response(status=202)

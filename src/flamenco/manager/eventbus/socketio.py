@@ -74,10 +74,15 @@ class SocketIOForwarder:
             # Events arriving during the pause are merged into one message each.
             await asyncio.sleep(self._flush_interval)
 
-    async def flush(self) -> None:
-        """Send everything pending now; used when shutting down."""
+    async def close(self) -> None:
+        """Send what is pending, then disconnect every client so shutdown need not wait."""
         for event in self._coalescer.drain():
             await self._emit(event)
+        # Engine.IO disconnects all clients when given no session ID (and fails when
+        # there are none).
+        if self.server.eio.sockets:
+            await self.server.eio.disconnect()
+        await self.server.shutdown()
 
     async def _emit(self, event: Event) -> None:
         try:
