@@ -13,8 +13,9 @@ from pathlib import Path
 from aiohttp import web
 
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
-from flamenco.manager import config
-from flamenco.manager.app import SHUTDOWN_REQUESTED, create_app
+from flamenco.manager import config, keys
+from flamenco.manager.app import create_app
+from flamenco.manager.lifecycle import Ending
 from flamenco.manager.persistence import PersistenceError
 from flamenco.shaman import cli as shaman_cli
 
@@ -63,16 +64,29 @@ def parse_listen(listen: str) -> tuple[str | None, int]:
 
 
 async def serve(loaded: config.LoadedConfig) -> int:
+    """Run the Manager until a signal stops it; restart it in-process when it asks to."""
+    signalled = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, signalled.set)
+    while True:
+        ending = await serve_once(loaded, signalled)
+        if ending is Ending.FAILURE:
+            return 1
+        if ending is Ending.STOP:
+            return 0
+        logger.info("restarting with the new configuration")
+        loaded = config.load_config(loaded.path)
+
+
+async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> Ending:
     app = await create_app(loaded)
+    lifecycle = app[keys.RESTART]
     host, port = parse_listen(loaded.config.listen)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
         logger.info("Flamenco Manager %s listening on %s", __version__, where)
@@ -80,13 +94,16 @@ async def serve(loaded: config.LoadedConfig) -> int:
             logger.warning(
                 "first run: open http://localhost:%d/ to configure the shared storage", port
             )
-        stopper = asyncio.create_task(stop.wait())
-        failure = asyncio.create_task(app[SHUTDOWN_REQUESTED].wait())
-        await asyncio.wait({stopper, failure}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        failure.cancel()
-        logger.info("shutting down")
-        return 1 if app[SHUTDOWN_REQUESTED].is_set() else 0
+        waiters = {
+            asyncio.create_task(signalled.wait()),
+            asyncio.create_task(lifecycle.ended.wait()),
+        }
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        ending = Ending.STOP if signalled.is_set() else lifecycle.ending
+        logger.info("shutting down" if ending is not Ending.RESTART else "stopping to restart")
+        return ending
     finally:
         await runner.cleanup()
 

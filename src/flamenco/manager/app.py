@@ -23,6 +23,7 @@ from flamenco.manager.farm_status import FarmStatusService
 from flamenco.manager.job_deleter import JobDeleter
 from flamenco.manager.job_service import JobService
 from flamenco.manager.last_rendered import LastRendered
+from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.local_storage import JOB_FILES_URL_PREFIX, LocalStorage
 from flamenco.manager.persistence import Database, maintenance
 from flamenco.manager.sleep_scheduler import SleepScheduler
@@ -37,9 +38,6 @@ from flamenco.manager.worker_service import WorkerService
 from flamenco.shaman import Shaman, settings_for_manager
 
 logger = logging.getLogger(__name__)
-
-# Set when a background service dies, so that whoever runs the app can stop it.
-SHUTDOWN_REQUESTED = web.AppKey("shutdown_requested", asyncio.Event)
 
 # How long background services get to stop before the Manager gives up on them.
 SERVICE_STOP_TIMEOUT_SECONDS = 10.0
@@ -136,7 +134,7 @@ async def create_app(
         erase_checkout=shaman.erase_checkout if shaman else None,
     )
     app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage, broker=broker, clock=clock)
-    app[SHUTDOWN_REQUESTED] = asyncio.Event()
+    app[keys.RESTART] = Lifecycle()
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
@@ -205,7 +203,7 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
         exc_info=error,
         extra={"service": task.get_name()},
     )
-    app[SHUTDOWN_REQUESTED].set()
+    app[keys.RESTART].fail()
 
 
 async def _announce_shutdown(app: web.Application) -> None:

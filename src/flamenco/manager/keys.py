@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flamenco.manager.job_deleter import JobDeleter
     from flamenco.manager.job_service import JobService
     from flamenco.manager.last_rendered import LastRendered
+    from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.local_storage import LocalStorage
     from flamenco.manager.persistence import Database
     from flamenco.manager.sleep_scheduler import SleepScheduler
@@ -51,6 +52,8 @@ SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
 TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
 SLEEP_SCHEDULER: web.AppKey[SleepScheduler] = web.AppKey("sleep_scheduler")
+# How the app asks to be stopped or restarted by whoever runs it.
+RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 
 # Set on each API request by the validation middleware.
 VALIDATED: web.RequestKey[ValidatedRequest] = web.RequestKey("validated")

@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from flamenco import FLAMENCO_API_VERSION, __version__
-from flamenco.manager import config, keys, setup_checks
+from flamenco.manager import config, keys, setup_assistant, setup_checks
 from flamenco.manager.api.errors import error_response
 
 
@@ -111,8 +111,21 @@ async def check_blender_exe_path(request: web.Request) -> web.Response:
 
 
 async def save_setup_assistant_config(request: web.Request) -> web.Response:
-    return error_response(
-        501,
-        "saving the setup assistant's configuration is not implemented yet: it arrives with "
-        "the Manager services (setup assistant and in-process restart)",
+    """Write the assistant's answers to the configuration file, then restart the Manager."""
+    body = request[keys.VALIDATED].body or {}
+    loaded = request.app[keys.CONFIG]
+    storage = str(body.get("storageLocation", ""))
+    check = await asyncio.to_thread(
+        setup_checks.check_shared_storage_blocking, storage, forbidden=(loaded.config_dir,)
     )
+    if not check.is_usable:
+        return error_response(400, f"shared storage {storage!r} is not usable: {check.cause}")
+    try:
+        new_config = setup_assistant.apply_setup(
+            loaded.config, storage_location=storage, blender=body.get("blenderExecutable") or {}
+        )
+    except setup_assistant.SetupIncomplete as error:
+        return error_response(400, error.message)
+    await asyncio.to_thread(config.write_config, new_config, loaded.path)
+    request.app[keys.RESTART].request()
+    return web.Response(status=204)
