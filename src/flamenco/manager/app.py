@@ -18,6 +18,7 @@ from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.farm_status import FarmStatusService
 from flamenco.manager.job_deleter import JobDeleter
@@ -135,6 +136,13 @@ async def create_app(
     )
     app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage, broker=broker, clock=clock)
     app[keys.RESTART] = Lifecycle()
+    mqtt_settings = settings.mqtt.client
+    if mqtt_settings.enabled:
+        try:
+            app[keys.MQTT] = MQTTForwarder(broker, mqtt_settings)
+        except BrokerAddressInvalid as error:
+            # As upstream: the Manager runs on without MQTT rather than not at all.
+            logger.error("MQTT disabled: %s (mqtt.client.broker)", error)
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
@@ -180,6 +188,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     }
     if (shaman := app[keys.SHAMAN]) is not None:
         services["shaman"] = shaman.run
+    if keys.MQTT in app:
+        services["mqtt"] = app[keys.MQTT].run
     tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
     for task in tasks:
         task.add_done_callback(lambda done: _service_ended(app, done))

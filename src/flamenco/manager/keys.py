@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
     from flamenco.manager.config import LoadedConfig
     from flamenco.manager.eventbus.broker import Broker
+    from flamenco.manager.eventbus.mqtt import MQTTForwarder
     from flamenco.manager.eventbus.socketio import SocketIOForwarder
     from flamenco.manager.farm_status import FarmStatusService
     from flamenco.manager.job_compilers import JobCompilers
@@ -50,6 +51,8 @@ LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 # None when Shaman is disabled (in the configuration, or during a first run).
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
+# Only present when MQTT is enabled and configured.
+MQTT: web.AppKey[MQTTForwarder] = web.AppKey("mqtt")
 TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
 SLEEP_SCHEDULER: web.AppKey[SleepScheduler] = web.AppKey("sleep_scheduler")
 # How the app asks to be stopped or restarted by whoever runs it.
