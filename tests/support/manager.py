@@ -26,9 +26,11 @@ class RunningManager:
         return str(self.server.make_url("/")).rstrip("/")
 
 
-async def run_manager(loaded: config.LoadedConfig, **options: Any) -> AsyncIterator[RunningManager]:
+async def run_manager(
+    loaded: config.LoadedConfig, *, port: int | None = None, **options: Any
+) -> AsyncIterator[RunningManager]:
     app = await create_app(loaded, **options)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         client = SpecCheckedClient(session, str(server.make_url("/")))

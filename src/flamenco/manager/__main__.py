@@ -54,15 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_listen(listen: str) -> tuple[str | None, int]:
-    """Split `host:port` as upstream writes it; `:8080` means every interface."""
-    host, separator, port = listen.strip().rpartition(":")
-    if not separator or not port.isdigit():
-        raise config.ConfigError(f"listen: {listen!r} is not an address like :8080 or host:8080")
-    host = host.strip("[]")
-    return host or None, int(port)
-
-
 async def serve(loaded: config.LoadedConfig) -> int:
     """Run the Manager until a signal stops it; restart it in-process when it asks to."""
     signalled = asyncio.Event()
@@ -82,7 +73,7 @@ async def serve(loaded: config.LoadedConfig) -> int:
 async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> Ending:
     app = await create_app(loaded)
     lifecycle = app[keys.RESTART]
-    host, port = parse_listen(loaded.config.listen)
+    host, port = config.listen_address(loaded.config.listen)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:

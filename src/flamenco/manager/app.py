@@ -12,7 +12,7 @@ from aiohttp import web
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
-from flamenco.manager import addon_zip, api, config, job_compilers, keys, swagger_ui
+from flamenco.manager import addon_zip, api, config, job_compilers, keys, swagger_ui, upnp_ssdp
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
@@ -53,6 +53,7 @@ async def create_app(
     *,
     clock: Clock | None = None,
     database_busy_timeout_ms: int = 5_000,
+    ssdp_port: int = upnp_ssdp.SSDP_PORT,
 ) -> web.Application:
     """Open the database and build every service; the returned app is ready to serve."""
     clock = clock or SystemClock()
@@ -154,6 +155,13 @@ async def create_app(
     app.router.add_static(JOB_FILES_URL_PREFIX, storage.root, append_version=False)
     setup_web_app_routes(app)
 
+    if settings.autodiscoverable:
+        listen_host, http_port = config.listen_address(settings.listen)
+        app[keys.SSDP] = upnp_ssdp.SSDPServer(
+            http_port=http_port, listen_host=listen_host, port=ssdp_port
+        )
+        upnp_ssdp.setup_routes(app, settings.manager_name)
+
     app.cleanup_ctx.append(_database_lifetime)
     app.cleanup_ctx.append(_background_services)
     app.on_shutdown.append(_announce_shutdown)
@@ -190,6 +198,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         services["shaman"] = shaman.run
     if keys.MQTT in app:
         services["mqtt"] = app[keys.MQTT].run
+    if keys.SSDP in app:
+        services["upnp-ssdp"] = app[keys.SSDP].run
     tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
     for task in tasks:
         task.add_done_callback(lambda done: _service_ended(app, done))

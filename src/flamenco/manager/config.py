@@ -345,6 +345,15 @@ def _dsn_to_path(dsn: str) -> str:
     return path
 
 
+def listen_address(listen: str) -> tuple[str | None, int]:
+    """Host and port from `listen` as upstream writes it; `:8080` means every interface."""
+    host, separator, port = listen.strip().rpartition(":")
+    if not separator or not port.isdigit():
+        raise ConfigError(f"{listen!r} is not an address like :8080 or host:8080", key="listen")
+    host = host.strip("[]")
+    return host or None, int(port)
+
+
 def effective_shaman_enabled(loaded: LoadedConfig) -> bool:
     """Whether Shaman is in use: enabled in the file, and not during a first-run setup."""
     return loaded.config.shaman.enabled and not loaded.is_first_run

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from flamenco.manager.task_scheduler import TaskScheduler
     from flamenco.manager.task_updates import TaskUpdates
     from flamenco.manager.timeout_checker import TimeoutChecker
+    from flamenco.manager.upnp_ssdp import SSDPServer
     from flamenco.manager.variables import Variables
     from flamenco.manager.worker_service import WorkerService
     from flamenco.shaman import Shaman
@@ -53,6 +54,8 @@ SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
 # Only present when MQTT is enabled and configured.
 MQTT: web.AppKey[MQTTForwarder] = web.AppKey("mqtt")
+# Only present when the Manager is autodiscoverable.
+SSDP: web.AppKey[SSDPServer] = web.AppKey("ssdp")
 TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
 SLEEP_SCHEDULER: web.AppKey[SleepScheduler] = web.AppKey("sleep_scheduler")
 # How the app asks to be stopped or restarted by whoever runs it.
