@@ -118,7 +118,7 @@ async def receive(
 
     logger.info("shaman: receiving file", extra=details)
     with registry.track(key) as flight:
-        fd, temp_path = await asyncio.to_thread(store.open_temp_blocking, key)
+        fd, temp_path = await _open_temp(store, key)
         flight.temp_paths.add(temp_path)
         target = HashingFile(fd, temp_path)
         try:
@@ -195,6 +195,24 @@ async def _receive_into(
         return StoreOutcome.ALREADY_STORED
     logger.info("shaman: file stored", extra=details)
     return StoreOutcome.STORED
+
+
+async def _open_temp(store: FileStore, key: FileKey) -> tuple[int, Path]:
+    opening = asyncio.get_running_loop().run_in_executor(None, store.open_temp_blocking, key)
+    try:
+        return await opening
+    except asyncio.CancelledError:
+        # The thread carries on and creates the file; remove it once it has.
+        opening.add_done_callback(lambda done: _discard_opened(store, done))
+        raise
+
+
+def _discard_opened(store: FileStore, opened: asyncio.Future[tuple[int, Path]]) -> None:
+    if opened.cancelled() or opened.exception() is not None:
+        return
+    fd, path = opened.result()
+    target = HashingFile(fd, path)
+    asyncio.get_running_loop().run_in_executor(None, _discard_blocking, store, target)
 
 
 def _discard_blocking(store: FileStore, target: HashingFile) -> None:
