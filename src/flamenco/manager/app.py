@@ -200,8 +200,6 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         services["mqtt"] = app[keys.MQTT].run
     if keys.SSDP in app:
         services["upnp-ssdp"] = app[keys.SSDP].run
-    if (shaman := app[keys.SHAMAN]) is not None:
-        services["shaman"] = shaman.run
     tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
     for task in tasks:
         task.add_done_callback(lambda done: _service_ended(app, done))
