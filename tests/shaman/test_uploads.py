@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flamenco.manager import config
 from shaman.helpers import (
     FILES_URL,
     REQUIREMENTS_URL,
@@ -26,7 +28,7 @@ from shaman.helpers import (
     stored_path,
     upload,
 )
-from support.manager import RunningManager
+from support.manager import RunningManager, run_manager
 
 MIB = 1 << 20
 
@@ -378,3 +380,16 @@ async def test_disabled_shaman_answers_503_everywhere(manager: RunningManager) -
         assert reply.status == 503
         assert reply.json()["message"].startswith("shaman server not active")
         assert "disabled" in reply.json()["message"]
+
+
+async def test_first_run_answers_503_saying_why(tmp_path: Path) -> None:
+    config_path = tmp_path / "flamenco-manager.yaml"
+    config_path.write_text(
+        "_meta:\n  version: 3\nlisten: 127.0.0.1:0\nshared_storage_path: ''\n"
+        "shaman:\n  enabled: true\n",
+        encoding="utf-8",
+    )
+    async with contextlib.asynccontextmanager(run_manager)(config.load_config(config_path)) as m:
+        reply = await m.client.get(f"{FILES_URL}/{sha256(b'')}/0", expect=503)
+    assert reply.json()["message"].startswith("shaman server not active")
+    assert "first run" in reply.json()["message"]
