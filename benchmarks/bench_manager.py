@@ -16,21 +16,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from loadgen import (
+    free_port,
+    in_batches,
+    manager_process,
+    percentile,
+    register,
+    render_job,
+    rss_megabytes,
+    schedule,
+    wait_until_up,
+)
 
 WORKERS = 1000
 LOAD_SECONDS = 15.0
@@ -55,51 +62,6 @@ BASELINE_APP = textwrap.dedent(
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
     """
 )
-
-MANAGER_YAML = """\
-_meta:
-  version: 3
-listen: 127.0.0.1:{port}
-shared_storage_path: {shared}
-autodiscoverable: false
-shaman:
-  enabled: false
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until_up(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def basic_auth(worker_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{worker_id}:{secret}".encode()).decode()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
-def rss_megabytes(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @dataclass
@@ -200,104 +162,17 @@ def echo_job(name: str, repeats: int) -> dict[str, Any]:
     }
 
 
-def render_job(name: str, frames: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "type": "simple-blender-render",
-        "priority": 50,
-        "submitter_platform": "linux",
-        "settings": {
-            "blendfile": "/render/shots/benchmark.flamenco.blend",
-            "chunk_size": 1,
-            "format": "PNG",
-            "fps": 24.0,
-            "frames": f"1-{frames}",
-            "image_file_extension": ".png",
-            "render_output_root": "/render/out",
-            "add_path_components": 0,
-            "render_output_path": "/render/out/benchmark/{timestamp}/######",
-            "scene": "Scene",
-        },
-    }
-
-
-async def register(session: aiohttp.ClientSession, base_url: str, name: str) -> str:
-    secret = secrets.token_hex(16)
-    async with session.post(
-        base_url + "/api/v3/worker/register-worker",
-        json={
-            "name": name,
-            "platform": "linux",
-            "secret": secret,
-            "supported_task_types": ["misc", "blender", "ffmpeg"],
-        },
-    ) as response:
-        worker_id = (await response.json())["uuid"]
-    auth = basic_auth(worker_id, secret)
-    body = {
-        "name": name,
-        "supported_task_types": ["misc", "blender", "ffmpeg"],
-        "software_version": "bench",
-    }
-    async with session.post(
-        base_url + "/api/v3/worker/sign-on", json=body, headers={"Authorization": auth}
-    ) as response:
-        status = (await response.json())["status_requested"]
-    async with session.post(
-        base_url + "/api/v3/worker/state-changed",
-        json={"status": status},
-        headers={"Authorization": auth},
-    ) as response:
-        assert response.status == 204
-    return auth
-
-
-async def schedule(
-    session: aiohttp.ClientSession, base_url: str, auth: str
-) -> tuple[float, dict[str, Any]]:
-    started = time.perf_counter()
-    async with session.post(
-        base_url + "/api/v3/worker/task", headers={"Authorization": auth}
-    ) as response:
-        body = await response.json()
-        if response.status != 200:
-            raise RuntimeError(f"scheduleTask answered {response.status}: {body}")
-    return time.perf_counter() - started, body
-
-
-async def in_batches(coroutines: list[Any], size: int) -> list[Any]:
-    results = []
-    for start in range(0, len(coroutines), size):
-        results += await asyncio.gather(*coroutines[start : start + size])
-    return results
-
-
 async def run(load_seconds: float) -> None:
     print(f"baseline: bare aiohttp JSON endpoint for {load_seconds:.0f} s ...", flush=True)
     baseline_rate = await baseline(load_seconds)
     print(f"  baseline throughput: {baseline_rate:,.0f} requests/s")
 
-    with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
-        root = Path(directory)
-        (root / "shared").mkdir()
-        port = free_port()
-        (root / "flamenco-manager.yaml").write_text(
-            MANAGER_YAML.format(port=port, shared=root / "shared")
-        )
-        manager = subprocess.Popen(
-            [sys.executable, "-m", "flamenco.manager", "--quiet"],
-            cwd=root,
-            stderr=subprocess.DEVNULL,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            await wait_until_up(base_url + "/api/v3/version")
-            connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                await benchmark_manager(session, base_url, manager.pid, baseline_rate, load_seconds)
-        finally:
-            manager.terminate()
-            manager.wait()
+    async with manager_process() as manager:
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await benchmark_manager(
+                session, manager.base_url, manager.pid, baseline_rate, load_seconds
+            )
 
 
 async def benchmark_manager(
