@@ -13,6 +13,7 @@ from typing import Any
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager import job_compilers
+from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, failures, jobs, workers
@@ -29,20 +30,16 @@ logger = logging.getLogger(__name__)
 SUBMITTABLE_STATUSES = (JobStatus.QUEUED, JobStatus.PAUSED)
 
 
-class StatusChangeNotAllowed(Exception):
+class StatusChangeNotAllowed(RequestRefused):
     """The requested status change makes no sense from the current status."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 422
 
 
-class JobSubmissionError(Exception):
+class JobSubmissionError(RequestRefused):
     """The submitted job cannot be accepted."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 400
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

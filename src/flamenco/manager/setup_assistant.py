@@ -7,16 +7,15 @@ import json
 from typing import Any
 
 from flamenco.manager import config
+from flamenco.manager.errors import RequestRefused
 
 BLENDER_PLATFORMS = ("linux", "windows", "darwin")
 # Characters that make a command need quoting, as upstream quotes them.
 _NEEDS_QUOTES = ("\n", "\t", ";", "(", ")")
 
 
-class SetupIncomplete(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class SetupIncomplete(RequestRefused):
+    """The setup assistant's answers are not enough to run a farm."""
 
 
 def blender_command(check: dict[str, Any]) -> str:

@@ -7,15 +7,14 @@ import re
 from dataclasses import dataclass
 
 from flamenco.api.enums import WorkerStatus
+from flamenco.manager.errors import RequestRefused
 
 DAY_NAMES = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-class ScheduleInvalid(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ScheduleInvalid(RequestRefused):
+    """The sleep schedule makes no sense."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
+from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
@@ -19,20 +20,16 @@ from flamenco.manager.task_logs import TaskLogs
 logger = logging.getLogger(__name__)
 
 
-class TaskNotAssigned(Exception):
+class TaskNotAssigned(RequestRefused):
     """The task is not assigned to the Worker that sent the update."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 409
 
 
-class StatusNotAllowed(Exception):
+class StatusNotAllowed(RequestRefused):
     """Workers may not set this status; the Manager decides about soft failures."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 400
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ import bcrypt
 
 from flamenco.api.enums import WorkerStatus
 from flamenco.clock import Clock
+from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, workers
@@ -34,20 +35,16 @@ REMEMBERED_STATUSES = (WorkerStatus.AWAKE, WorkerStatus.ASLEEP)
 OFFLINE_STATUSES = (WorkerStatus.OFFLINE, WorkerStatus.RESTART)
 
 
-class WorkerStatusChangeRefused(Exception):
+class WorkerStatusChangeRefused(RequestRefused):
     """The Worker cannot go to the requested status."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 412
 
 
-class WorkerTagConflict(Exception):
+class WorkerTagConflict(RequestRefused):
     """Another worker tag already has this name or ID."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 409
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,11 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from flamenco.manager import config, job_compilers
-from flamenco.manager.api.openapi import RequestInvalid
-from flamenco.manager.job_service import JobSubmissionError, StatusChangeNotAllowed
+from flamenco.manager.errors import RequestRefused
 from flamenco.manager.persistence import errors as persistence_errors
-from flamenco.manager.task_updates import StatusNotAllowed, TaskNotAssigned
-from flamenco.manager.worker_service import WorkerStatusChangeRefused, WorkerTagConflict
 from flamenco.shaman import errors as shaman_errors
 
 logger = logging.getLogger(__name__)
@@ -28,19 +25,13 @@ def error_response(
     return web.json_response({"code": status, "message": message}, status=status, headers=headers)
 
 
-# Domain errors that mean the same thing wherever they come from.
+# Errors of the parts below the API that mean the same thing wherever they come
+# from; the Manager's own refusals carry their status (errors.RequestRefused).
 _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
-    (RequestInvalid, 400),
     (config.ConfigError, 400),
     (persistence_errors.NotFound, 404),
     (job_compilers.JobTypeEtagMismatch, 412),
     (job_compilers.JobCompilerError, 400),
-    (JobSubmissionError, 400),
-    (StatusChangeNotAllowed, 422),
-    (TaskNotAssigned, 409),
-    (StatusNotAllowed, 400),
-    (WorkerStatusChangeRefused, 412),
-    (WorkerTagConflict, 409),
     (shaman_errors.ShamanDisabled, 503),
     (shaman_errors.InvalidRequest, 400),
     (shaman_errors.UploadMismatch, 417),
@@ -70,13 +61,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             (message or http_error.reason).strip(),
             headers=_allow_header(http_error),
         )
+    except RequestRefused as refusal:
+        return error_response(refusal.status, refusal.message)
     except Exception as error:
         for error_type, status in _STATUS_BY_ERROR:
             if isinstance(error, error_type):
-                message = getattr(error, "message", None) or str(error)
-                if status == 400 and isinstance(error, RequestInvalid):
-                    status = error.status
-                return error_response(status, message)
+                return error_response(status, getattr(error, "message", None) or str(error))
         logger.exception("unexpected error handling API request", extra={"path": request.path})
         return error_response(500, f"internal error: {type(error).__name__}")
 

@@ -120,12 +120,9 @@ async def save_setup_assistant_config(request: web.Request) -> web.Response:
     )
     if not check.is_usable:
         return error_response(400, f"shared storage {storage!r} is not usable: {check.cause}")
-    try:
-        new_config = setup_assistant.apply_setup(
-            loaded.config, storage_location=storage, blender=body.get("blenderExecutable") or {}
-        )
-    except setup_assistant.SetupIncomplete as error:
-        return error_response(400, error.message)
+    new_config = setup_assistant.apply_setup(
+        loaded.config, storage_location=storage, blender=body.get("blenderExecutable") or {}
+    )
     await asyncio.to_thread(config.write_config, new_config, loaded.path)
     request.app[keys.RESTART].request()
     return web.Response(status=204)

@@ -16,17 +16,14 @@ from openapi_core.validation.schemas import oas30_write_schema_validators_factor
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from flamenco.manager.errors import RequestRefused
+
 METHODS = ("get", "put", "post", "delete", "patch")
 JSON_CONTENT_TYPE = "application/json"
 
 
-class RequestInvalid(Exception):
-    """The request does not match the spec; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class RequestInvalid(RequestRefused):
+    """The request does not match the spec."""
 
 
 @dataclass(frozen=True, slots=True)

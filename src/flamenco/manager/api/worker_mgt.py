@@ -11,7 +11,7 @@ from flamenco.api.enums import WorkerStatus
 from flamenco.manager import keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
-from flamenco.manager.sleep_schedule import Schedule, ScheduleInvalid
+from flamenco.manager.sleep_schedule import Schedule
 
 
 def _body(request: web.Request) -> dict[str, Any]:
@@ -65,15 +65,12 @@ async def fetch_worker_sleep_schedule(request: web.Request) -> web.Response:
 
 async def set_worker_sleep_schedule(request: web.Request) -> web.Response:
     body = _body(request)
-    try:
-        schedule = Schedule.parse(
-            is_active=body["is_active"],
-            days_of_week=body["days_of_week"],
-            start_time=body["start_time"],
-            end_time=body["end_time"],
-        )
-    except ScheduleInvalid as error:
-        return error_response(400, error.message)
+    schedule = Schedule.parse(
+        is_active=body["is_active"],
+        days_of_week=body["days_of_week"],
+        start_time=body["start_time"],
+        end_time=body["end_time"],
+    )
     await request.app[keys.SLEEP_SCHEDULER].save(request.match_info["worker_id"], schedule)
     return web.Response(status=204)
 
