@@ -16,31 +16,11 @@ import time
 from typing import Any
 
 from flamenco.manager import job_compilers
+from loadgen import render_job
 
 FRAMES = 10_000
 TARGET_SECONDS = 1.0
 RUNS = 5
-
-
-def render_job() -> dict[str, Any]:
-    return {
-        "name": "benchmark",
-        "type": "simple-blender-render",
-        "priority": 50,
-        "submitter_platform": "linux",
-        "settings": {
-            "blendfile": "/render/shots/benchmark.flamenco.blend",
-            "chunk_size": 1,
-            "format": "PNG",
-            "fps": 24.0,
-            "frames": f"1-{FRAMES}",
-            "image_file_extension": ".png",
-            "render_output_root": "/render/out",
-            "add_path_components": 0,
-            "render_output_path": "/render/out/benchmark/{timestamp}/######",
-            "scene": "Scene",
-        },
-    }
 
 
 async def timed(runs: int, action: Any) -> list[float]:
@@ -56,7 +36,7 @@ async def main() -> int:
     # Compiling logs a line per job; keep the figures readable.
     logging.basicConfig(level=logging.ERROR)
     compilers = job_compilers.JobCompilers(scripts_dir=None)
-    submitted = render_job()
+    submitted = render_job("benchmark", FRAMES)
     listing = await compilers.list_job_types()
     etag = next(t["etag"] for t in listing.job_types if t["name"] == "simple-blender-render")
     submitted["type_etag"] = etag

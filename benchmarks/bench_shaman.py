@@ -34,24 +34,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from loadgen import free_port, manager_yaml
+
 MIB = 1 << 20
 CHECKOUT_FILES = 10_000
-
-MANAGER_YAML = """\
-_meta:
-  version: 3
-listen: 127.0.0.1:{port}
-shared_storage_path: {shared}
-autodiscoverable: false
-shaman:
-  enabled: true
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_up(url: str, timeout: float = 30.0) -> None:
@@ -164,7 +150,7 @@ def run(size: int) -> bool:
 
         port = free_port()
         (root / "flamenco-manager.yaml").write_text(
-            MANAGER_YAML.format(port=port, shared=shared), encoding="utf-8"
+            manager_yaml(port, shared, shaman=True), encoding="utf-8"
         )
         manager = subprocess.Popen(
             [sys.executable, "-m", "flamenco.manager", "--quiet"],

@@ -28,6 +28,8 @@ from typing import Any
 import aiohttp
 from playwright.async_api import async_playwright
 
+from loadgen import free_port, manager_yaml, wait_until_up
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,17 +44,6 @@ CHROMIUM_ARGS = [
 TARGET_INTERACTIVE_SECONDS = 2.0
 PAGE_LOADS = 5
 
-MANAGER_YAML = """\
-_meta:
-  version: 3
-manager_name: Benchmark Farm
-listen: 127.0.0.1:{port}
-shared_storage_path: {shared}
-autodiscoverable: false
-shaman:
-  enabled: false
-"""
-
 # Counts long tasks (main-thread blocks over 50 ms) from the start of the page.
 LONG_TASK_OBSERVER = """
 window.__longTasks = [];
@@ -60,27 +51,6 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
 }).observe({ type: 'longtask', buffered: true });
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_until_up(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            try:
-                async with session.get(url + "/api/v3/version") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def echo_job(name: str, repeats: int = 1) -> dict[str, Any]:
@@ -186,7 +156,7 @@ async def main() -> None:
         (directory / "shared").mkdir()
         port = free_port()
         (directory / "flamenco-manager.yaml").write_text(
-            MANAGER_YAML.format(port=port, shared=directory / "shared"), encoding="utf-8"
+            manager_yaml(port, directory / "shared"), encoding="utf-8"
         )
         url = f"http://127.0.0.1:{port}"
         log = (directory / "manager.log").open("wb")
@@ -198,7 +168,7 @@ async def main() -> None:
             stdin=subprocess.DEVNULL,
         )
         try:
-            await wait_until_up(url)
+            await wait_until_up(url + "/api/v3/version")
             started = time.perf_counter()
             await submit_jobs(url, [f"job {index:05d}" for index in range(options.jobs)])
             await submit_big_job(url, options.tasks)

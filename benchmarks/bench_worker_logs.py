@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,18 +33,7 @@ from typing import Any
 
 import aiohttp
 
-MANAGER_YAML = """\
-_meta:
-  version: 3
-manager_name: Log Benchmark
-database: flamenco-manager.sqlite
-listen: 127.0.0.1:{port}
-autodiscoverable: false
-local_manager_storage_path: ./storage
-shared_storage_path: {shared}
-shaman:
-  enabled: false
-"""
+from loadgen import free_port, manager_yaml, wait_until_up
 
 JOB_TYPE = """
 const JOB_TYPE = {
@@ -89,29 +77,11 @@ PRINTER = textwrap.dedent(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of the process itself, not of its children."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-async def wait_for_http(session: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(300):
-        try:
-            async with session.get(url + "/api/v3/version") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise TimeoutError(url)
 
 
 async def run(rate: int, seconds: float, batched: bool) -> int:
@@ -122,7 +92,7 @@ async def run(rate: int, seconds: float, batched: bool) -> int:
     (directory / "scripts").mkdir()
     (directory / "scripts" / "log_benchmark.js").write_text(JOB_TYPE, encoding="utf-8")
     (directory / "flamenco-manager.yaml").write_text(
-        MANAGER_YAML.format(port=port, shared=directory / "shared"), encoding="utf-8"
+        manager_yaml(port, directory / "shared", name="Log Benchmark"), encoding="utf-8"
     )
     worker_dir = directory / "worker"
     worker_dir.mkdir()
@@ -141,7 +111,7 @@ async def run(rate: int, seconds: float, batched: bool) -> int:
     worker: subprocess.Popen[bytes] | None = None
     try:
         async with aiohttp.ClientSession() as session:
-            await wait_for_http(session, base_url)
+            await wait_until_up(base_url + "/api/v3/version")
             job = {
                 "name": "log benchmark",
                 "type": "log-benchmark",

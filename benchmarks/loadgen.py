@@ -18,14 +18,21 @@ from typing import Any
 
 import aiohttp
 
-MANAGER_YAML = """\
+
+def manager_yaml(
+    port: int, shared: Path, *, name: str = "Benchmark Farm", shaman: bool = False
+) -> str:
+    """A Manager configuration for benchmarks: loopback only, no autodiscovery."""
+    return f"""\
 _meta:
   version: 3
+manager_name: {name}
 listen: 127.0.0.1:{port}
+local_manager_storage_path: ./storage
 shared_storage_path: {shared}
 autodiscoverable: false
 shaman:
-  enabled: false
+  enabled: {str(shaman).lower()}
 """
 
 
@@ -149,9 +156,7 @@ async def manager_process() -> AsyncIterator[ManagerUnderTest]:
         root = Path(directory)
         (root / "shared").mkdir()
         port = free_port()
-        (root / "flamenco-manager.yaml").write_text(
-            MANAGER_YAML.format(port=port, shared=root / "shared")
-        )
+        (root / "flamenco-manager.yaml").write_text(manager_yaml(port, root / "shared"))
         process = subprocess.Popen(
             [sys.executable, "-m", "flamenco.manager", "--quiet"],
             cwd=root,
