@@ -9,6 +9,8 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from engineio import packet as engineio_packet
+from socketio import packet as socketio_packet
 
 from flamenco.manager.eventbus import topics
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
@@ -17,6 +19,8 @@ from flamenco.manager.eventbus.coalescer import Coalescer
 logger = logging.getLogger(__name__)
 
 SUBSCRIPTION_EVENT = "/subscription"
+# How many client sends a burst may make before HTTP requests get the event loop.
+SENDS_BETWEEN_YIELDS = 100
 
 # Rooms every client is in from the moment it connects.
 DEFAULT_ROOMS = (topics.LIFECYCLE, topics.FARM_STATUS)
@@ -54,6 +58,7 @@ class SocketIOForwarder:
         self._coalescer = Coalescer()
         self._flush_interval = flush_interval
         self._wakeup = asyncio.Event()
+        self._sent_since_yield = 0
         self.server.on("connect", self._on_connect)
         self.server.on(SUBSCRIPTION_EVENT, self._on_subscription)
         broker.subscribe(self._on_event)
@@ -85,8 +90,28 @@ class SocketIOForwarder:
         await self.server.shutdown()
 
     async def _emit(self, event: Event) -> None:
+        """Send one event to its room, encoded once for all recipients.
+
+        python-socketio's own emit starts a task per recipient, which a burst to
+        hundreds of web interfaces turns into a storm of tasks; queueing the
+        pre-encoded packet on each client's socket costs far less.
+        """
         try:
-            await self.server.emit(str(event.kind), event.payload, room=event.topic)
+            encoded = self.server.packet_class(
+                socketio_packet.EVENT, namespace="/", data=[str(event.kind), event.payload]
+            ).encode()
+            packets = [
+                engineio_packet.Packet(engineio_packet.MESSAGE, part)
+                for part in (encoded if isinstance(encoded, list) else [encoded])
+            ]
+            for _, eio_sid in self.server.manager.get_participants("/", event.topic):
+                for packet in packets:
+                    await self.server.eio.send_packet(eio_sid, packet)
+                self._sent_since_yield += 1
+                if self._sent_since_yield >= SENDS_BETWEEN_YIELDS:
+                    # Queueing never waits, so give requests a turn during a burst.
+                    self._sent_since_yield = 0
+                    await asyncio.sleep(0)
         except Exception:
             logger.exception("cannot emit Socket.IO event", extra={"topic": event.topic})
 
