@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,27 @@ import yaml
 from flamenco.manager import config
 from support.fakes import FakeClock
 from support.manager import RunningManager, run_manager
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # In CI, .ci/run installs every tool the tests need (Blender, FFmpeg, Chromium,
+    # Mosquitto, the web libraries), so a test that skips for want of one has
+    # found a broken setup: fail it rather than let it pass unseen.
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _in_ci() and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped and _in_ci():
+        report.outcome = "failed"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
