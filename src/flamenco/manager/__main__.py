@@ -21,6 +21,10 @@ from flamenco.shaman import cli as shaman_cli
 
 logger = logging.getLogger("flamenco.manager")
 
+# How long requests still in progress may take when the Manager stops; open
+# connections of web interfaces and Workers would otherwise keep it waiting.
+SHUTDOWN_GRACE_SECONDS = 2.0
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -74,7 +78,7 @@ async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> E
     app = await create_app(loaded)
     lifecycle = app[keys.RESTART]
     host, port = config.listen_address(loaded.config.listen)
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True)
