@@ -12,7 +12,7 @@ from typing import Any
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
-from flamenco.manager.persistence.queries import SQL
+from flamenco.manager.persistence.queries import SQL, fetch_one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,17 +100,19 @@ def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
 
 
 def fetch_job(conn: sqlite3.Connection, uuid: str) -> Job:
-    row = conn.execute(SQL["fetch_job"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.JobNotFound(f"job {uuid} not found")
-    return Job.from_row(row)
+    return fetch_one(
+        conn, "fetch_job", {"uuid": uuid}, Job.from_row, errors.JobNotFound(f"job {uuid} not found")
+    )
 
 
 def fetch_job_by_id(conn: sqlite3.Connection, job_id: int) -> Job:
-    row = conn.execute(SQL["fetch_job_by_id"], {"id": job_id}).fetchone()
-    if row is None:
-        raise errors.JobNotFound(f"job {job_id} not found")
-    return Job.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_job_by_id",
+        {"id": job_id},
+        Job.from_row,
+        errors.JobNotFound(f"job {job_id} not found"),
+    )
 
 
 def fetch_jobs(conn: sqlite3.Connection) -> list[Job]:
@@ -191,24 +193,33 @@ def add_job_steps_completed(
 
 
 def fetch_task(conn: sqlite3.Connection, uuid: str) -> Task:
-    row = conn.execute(SQL["fetch_task"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.TaskNotFound(f"task {uuid} not found")
-    return Task.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_task",
+        {"uuid": uuid},
+        Task.from_row,
+        errors.TaskNotFound(f"task {uuid} not found"),
+    )
 
 
 def fetch_task_ref(conn: sqlite3.Connection, uuid: str) -> TaskRef:
-    row = conn.execute(SQL["fetch_task_ref"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.TaskNotFound(f"task {uuid} not found")
-    return TaskRef.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_task_ref",
+        {"uuid": uuid},
+        TaskRef.from_row,
+        errors.TaskNotFound(f"task {uuid} not found"),
+    )
 
 
 def fetch_task_by_id(conn: sqlite3.Connection, task_id: int) -> Task:
-    row = conn.execute(SQL["fetch_task_by_id"], {"id": task_id}).fetchone()
-    if row is None:
-        raise errors.TaskNotFound(f"task {task_id} not found")
-    return Task.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_task_by_id",
+        {"id": task_id},
+        Task.from_row,
+        errors.TaskNotFound(f"task {task_id} not found"),
+    )
 
 
 def fetch_tasks_of_job(conn: sqlite3.Connection, job_id: int) -> list[Task]:

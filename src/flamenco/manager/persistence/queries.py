@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Callable, Mapping
 from importlib import resources
 from types import MappingProxyType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*(\w+)\s*$")
 
@@ -48,3 +52,17 @@ def load_queries() -> Mapping[str, str]:
 
 
 SQL = load_queries()
+
+
+def fetch_one(
+    conn: sqlite3.Connection,
+    name: str,
+    params: Mapping[str, Any],
+    convert: Callable[[sqlite3.Row], T],
+    missing: Exception,
+) -> T:
+    """Run the named query for exactly one row; raise `missing` when there is none."""
+    row = conn.execute(SQL[name], params).fetchone()
+    if row is None:
+        raise missing
+    return convert(row)

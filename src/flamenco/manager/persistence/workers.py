@@ -15,7 +15,7 @@ from flamenco.manager.persistence.models import (
     join_task_types,
     to_db_time,
 )
-from flamenco.manager.persistence.queries import SQL
+from flamenco.manager.persistence.queries import SQL, fetch_one
 
 
 def insert_worker(
@@ -48,25 +48,34 @@ def insert_worker(
 
 def fetch_worker(conn: sqlite3.Connection, uuid: str) -> Worker:
     """Fetch a Worker that has not been deleted."""
-    row = conn.execute(SQL["fetch_worker"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.WorkerNotFound(f"worker {uuid} not found")
-    return Worker.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_worker",
+        {"uuid": uuid},
+        Worker.from_row,
+        errors.WorkerNotFound(f"worker {uuid} not found"),
+    )
 
 
 def fetch_worker_id(conn: sqlite3.Connection, uuid: str) -> int:
     """The database ID of a Worker that has not been deleted."""
-    row = conn.execute(SQL["fetch_worker_id"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.WorkerNotFound(f"worker {uuid} not found")
-    return int(row[0])
+    return fetch_one(
+        conn,
+        "fetch_worker_id",
+        {"uuid": uuid},
+        lambda row: int(row[0]),
+        errors.WorkerNotFound(f"worker {uuid} not found"),
+    )
 
 
 def fetch_worker_by_id(conn: sqlite3.Connection, worker_id: int) -> Worker:
-    row = conn.execute(SQL["fetch_worker_by_id"], {"id": worker_id}).fetchone()
-    if row is None:
-        raise errors.WorkerNotFound(f"worker {worker_id} not found")
-    return Worker.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_worker_by_id",
+        {"id": worker_id},
+        Worker.from_row,
+        errors.WorkerNotFound(f"worker {worker_id} not found"),
+    )
 
 
 def fetch_workers(conn: sqlite3.Connection) -> list[Worker]:
@@ -167,17 +176,23 @@ def insert_tag(
 
 
 def fetch_tag(conn: sqlite3.Connection, uuid: str) -> WorkerTag:
-    row = conn.execute(SQL["fetch_worker_tag"], {"uuid": uuid}).fetchone()
-    if row is None:
-        raise errors.WorkerTagNotFound(f"worker tag {uuid} not found")
-    return WorkerTag.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_worker_tag",
+        {"uuid": uuid},
+        WorkerTag.from_row,
+        errors.WorkerTagNotFound(f"worker tag {uuid} not found"),
+    )
 
 
 def fetch_tag_by_name(conn: sqlite3.Connection, name: str) -> WorkerTag:
-    row = conn.execute(SQL["fetch_worker_tag_by_name"], {"name": name}).fetchone()
-    if row is None:
-        raise errors.WorkerTagNotFound(f"worker tag named {name!r} not found")
-    return WorkerTag.from_row(row)
+    return fetch_one(
+        conn,
+        "fetch_worker_tag_by_name",
+        {"name": name},
+        WorkerTag.from_row,
+        errors.WorkerTagNotFound(f"worker tag named {name!r} not found"),
+    )
 
 
 def fetch_tags(conn: sqlite3.Connection) -> list[WorkerTag]:
