@@ -389,3 +389,22 @@ async def test_senseless_status_requests_are_422(manager: RunningManager) -> Non
         expect=422,
     )
     assert await job_status(client, job["id"]) == "queued"
+
+
+async def test_big_job_is_cancelled_and_requeued_in_batches(manager: RunningManager) -> None:
+    client = manager.client
+    job = (
+        await client.post(
+            "/api/v3/jobs", json_body=blender_render_job(frames="1-1234", chunk_size=1), expect=200
+        )
+    ).json()
+    for status, task_status in (("cancel-requested", "canceled"), ("requeueing", "queued")):
+        await client.post(
+            f"/api/v3/jobs/{job['id']}/setstatus",
+            json_body={"status": status, "reason": "batch test"},
+            expect=204,
+        )
+        tasks = (await client.get(f"/api/v3/jobs/{job['id']}/tasks", expect=200)).json()["tasks"]
+        assert len(tasks) == 1235
+        assert {task["status"] for task in tasks} == {task_status}
+    assert await job_status(client, job["id"]) == "queued"

@@ -167,21 +167,16 @@ class JobService:
 
     async def set_status(self, job_uuid: str, status: JobStatus, reason: str) -> None:
         """Change the job's status as a user asked; requeueing also forgets earlier failures."""
-        now = self._clock.now()
-        changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> None:
-            job = jobs.fetch_job(conn, job_uuid)
+        def prepare(conn: sqlite3.Connection, job: Job) -> None:
             problem = transitions.job_status_request_problem(job.status, status)
             if problem is not None:
                 raise StatusChangeNotAllowed(problem)
-            self._state_machine.apply_job_status(conn, changes, job, status, reason, now)
             if status == JobStatus.REQUEUEING:
                 failures.clear_job_task_failures(conn, job.id)
                 failures.clear_job_blocklist(conn, job.id)
 
-        await self._db.write(transaction)
-        await self._state_machine.publish(changes)
+        await self._state_machine.change_job_status(job_uuid, status, reason, prepare=prepare)
 
     async def set_task_status(self, task_uuid: str, status: TaskStatus, reason: str) -> None:
         """Change a task's status as a user asked; the reason becomes its activity."""

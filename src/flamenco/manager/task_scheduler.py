@@ -90,7 +90,7 @@ class TaskScheduler:
                 worker=worker,
             )
 
-        result = await self._db.write(transaction)
+        result = await self._db.write(transaction, urgent=True)
         await self._state_machine.publish(changes)
         if isinstance(result, Assigned):
             logger.info(

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5_000
+MAX_WRITES_PER_TRANSACTION = 64
 
 
 class Database:
@@ -72,16 +73,21 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, urgent: bool = False) -> T:
         """Run `fn` inside a write transaction; its changes are committed when this returns.
 
         Writes that arrive while another is running are grouped into one transaction
         (group commit), each in its own savepoint: an exception in `fn` undoes only
         its own changes and is raised here. That keeps a busy farm at one thread hop
-        and one commit per batch instead of per request.
+        and one commit per batch instead of per request. An `urgent` write, such as
+        handing a waiting Worker a task, goes to the front of the queue.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending_writes.append(_PendingWrite(fn, future))
+        pending = _PendingWrite(fn, future)
+        if urgent:
+            self._pending_writes.insert(0, pending)
+        else:
+            self._pending_writes.append(pending)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_pending(), name="db-group-commit")
         result: T = await future
@@ -89,7 +95,9 @@ class Database:
 
     async def _commit_pending(self) -> None:
         while self._pending_writes:
-            batch, self._pending_writes = self._pending_writes, []
+            # Bounded batches keep an urgent write from waiting behind a flood.
+            batch = self._pending_writes[:MAX_WRITES_PER_TRANSACTION]
+            del self._pending_writes[:MAX_WRITES_PER_TRANSACTION]
             try:
                 outcomes = await _run(self._writer, _run_batch, [item.fn for item in batch])
             except BaseException as error:

@@ -330,6 +330,41 @@ def update_job_tasks(
     return cursor.rowcount
 
 
+def update_job_tasks_batch(
+    conn: sqlite3.Connection,
+    job_id: int,
+    new_status: TaskStatus,
+    activity: str,
+    now: dt.datetime,
+    *,
+    only_statuses: Sequence[TaskStatus] | None,
+    after_id: int,
+    limit: int,
+) -> int | None:
+    """update_job_tasks() for the next `limit` tasks after `after_id`.
+
+    Returns the last task ID handled, to continue after; None when none were left.
+    """
+    rows = conn.execute(
+        SQL["fetch_job_task_ids_after"], {"job_id": job_id, "after": after_id, "limit": limit}
+    ).fetchall()
+    if not rows:
+        return None
+    conn.execute(
+        SQL["update_job_tasks_between"],
+        {
+            "job_id": job_id,
+            "first": rows[0][0],
+            "last": rows[-1][0],
+            "new_status": new_status,
+            "activity": activity,
+            "now": to_db_time(now),
+            "statuses": None if only_statuses is None else json.dumps(list(only_statuses)),
+        },
+    )
+    return int(rows[-1][0])
+
+
 def fetch_active_tasks_untouched_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Task]:
     rows = conn.execute(SQL["fetch_active_tasks_timed_out"], {"before": to_db_time(before)})
     return [Task.from_row(row) for row in rows]

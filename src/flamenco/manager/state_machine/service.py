@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
@@ -17,6 +20,19 @@ from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
+
+# A batch small enough that a Worker waiting behind it hardly notices.
+TASKS_PER_TRANSACTION = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _EnteredStatus:
+    """A job status that change_job_status() has saved, and what it does to the tasks."""
+
+    job_id: int
+    status: JobStatus
+    previous_status: JobStatus
+    effect: transitions.JobStatusEffect
 
 
 class StateMachine:
@@ -114,6 +130,95 @@ class StateMachine:
             self.apply_job_status(conn, changes, job, job_change.status, job_change.reason, now)
         elif steps_delta:
             changes.event(events.job_updated(jobs.fetch_job_by_id(conn, job.id)))
+
+    async def change_job_status(
+        self,
+        job_uuid: str,
+        new_status: JobStatus,
+        reason: str,
+        *,
+        prepare: Callable[[sqlite3.Connection, Job], None] | None = None,
+    ) -> None:
+        """Give the job a new status, one short transaction at a time.
+
+        Does what apply_job_status() does, but changes the tasks of a big job in
+        batches, so that cancelling or requeueing 10,000 tasks never holds the
+        database for long: Workers keep getting answers meanwhile. In between,
+        the job is in a status that no task is scheduled in (cancel-requested,
+        requeueing, pause-requested), and that check_stuck() finishes should the
+        Manager stop halfway. `prepare` runs first, in the first transaction; it
+        may raise to refuse the change.
+        """
+        now = self._clock.now()
+        next_status: JobStatus | None = new_status
+        check = prepare
+        while next_status is not None:
+            entered = await self._db.write(
+                functools.partial(self._enter_step, job_uuid, next_status, reason, now, check)
+            )
+            check = None
+            if entered is None:
+                return
+            if entered.effect.task_update is not None:
+                await self._update_tasks_in_batches(entered.job_id, entered.effect.task_update, now)
+            changes = Changes()
+            next_status = await self._db.write(
+                functools.partial(self._finish_step, entered, changes)
+            )
+            await self.publish(changes)
+
+    def _enter_step(
+        self,
+        job_uuid: str,
+        status: JobStatus,
+        reason: str,
+        now: dt.datetime,
+        prepare: Callable[[sqlite3.Connection, Job], None] | None,
+        conn: sqlite3.Connection,
+    ) -> _EnteredStatus | None:
+        job = jobs.fetch_job(conn, job_uuid)
+        if prepare is not None:
+            prepare(conn, job)
+        if status == job.status:
+            return None
+        logger.info("job status changed", extra={"job": job_uuid, "from": job.status, "to": status})
+        jobs.save_job_status(conn, job.id, status, f'Changed to status "{status}": {reason}', now)
+        effect = transitions.effect_of_job_status(status, job.status)
+        return _EnteredStatus(job.id, status, job.status, effect)
+
+    def _finish_step(
+        self, entered: _EnteredStatus, changes: Changes, conn: sqlite3.Connection
+    ) -> JobStatus | None:
+        if entered.effect.task_update is not None:
+            jobs.recompute_job_steps(conn, entered.job_id)
+        counts = jobs.count_tasks_by_status(conn, entered.job_id)
+        job = jobs.fetch_job_by_id(conn, entered.job_id)
+        changes.event(
+            events.job_updated(
+                job,
+                previous_status=entered.previous_status,
+                refresh_tasks=entered.effect.refresh_tasks,
+            )
+        )
+        return transitions.next_job_status(entered.status, entered.effect, counts)
+
+    async def _update_tasks_in_batches(
+        self, job_id: int, update: transitions.TaskMassUpdate, now: dt.datetime
+    ) -> None:
+        after_id: int | None = 0
+        while after_id is not None:
+            after_id = await self._db.write(
+                functools.partial(
+                    jobs.update_job_tasks_batch,
+                    job_id=job_id,
+                    new_status=update.to_status,
+                    activity=update.activity,
+                    now=now,
+                    only_statuses=update.from_statuses,
+                    after_id=after_id,
+                    limit=TASKS_PER_TRANSACTION,
+                )
+            )
 
     def apply_job_status(
         self,

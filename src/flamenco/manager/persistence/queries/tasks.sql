@@ -116,3 +116,21 @@ WHERE id = :id;
 SELECT * FROM task_view
 WHERE status = 'active' AND last_progress_at IS NOT NULL AND last_progress_at <= :before
 ORDER BY id;
+
+-- name: fetch_job_task_ids_after
+-- The next batch of a job's task IDs, for changing a huge job a batch at a time.
+SELECT id FROM tasks WHERE job_id = :job_id AND id > :after ORDER BY id LIMIT :limit;
+
+-- name: update_job_tasks_between
+UPDATE tasks SET
+    status = :new_status,
+    activity = :activity,
+    updated_at = :now,
+    steps_completed = CASE
+        WHEN :new_status = 'queued' THEN 0
+        WHEN :new_status = 'completed' THEN steps_total
+        ELSE steps_completed
+    END
+WHERE job_id = :job_id
+  AND id BETWEEN :first AND :last
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)));
