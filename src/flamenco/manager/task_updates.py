@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import sqlite3
@@ -18,6 +19,8 @@ from flamenco.manager.state_machine.service import StateMachine
 from flamenco.manager.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
+
+CONCURRENT_UPDATES = 16
 
 
 class TaskNotAssigned(RequestRefused):
@@ -68,8 +71,15 @@ class TaskUpdates:
         self._task_logs = task_logs
         self._clock = clock
         self._policy = failure_policy
+        # A flood of reports queues here, cheaply, instead of crowding the event loop
+        # and the database queue that every other request needs too.
+        self._in_progress = asyncio.Semaphore(CONCURRENT_UPDATES)
 
     async def update(self, worker_uuid: str, task_uuid: str, update: TaskUpdate) -> None:
+        async with self._in_progress:
+            await self._update(worker_uuid, task_uuid, update)
+
+    async def _update(self, worker_uuid: str, task_uuid: str, update: TaskUpdate) -> None:
         if update.status == TaskStatus.SOFT_FAILED:
             raise StatusNotAllowed(f"task status {update.status} not allowed to be sent by Worker")
         now = self._clock.now()
