@@ -40,3 +40,9 @@ def test_migrations_leave_foreign_keys_on(tmp_path: Path) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     migrate.migrate_blocking(conn)
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_schema_sql_is_up_to_date() -> None:
+    assert SCHEMA_SQL.read_text(encoding="utf-8") == migrate.schema_sql(), (
+        "regenerate it: python -m flamenco.manager.persistence"
+    )

@@ -90,3 +90,23 @@ def split_statements(script: str) -> list[str]:
 
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+SCHEMA_HEADER = (
+    "-- The schema that applying every migration in migrations/ produces (a test checks).\n"
+    "-- Edit the migrations, then regenerate this file: python -m flamenco.manager.persistence\n"
+)
+
+
+def schema_sql() -> str:
+    """The schema that the migrations produce, as SQL statements."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate_blocking(conn)
+        rows = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY "
+            "CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
+        )
+        return SCHEMA_HEADER + "\n" + "\n".join(f"{row[0]};\n" for row in rows)
+    finally:
+        conn.close()

@@ -1,5 +1,5 @@
--- The current schema, equal to applying every migration in migrations/ (a test checks this).
--- Generated from a migrated database; edit the migrations, then regenerate this file.
+-- The schema that applying every migration in migrations/ produces (a test checks).
+-- Edit the migrations, then regenerate this file: python -m flamenco.manager.persistence
 
 CREATE TABLE worker_tags (
     id INTEGER PRIMARY KEY,
