@@ -127,7 +127,7 @@ async def post_stream(
         client.base_url + path, data=body, headers=all_headers
     ) as response:
         reply = Reply(response.status, dict(response.headers), await response.read())
-    client._check("POST", path, None, all_headers, reply)
+    client.check("POST", path, None, all_headers, reply)
     return reply
 
 

@@ -100,7 +100,7 @@ class SpecCheckedClient:
         ) as response:
             reply = Reply(response.status, dict(response.headers), await response.read())
         if path.startswith("/api/v3/") and check_spec:
-            self._check(
+            self.check(
                 method, path, body if isinstance(body, bytes) else None, request_headers, reply
             )
         if expect is not None:
@@ -110,9 +110,10 @@ class SpecCheckedClient:
             )
         return reply
 
-    def _check(
+    def check(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str], reply: Reply
     ) -> None:
+        """Raise SpecViolation when the reply does not match the spec (for streamed requests)."""
         if reply.status >= 400 and _expects_error_body(method, path, reply.status):
             try:
                 error = reply.json()
