@@ -17,7 +17,13 @@ from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, failures, jobs, workers
-from flamenco.manager.persistence.models import BlocklistEntry, Job, Task, TaskWorkerRef
+from flamenco.manager.persistence.models import (
+    BlocklistEntry,
+    Job,
+    Task,
+    TaskRef,
+    TaskWorkerRef,
+)
 from flamenco.manager.state_machine import transitions
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -164,6 +170,10 @@ class JobService:
             )
 
         return await self._db.read(transaction)
+
+    async def fetch_task_ref(self, task_uuid: str) -> TaskRef:
+        """Just enough of a task to find its files; cheaper than fetch_task()."""
+        return await self._db.read(lambda conn: jobs.fetch_task_ref(conn, task_uuid))
 
     async def set_status(self, job_uuid: str, status: JobStatus, reason: str) -> None:
         """Change the job's status as a user asked; requeueing also forgets earlier failures."""

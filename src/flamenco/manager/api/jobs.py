@@ -153,8 +153,7 @@ async def fetch_task(request: web.Request) -> web.Response:
 
 
 async def fetch_task_log_tail(request: web.Request) -> web.Response:
-    details = await request.app[keys.JOBS].fetch_task(_path(request, "task_id"))
-    task = details.task
+    task = await request.app[keys.JOBS].fetch_task_ref(_path(request, "task_id"))
     tail = await request.app[keys.TASK_LOGS].tail(task.job_uuid, task.uuid)
     if tail is None:
         return web.Response(status=204)
@@ -162,8 +161,7 @@ async def fetch_task_log_tail(request: web.Request) -> web.Response:
 
 
 async def fetch_task_log_info(request: web.Request) -> web.Response:
-    details = await request.app[keys.JOBS].fetch_task(_path(request, "task_id"))
-    task = details.task
+    task = await request.app[keys.JOBS].fetch_task_ref(_path(request, "task_id"))
     info = await request.app[keys.TASK_LOGS].info(task.job_uuid, task.uuid)
     if info is None:
         return web.Response(status=204)
