@@ -68,14 +68,20 @@ async def download_addon(base_url: str, target: Path) -> Path:
 def artist_environment(home: Path) -> dict[str, str]:
     """The environment of an artist's Blender: its own home, and no trace of our virtualenv.
 
-    With the test virtualenv's bin folder on PATH, Blender's embedded Python
-    adopts that virtualenv, where `flamenco` is the Manager's package, and the
-    add-on (also `flamenco`) could not be imported.
+    Blender's embedded Python finds its home through the first `python3` on
+    PATH. With the test virtualenv there, it adopts that virtualenv, where
+    `flamenco` is the Manager's package, so the add-on (also `flamenco`) cannot
+    be imported; with another Python build first (pyenv, say), it loads that
+    build's incompatible extension modules. So Blender's own directory, which
+    holds the Python it was built for, comes first, and the virtualenv not at all.
     """
     venv_bin = str(Path(sys.executable).parent)
+    blender = shutil.which("blender")
+    first = [str(Path(blender).resolve().parent)] if blender else []
     env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
     env["PATH"] = os.pathsep.join(
-        entry for entry in env.get("PATH", "").split(os.pathsep) if entry != venv_bin
+        first
+        + [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != venv_bin]
     )
     env["HOME"] = str(home)
     return env

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,6 +181,33 @@ async def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
     await asyncio.to_thread(process.wait)
 
 
+def child_environment(executable: str) -> dict[str, str]:
+    """The environment for a command: the Worker's, minus the Worker's own virtualenv.
+
+    Blender's embedded Python finds its home through the first `python3` on
+    PATH. With the Worker's virtualenv there, it would adopt that (where
+    `flamenco` is the Worker's package, not the Blender add-on); with another
+    Python build first, it loads that build's incompatible extension modules.
+    So the command's own directory comes first, and the virtualenv goes.
+    """
+    env = dict(os.environ)
+    own_bin = os.path.dirname(os.path.abspath(sys.executable))
+    in_virtualenv = sys.prefix != sys.base_prefix
+    path = [
+        entry
+        for entry in env.get("PATH", "").split(os.pathsep)
+        if entry and not (in_virtualenv and os.path.abspath(entry) == own_bin)
+    ]
+    if in_virtualenv and env.get("VIRTUAL_ENV") == sys.prefix:
+        del env["VIRTUAL_ENV"]
+    found = shutil.which(executable, path=os.pathsep.join(path))
+    if found:
+        home = os.path.dirname(os.path.realpath(found))
+        path = [home, *(entry for entry in path if entry != home)]
+    env["PATH"] = os.pathsep.join(path)
+    return env
+
+
 async def run_command(
     args: Sequence[str],
     *,
@@ -208,6 +236,7 @@ async def run_command(
                 stderr=write_end,
                 start_new_session=True,
                 close_fds=True,
+                env=child_environment(args[0]),
             )
     except OSError as error:
         os.close(read_end)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -308,3 +311,28 @@ async def test_file_names_with_spaces_still_get_line_numbers(scripts_dir: pathli
         "spaced out.js",
         3,
     )
+
+
+def test_parallel_compilations_right_after_start_do_not_crash() -> None:
+    """V8 crashes when two threads set it up at once; the engine sets it up first."""
+    script = textwrap.dedent(
+        """
+        import asyncio, datetime
+        from flamenco.manager import job_compilers
+
+        async def main():
+            compilers = job_compilers.JobCompilers(scripts_dir=None)
+            job = {"name": "x", "type": "echo-sleep-test", "priority": 50,
+                   "submitter_platform": "linux", "settings": {"message": "hi"}}
+            now = datetime.datetime.now(datetime.UTC)
+            await asyncio.gather(*(compilers.compile(job, created=now) for _ in range(4)))
+
+        asyncio.run(main())
+        print("ok")
+        """
+    )
+    for _ in range(5):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]

@@ -133,3 +133,26 @@ async def test_oom_score_applies_to_the_subprocess_only() -> None:
     assert raw == ["500"]
     with open("/proc/self/oom_score_adj", encoding="ascii") as own:
         assert own.read().strip() == before
+
+
+def test_child_environment_puts_the_command_first_and_drops_our_virtualenv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tool_dir = tmp_path / "tools"
+    tool_dir.mkdir()
+    tool = tool_dir / "render-tool"
+    tool.write_text("#!/bin/sh\n", encoding="utf-8")
+    tool.chmod(0o755)
+    own_bin = os.path.dirname(os.path.abspath(sys.executable))
+    monkeypatch.setenv("PATH", os.pathsep.join([own_bin, "/opt/other/bin", str(tool_dir)]))
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    monkeypatch.setenv("PYTHONPATH", "/studio/pipeline")
+    env = subprocess_runner.child_environment("render-tool")
+    path = env["PATH"].split(os.pathsep)
+    assert path[0] == str(tool_dir)
+    assert "/opt/other/bin" in path
+    if sys.prefix != sys.base_prefix:
+        assert own_bin not in path
+        assert "VIRTUAL_ENV" not in env
+    # A studio's own Python path is theirs to keep.
+    assert env["PYTHONPATH"] == "/studio/pipeline"
