@@ -80,8 +80,7 @@ def artist_environment(home: Path) -> dict[str, str]:
     first = [str(Path(blender).resolve().parent)] if blender else []
     env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
     env["PATH"] = os.pathsep.join(
-        first
-        + [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != venv_bin]
+        first + [entry for entry in env.get("PATH", "").split(os.pathsep) if entry != venv_bin]
     )
     env["HOME"] = str(home)
     return env
