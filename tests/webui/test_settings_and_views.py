@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
+from PIL import Image
 
 from support.manager_process import ManagerProcess
-from webui.helpers import screenshot
+from support.spec_client import SpecCheckedClient
+from support.worker_session import WorkerSession
+from webui.helpers import ApiClient, screenshot
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
@@ -50,10 +56,13 @@ async def test_settings_are_validated_and_saved(manager: ManagerProcess, page: A
     assert written["variables"]["storage"]["values"] == [{"platform": "all", "value": "/mnt/farm"}]
 
 
-async def test_last_rendered_view_and_narrow_screen(manager: ManagerProcess, page: Any) -> None:
+async def test_last_rendered_view_and_narrow_screen(
+    manager: ManagerProcess, page: Any, api: ApiClient
+) -> None:
     await page.goto(manager.base_url + "/app/last-rendered")
-    await expect(page.get_by_test_id("last-rendered")).to_contain_text("Nothing rendered yet")
-    await screenshot(page, "last-rendered-view")
+    view = page.get_by_test_id("last-rendered")
+    await expect(view).to_contain_text("Nothing rendered yet")
+    await screenshot(page, "last-rendered-view-empty")
 
     # A laptop screen: the jobs view is still usable, and a missing page says so.
     await page.set_viewport_size({"width": 1280, "height": 720})
@@ -68,3 +77,24 @@ async def test_last_rendered_view_and_narrow_screen(manager: ManagerProcess, pag
     await screenshot(page, "jobs-view-empty-wall-monitor")
     await page.goto(manager.base_url + "/app/no-such-page")
     await expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()
+
+    # A Worker uploads a frame; the view shows it without a reload.
+    await page.goto(manager.base_url + "/app/last-rendered")
+    async with aiohttp.ClientSession() as session:
+        worker = WorkerSession(SpecCheckedClient(session, manager.base_url))
+        await worker.start()
+        await api.submit_echo_job("render me")
+        task = await worker.next_task()
+        frame = io.BytesIO()
+        Image.new("RGB", (320, 180), (30, 120, 200)).save(frame, "PNG")
+        await worker.client.post(
+            f"/api/v3/worker/task/{task['uuid']}/output-produced",
+            data=frame.getvalue(),
+            headers={"Content-Type": "image/png"},
+            auth=worker.auth,
+            expect=202,
+        )
+    image = view.get_by_role("img")
+    await expect(image).to_have_attribute("src", re.compile(r"last-rendered\.jpg"), timeout=10_000)
+    assert await image.evaluate("img => img.complete && img.naturalWidth") == 320
+    await screenshot(page, "last-rendered-view")

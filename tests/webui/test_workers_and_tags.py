@@ -53,8 +53,23 @@ async def test_tags_and_worker_actions(
     info = await api.call("GET", f"/api/v3/worker-mgt/workers/{worker_id}")
     assert [tag["name"] for tag in info["tags"]] == ["cuda"]
 
-    # The sleep schedule editor shows what the Manager answers, even a refusal.
-    await expect(page.get_by_test_id("sleep-schedule")).to_be_visible()
+    # A sleep schedule, stored but switched off so that the Worker stays awake.
+    schedule = page.get_by_test_id("sleep-schedule")
+    await expect(schedule).to_contain_text("This Worker has no sleep schedule.")
+    await schedule.get_by_role("button", name="Set up a schedule").click()
+    await schedule.get_by_role("switch").uncheck()
+    await schedule.get_by_label("Days").fill("Sa su")
+    await schedule.get_by_label("Start").fill("01:00")
+    await schedule.get_by_label("End").fill("02:30")
+    await schedule.get_by_role("button", name="Save").click()
+    await expect(schedule).to_contain_text("02:30")
+    stored = await api.call("GET", f"/api/v3/worker-mgt/workers/{worker_id}/sleep-schedule")
+    assert stored == {
+        "is_active": False,
+        "days_of_week": "sa su",
+        "start_time": "01:00",
+        "end_time": "02:30",
+    }
 
     await page.get_by_test_id("worker-action").select_option(label="Send to sleep immediately")
     await page.get_by_role("button", name="Apply").click()
