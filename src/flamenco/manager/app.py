@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -229,7 +228,3 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
 async def _announce_shutdown(app: web.Application) -> None:
     app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
     await app[keys.SOCKET_IO].close()
-
-
-def default_config_path() -> Path:
-    return Path.cwd() / "flamenco-manager.yaml"

@@ -24,7 +24,6 @@ from flamenco.manager.persistence.queries import SQL
 logger = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
-ACCEPTED_MIME_TYPES = frozenset({"image/jpeg", "image/png"})
 QUEUE_SIZE = 3
 JPEG_QUALITY = 85
 

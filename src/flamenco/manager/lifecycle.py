@@ -25,9 +25,6 @@ class Lifecycle:
             self.ending = ending
             self.ended.set()
 
-    def stop(self) -> None:
-        self._end(Ending.STOP)
-
     def fail(self) -> None:
         """A background service died: the Manager must not run on half-working."""
         self._end(Ending.FAILURE)

@@ -80,9 +80,6 @@ class WorkerService:
         # Worker UUID -> SHA-256 of a secret that already passed the bcrypt check.
         self._verified_secrets: dict[str, bytes] = {}
 
-    def set_initial_status_policy(self, policy: InitialStatusPolicy) -> None:
-        self._initial_status = policy
-
     # Authentication.
 
     async def authenticate(self, worker_uuid: str, secret: str) -> bool:

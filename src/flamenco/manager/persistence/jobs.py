@@ -306,6 +306,10 @@ def assign_task(conn: sqlite3.Connection, task_id: int, worker_id: int, now: dt.
     )
 
 
+# SQLite's largest rowid: "up to the last task" when updating a whole job at once.
+_MAX_ROW_ID = 2**63 - 1
+
+
 def update_job_tasks(
     conn: sqlite3.Connection,
     job_id: int,
@@ -314,20 +318,22 @@ def update_job_tasks(
     now: dt.datetime,
     *,
     only_statuses: Sequence[TaskStatus] | None = None,
-) -> int:
-    """Give many tasks of a job a new status at once; return how many changed."""
-    params = {
-        "job_id": job_id,
-        "new_status": new_status,
-        "activity": activity,
-        "now": to_db_time(now),
-    }
-    if only_statuses is None:
-        cursor = conn.execute(SQL["update_all_job_tasks"], params)
-    else:
-        params["statuses"] = json.dumps(list(only_statuses))
-        cursor = conn.execute(SQL["update_job_tasks_in_statuses"], params)
-    return cursor.rowcount
+    first_id: int = 0,
+    last_id: int = _MAX_ROW_ID,
+) -> None:
+    """Give many tasks of a job (those with IDs first_id..last_id) a new status at once."""
+    conn.execute(
+        SQL["update_job_tasks"],
+        {
+            "job_id": job_id,
+            "first": first_id,
+            "last": last_id,
+            "new_status": new_status,
+            "activity": activity,
+            "now": to_db_time(now),
+            "statuses": None if only_statuses is None else json.dumps(list(only_statuses)),
+        },
+    )
 
 
 def update_job_tasks_batch(
@@ -350,17 +356,15 @@ def update_job_tasks_batch(
     ).fetchall()
     if not rows:
         return None
-    conn.execute(
-        SQL["update_job_tasks_between"],
-        {
-            "job_id": job_id,
-            "first": rows[0][0],
-            "last": rows[-1][0],
-            "new_status": new_status,
-            "activity": activity,
-            "now": to_db_time(now),
-            "statuses": None if only_statuses is None else json.dumps(list(only_statuses)),
-        },
+    update_job_tasks(
+        conn,
+        job_id,
+        new_status,
+        activity,
+        now,
+        only_statuses=only_statuses,
+        first_id=rows[0][0],
+        last_id=rows[-1][0],
     )
     return int(rows[-1][0])
 

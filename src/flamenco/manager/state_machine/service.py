@@ -60,32 +60,6 @@ class StateMachine:
         for event in changes.events:
             self._broker.publish(event)
 
-    async def task_status_change(
-        self, task_uuid: str, new_status: TaskStatus, *, activity: str | None = None
-    ) -> None:
-        now = self._clock.now()
-        changes = Changes()
-
-        def transaction(conn: sqlite3.Connection) -> None:
-            task = jobs.fetch_task(conn, task_uuid)
-            if activity is not None:
-                jobs.save_task_activity(conn, task.id, activity, now)
-            self.apply_task_status(conn, changes, task, new_status, now)
-
-        await self._db.write(transaction)
-        await self.publish(changes)
-
-    async def job_status_change(self, job_uuid: str, new_status: JobStatus, reason: str) -> None:
-        now = self._clock.now()
-        changes = Changes()
-
-        def transaction(conn: sqlite3.Connection) -> None:
-            job = jobs.fetch_job(conn, job_uuid)
-            self.apply_job_status(conn, changes, job, new_status, reason, now)
-
-        await self._db.write(transaction)
-        await self.publish(changes)
-
     async def check_stuck(self) -> None:
         """Finish the task updates of jobs that the Manager left halfway, e.g. by stopping."""
         now = self._clock.now()

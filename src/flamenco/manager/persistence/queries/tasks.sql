@@ -46,31 +46,6 @@ UPDATE tasks SET
     worker_id = :worker_id, last_touched_at = :now, last_progress_at = :now, updated_at = :now
 WHERE id = :id;
 
--- name: update_job_tasks_in_statuses
--- Mass status change of a job's tasks, e.g. cancelling or requeueing a whole job.
-UPDATE tasks SET
-    status = :new_status,
-    activity = :activity,
-    updated_at = :now,
-    steps_completed = CASE
-        WHEN :new_status = 'queued' THEN 0
-        WHEN :new_status = 'completed' THEN steps_total
-        ELSE steps_completed
-    END
-WHERE job_id = :job_id AND status IN (SELECT value FROM json_each(:statuses));
-
--- name: update_all_job_tasks
-UPDATE tasks SET
-    status = :new_status,
-    activity = :activity,
-    updated_at = :now,
-    steps_completed = CASE
-        WHEN :new_status = 'queued' THEN 0
-        WHEN :new_status = 'completed' THEN steps_total
-        ELSE steps_completed
-    END
-WHERE job_id = :job_id;
-
 -- name: fetch_task_failers
 -- The Workers that failed this task, in the order they failed it.
 SELECT workers.uuid, workers.name, workers.address
@@ -121,7 +96,9 @@ ORDER BY id;
 -- The next batch of a job's task IDs, for changing a huge job a batch at a time.
 SELECT id FROM tasks WHERE job_id = :job_id AND id > :after ORDER BY id LIMIT :limit;
 
--- name: update_job_tasks_between
+-- name: update_job_tasks
+-- Mass status change of a job's tasks, e.g. cancelling or requeueing a whole job,
+-- optionally only those in some statuses and a range of IDs (for huge jobs).
 UPDATE tasks SET
     status = :new_status,
     activity = :activity,
