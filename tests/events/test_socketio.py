@@ -13,31 +13,46 @@ from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
 
+EVENT_NAMES = ("/jobs", "/task", "/tasklog", "/workers", "/workertags", "/status", "/lifecycle")
+
 
 class Listener:
-    """A Socket.IO client that records what arrives, per event name."""
+    """A Socket.IO client that records what arrives, per event name.
 
-    def __init__(self) -> None:
+    A batched listener asks for the web interface's `/batch` messages and records
+    the events inside them; it must never get an event on its own.
+    """
+
+    def __init__(self, *, batched: bool = False) -> None:
         self.client = socketio.AsyncClient()
+        self.batched = batched
         self.received: dict[str, list[Any]] = {}
+        self.batches = 0
+        self.single_events = 0
         self._arrived = asyncio.Event()
-        for name in (
-            "/jobs",
-            "/task",
-            "/tasklog",
-            "/workers",
-            "/workertags",
-            "/status",
-            "/lifecycle",
-        ):
-            self.client.on(name, self._recorder(name))
+        for name in EVENT_NAMES:
+            self.client.on(name, self._record_single(name))
+        self.client.on("/batch", self._record_batch)
 
-    def _recorder(self, name: str) -> Any:
+    async def connect(self, base_url: str) -> None:
+        auth = {"batched": True} if self.batched else None
+        await self.client.connect(base_url, transports=["websocket"], auth=auth)
+
+    def _record(self, name: str, payload: Any) -> None:
+        self.received.setdefault(name, []).append(payload)
+        self._arrived.set()
+
+    def _record_single(self, name: str) -> Any:
         async def record(payload: Any) -> None:
-            self.received.setdefault(name, []).append(payload)
-            self._arrived.set()
+            self.single_events += 1
+            self._record(name, payload)
 
         return record
+
+    async def _record_batch(self, events: list[list[Any]]) -> None:
+        self.batches += 1
+        for name, payload in events:
+            self._record(name, payload)
 
     async def subscribe(self, kind: str, uuid: str = "", op: str = "subscribe") -> str:
         answer: str = await self.client.call(
@@ -55,12 +70,19 @@ class Listener:
                 await self._arrived.wait()
 
 
-@pytest.fixture
-async def listener(manager: RunningManager) -> AsyncIterator[Listener]:
-    listener = Listener()
-    await listener.client.connect(manager.base_url, transports=["websocket"])
+@pytest.fixture(params=[False, True], ids=["per-event", "batched"])
+async def listener(
+    manager: RunningManager, request: pytest.FixtureRequest
+) -> AsyncIterator[Listener]:
+    listener = Listener(batched=request.param)
+    await listener.connect(manager.base_url)
     yield listener
     await listener.client.disconnect()
+    # Each client gets events in the form it asked for, never the other.
+    if listener.batched:
+        assert listener.single_events == 0
+    else:
+        assert listener.batches == 0
 
 
 async def test_job_task_and_log_events(manager: RunningManager, listener: Listener) -> None:
@@ -154,8 +176,8 @@ async def test_clients_hear_shutdown_and_are_disconnected(
 
     process = ManagerProcess(tmp_path / "manager", tmp_path / "shared")  # type: ignore[operator]
     await process.start()
-    listener = Listener()
-    await listener.client.connect(process.base_url, transports=["websocket"])
+    listener = Listener(batched=True)
+    await listener.connect(process.base_url)
     started = time.monotonic()
     code = await process.stop()
     assert code == 0
@@ -163,3 +185,26 @@ async def test_clients_hear_shutdown_and_are_disconnected(
     lifecycle = await listener.wait_for("/lifecycle")
     assert lifecycle == {"type": "manager-shutdown"}
     await listener.client.disconnect()
+
+
+async def test_batched_and_per_event_clients_hear_the_same_events(manager: RunningManager) -> None:
+    batched, per_event = Listener(batched=True), Listener()
+    for listener in (batched, per_event):
+        await listener.connect(manager.base_url)
+        assert await listener.subscribe("allJobs") == "ok"
+    try:
+        jobs = await asyncio.gather(
+            *(submit_echo_sleep(manager.client, repeats=1) for _ in range(5))
+        )
+        for listener in (batched, per_event):
+            for job in jobs:
+                await listener.wait_for("/jobs", lambda p, job=job: p["id"] == job["id"])
+        assert {p["id"] for p in batched.received["/jobs"]} == {
+            p["id"] for p in per_event.received["/jobs"]
+        }
+        # Five submissions at once share fewer messages than events.
+        assert 1 <= batched.batches < 5
+        assert per_event.single_events >= 5
+    finally:
+        for listener in (batched, per_event):
+            await listener.client.disconnect()

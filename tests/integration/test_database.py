@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager import config
-from flamenco.manager.persistence import Database, IntegrityError, jobs
+from flamenco.manager.persistence import Database, IntegrityError, database, jobs
 from support.factories import new_job, new_task
 from support.manager import run_manager
 
@@ -59,6 +61,42 @@ async def test_failed_write_is_rolled_back_alone(tmp_path: Path) -> None:
             lambda conn: [row[0] for row in conn.execute("SELECT name FROM tasks")]
         )
         assert names == ["kept"]
+    finally:
+        await db.close()
+
+
+async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[list[str]] = []
+    run_batch = database._run_batch
+
+    def recording_run_batch(
+        conn: sqlite3.Connection, functions: list[Callable[[sqlite3.Connection], Any]]
+    ) -> list[tuple[bool, Any]]:
+        batches.append([fn.__name__ for fn in functions])
+        return run_batch(conn, functions)
+
+    monkeypatch.setattr(database, "_run_batch", recording_run_batch)
+    db = await Database.open(tmp_path / "db.sqlite")
+    try:
+
+        def writer(name: str) -> Callable[[sqlite3.Connection], None]:
+            def write(conn: sqlite3.Connection) -> None:
+                conn.execute("CREATE TABLE IF NOT EXISTS written (name TEXT)")
+                conn.execute("INSERT INTO written VALUES (?)", (name,))
+
+            write.__name__ = name
+            return write
+
+        first = asyncio.ensure_future(db.write(writer("in progress")))
+        await asyncio.sleep(0)  # The first transaction starts with only this write.
+        queued = [asyncio.ensure_future(db.write(writer(f"queued {n}"))) for n in range(3)]
+        urgent = asyncio.ensure_future(db.write(writer("urgent"), urgent=True))
+        await asyncio.gather(first, urgent, *queued)
+        assert batches == [["in progress"], ["urgent"], ["queued 0", "queued 1", "queued 2"]]
+        names = await db.read(lambda conn: [r[0] for r in conn.execute("SELECT name FROM written")])
+        assert names == ["in progress", "urgent", "queued 0", "queued 1", "queued 2"]
     finally:
         await db.close()
 

@@ -204,7 +204,7 @@ class JobService:
                 failures.clear_task_failures(conn, task.id)
 
         await self._db.write(transaction)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
 
     async def set_priority(self, job_uuid: str, priority: int) -> None:
         now = self._clock.now()

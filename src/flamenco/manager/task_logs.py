@@ -101,9 +101,12 @@ class TaskLogs:
             except OSError:
                 logger.exception("cannot write task log", extra={"path": str(path)})
 
-    async def write_timestamped(self, job_uuid: str, task_uuid: str, text: str) -> None:
-        """Append a line written by the Manager itself, prefixed with the local time."""
-        await self.write(job_uuid, task_uuid, f"{self.timestamp()} {text}")
+    def append_timestamped(self, job_uuid: str, task_uuid: str, text: str) -> None:
+        """Queue a line written by the Manager itself, prefixed with the local time,
+        and broadcast it; it reaches the disk with the next batch."""
+        line = f"{self.timestamp()} {text}\n"
+        self._append(self.path(job_uuid, task_uuid), line)
+        self._broker.publish(events.task_log_updated(task_uuid, line))
 
     def timestamp(self) -> str:
         return self._clock.now().astimezone().isoformat(timespec="seconds")

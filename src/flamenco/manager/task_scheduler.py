@@ -91,7 +91,7 @@ class TaskScheduler:
             )
 
         result = await self._db.write(transaction, urgent=True)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
         if isinstance(result, Assigned):
             logger.info(
                 "task assigned to worker",

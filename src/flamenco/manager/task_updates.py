@@ -107,7 +107,7 @@ class TaskUpdates:
         # that the Manager's log lines describe.
         if update.log:
             await self._task_logs.write(task.job_uuid, task.uuid, update.log)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
 
     def _apply(
         self,

@@ -60,7 +60,7 @@ class TimeoutChecker:
         now = self._clock.now()
         changes = Changes()
         await self._db.write(lambda conn: self._check_blocking(conn, changes, now))
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
 
     def _check_blocking(self, conn: sqlite3.Connection, changes: Changes, now: dt.datetime) -> None:
         timeouts = self._timeouts

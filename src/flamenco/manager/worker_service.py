@@ -180,7 +180,7 @@ class WorkerService:
             return workers.fetch_worker_by_id(conn, worker.id), worker.status
 
         worker, previous = await self._db.write(transaction)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
         logger.info("worker signed off", extra={"worker": worker_uuid})
         self._broker.publish(events.worker_updated(worker, previous_status=previous))
 
@@ -216,7 +216,7 @@ class WorkerService:
             return workers.fetch_worker_by_id(conn, worker.id), worker.status
 
         worker, previous = await self._db.write(transaction)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
         self._broker.publish(events.worker_updated(worker, previous_status=previous))
 
     # Management from the web interface.
@@ -250,7 +250,7 @@ class WorkerService:
 
         worker = await self._db.write(transaction)
         self.forget_credentials(worker_uuid)
-        await self._state_machine.publish(changes)
+        self._state_machine.publish(changes)
         logger.info("worker deleted", extra={"worker": worker_uuid})
         self._broker.publish(events.worker_updated(worker))
 

@@ -5,7 +5,14 @@ import { reactive } from 'vue';
 
 export const connection = reactive({ connected: false, everConnected: false });
 
-const socket = io({ path: '/socket.io/', transports: ['websocket', 'polling'], autoConnect: false });
+// `batched`: the Manager sends each flush's events as one `/batch` message of
+// [event name, payload] pairs, instead of one message per event.
+const socket = io({
+  path: '/socket.io/',
+  transports: ['websocket', 'polling'],
+  autoConnect: false,
+  auth: { batched: true },
+});
 const subscriptions = new Map(); // "type/uuid" -> number of holders
 const joinListeners = new Map(); // "type/uuid" -> Set of callbacks
 const joined = new Set(); // rooms the server has confirmed
@@ -23,6 +30,11 @@ socket.on('connect', () => {
   }
   // Events sent while we were away are lost; listeners re-fetch what they show.
   if (reconnected) for (const listener of reconnectListeners) listener();
+});
+socket.on('/batch', (events) => {
+  for (const [name, payload] of events) {
+    for (const handler of socket.listeners(name)) handler(payload);
+  }
 });
 socket.on('disconnect', () => {
   connection.connected = false;

@@ -19,6 +19,11 @@ from flamenco.manager.eventbus.coalescer import Coalescer
 logger = logging.getLogger(__name__)
 
 SUBSCRIPTION_EVENT = "/subscription"
+# Extension: clients that connect with `auth: {"batched": true}` get each flush's
+# events as one message, `/batch` with a list of [event name, payload] pairs.
+BATCH_EVENT = "/batch"
+# Keeps one message of a mass update (10,000 task events) to a few hundred kB.
+MAX_EVENTS_PER_BATCH = 1000
 # How many client sends a burst may make before HTTP requests get the event loop.
 SENDS_BETWEEN_YIELDS = 100
 
@@ -50,6 +55,24 @@ def rooms_for_subscription(kind: str, item_uuid: str) -> list[str]:
     return [topics.task_log(item_uuid)]
 
 
+def batches_by_recipients(
+    events: list[Event], participants: dict[str, list[str]]
+) -> dict[tuple[int, ...], list[str]]:
+    """Which events each batched client gets: event indices -> the clients getting them.
+
+    `participants` maps a room to the clients in it. Clients in the same rooms get
+    the same batch, so each distinct batch is encoded once.
+    """
+    indices_by_client: dict[str, list[int]] = {}
+    for index, event in enumerate(events):
+        for client in participants.get(event.topic, ()):
+            indices_by_client.setdefault(client, []).append(index)
+    recipients: dict[tuple[int, ...], list[str]] = {}
+    for client, indices in indices_by_client.items():
+        recipients.setdefault(tuple(indices), []).append(client)
+    return recipients
+
+
 class SocketIOForwarder:
     """Delivers broker events to Socket.IO rooms, coalescing bursts per flush interval."""
 
@@ -59,7 +82,10 @@ class SocketIOForwarder:
         self._flush_interval = flush_interval
         self._wakeup = asyncio.Event()
         self._sent_since_yield = 0
+        # Socket.IO session IDs of the clients that asked for batches.
+        self._batched: set[str] = set()
         self.server.on("connect", self._on_connect)
+        self.server.on("disconnect", self._on_disconnect)
         self.server.on(SUBSCRIPTION_EVENT, self._on_subscription)
         broker.subscribe(self._on_event)
 
@@ -74,50 +100,93 @@ class SocketIOForwarder:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            for event in self._coalescer.drain():
-                await self._emit(event)
+            await self._flush()
             # Events arriving during the pause are merged into one message each.
             await asyncio.sleep(self._flush_interval)
 
     async def close(self) -> None:
         """Send what is pending, then disconnect every client so shutdown need not wait."""
-        for event in self._coalescer.drain():
-            await self._emit(event)
+        await self._flush()
         # Engine.IO disconnects all clients when given no session ID (and fails when
         # there are none).
         if self.server.eio.sockets:
             await self.server.eio.disconnect()
         await self.server.shutdown()
 
+    async def _flush(self) -> None:
+        events = self._coalescer.drain()
+        if not events:
+            return
+        try:
+            await self._send_batches(events)
+        except Exception:
+            logger.exception("cannot send Socket.IO batches")
+        for event in events:
+            await self._emit(event)
+
+    async def _send_batches(self, events: list[Event]) -> None:
+        """Send each batched client the flush's events of its rooms, in one message per
+        thousand events: a follower of a busy job gets ten messages a second, not a
+        thousand."""
+        if not self._batched:
+            return
+        participants: dict[str, list[str]] = {}
+        for topic in {event.topic for event in events}:
+            participants[topic] = [
+                eio_sid
+                for sid, eio_sid in self.server.manager.get_participants("/", topic)
+                if sid in self._batched
+            ]
+        for indices, recipients in batches_by_recipients(events, participants).items():
+            for start in range(0, len(indices), MAX_EVENTS_PER_BATCH):
+                pairs = [
+                    [str(events[i].kind), events[i].payload]
+                    for i in indices[start : start + MAX_EVENTS_PER_BATCH]
+                ]
+                await self._send_to(recipients, [BATCH_EVENT, pairs])
+
     async def _emit(self, event: Event) -> None:
-        """Send one event to its room, encoded once for all recipients.
+        """Send one event to the room's clients that take events one by one."""
+        try:
+            recipients = [
+                eio_sid
+                for sid, eio_sid in self.server.manager.get_participants("/", event.topic)
+                if sid not in self._batched
+            ]
+            if recipients:
+                await self._send_to(recipients, [str(event.kind), event.payload])
+        except Exception:
+            logger.exception("cannot emit Socket.IO event", extra={"topic": event.topic})
+
+    async def _send_to(self, eio_sids: list[str], data: list[Any]) -> None:
+        """Send one Socket.IO event to many clients, encoded once for all of them.
 
         python-socketio's own emit starts a task per recipient, which a burst to
         hundreds of web interfaces turns into a storm of tasks; queueing the
         pre-encoded packet on each client's socket costs far less.
         """
-        try:
-            encoded = self.server.packet_class(
-                socketio_packet.EVENT, namespace="/", data=[str(event.kind), event.payload]
-            ).encode()
-            packets = [
-                engineio_packet.Packet(engineio_packet.MESSAGE, part)
-                for part in (encoded if isinstance(encoded, list) else [encoded])
-            ]
-            for _, eio_sid in self.server.manager.get_participants("/", event.topic):
-                for packet in packets:
-                    await self.server.eio.send_packet(eio_sid, packet)
-                self._sent_since_yield += 1
-                if self._sent_since_yield >= SENDS_BETWEEN_YIELDS:
-                    # Queueing never waits, so give requests a turn during a burst.
-                    self._sent_since_yield = 0
-                    await asyncio.sleep(0)
-        except Exception:
-            logger.exception("cannot emit Socket.IO event", extra={"topic": event.topic})
+        encoded = self.server.packet_class(socketio_packet.EVENT, namespace="/", data=data).encode()
+        packets = [
+            engineio_packet.Packet(engineio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        for eio_sid in eio_sids:
+            for packet in packets:
+                await self.server.eio.send_packet(eio_sid, packet)
+            self._sent_since_yield += 1
+            if self._sent_since_yield >= SENDS_BETWEEN_YIELDS:
+                # Queueing never waits, so give requests a turn during a burst.
+                self._sent_since_yield = 0
+                await asyncio.sleep(0)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if isinstance(auth, dict) and auth.get("batched") is True:
+            self._batched.add(sid)
         for room in DEFAULT_ROOMS:
             await self.server.enter_room(sid, room)
+
+    async def _on_disconnect(self, sid: str, *reason: Any) -> None:
+        self._batched.discard(sid)
 
     async def _on_subscription(self, sid: str, message: Any) -> str:
         """Join or leave rooms as the web interface asks; the answer is the acknowledgement."""
@@ -138,4 +207,4 @@ class SocketIOForwarder:
         return "ok"
 
 
-__all__ = ["EventKind", "SocketIOForwarder", "rooms_for_subscription"]
+__all__ = ["EventKind", "SocketIOForwarder", "batches_by_recipients", "rooms_for_subscription"]

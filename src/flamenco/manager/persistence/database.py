@@ -37,6 +37,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._pending_writes: list[_PendingWrite] = []
+        self._urgent_writes: list[_PendingWrite] = []
         self._committer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -80,24 +81,23 @@ class Database:
         (group commit), each in its own savepoint: an exception in `fn` undoes only
         its own changes and is raised here. That keeps a busy farm at one thread hop
         and one commit per batch instead of per request. An `urgent` write, such as
-        handing a waiting Worker a task, goes to the front of the queue.
+        handing a waiting Worker a task, goes into the next transaction, which holds
+        only urgent writes, so it waits for at most the one already in progress.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = _PendingWrite(fn, future)
-        if urgent:
-            self._pending_writes.insert(0, pending)
-        else:
-            self._pending_writes.append(pending)
+        (self._urgent_writes if urgent else self._pending_writes).append(pending)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_pending(), name="db-group-commit")
         result: T = await future
         return result
 
     async def _commit_pending(self) -> None:
-        while self._pending_writes:
-            # Bounded batches keep an urgent write from waiting behind a flood.
-            batch = self._pending_writes[:MAX_WRITES_PER_TRANSACTION]
-            del self._pending_writes[:MAX_WRITES_PER_TRANSACTION]
+        while self._urgent_writes or self._pending_writes:
+            # Bounded batches keep an urgent write from waiting long behind a flood.
+            queue = self._urgent_writes or self._pending_writes
+            batch = queue[:MAX_WRITES_PER_TRANSACTION]
+            del queue[:MAX_WRITES_PER_TRANSACTION]
             try:
                 outcomes = await _run(self._writer, _run_batch, [item.fn for item in batch])
             except BaseException as error:

@@ -51,12 +51,15 @@ class StateMachine:
         self._task_logs = task_logs
         self._clock = clock
 
-    async def publish(self, changes: Changes) -> None:
+    def publish(self, changes: Changes) -> None:
+        """Queue the Manager's log lines and send the events of a committed change.
+
+        Nobody waits for the log lines to reach the disk: a Worker asking for a task
+        should not wait behind the log writes of a thousand others, and reading a
+        log waits for what is queued.
+        """
         for line in changes.log_lines:
-            try:
-                await self._task_logs.write_timestamped(line.job_uuid, line.task_uuid, line.text)
-            except OSError:
-                logger.exception("cannot write task log", extra={"task": line.task_uuid})
+            self._task_logs.append_timestamped(line.job_uuid, line.task_uuid, line.text)
         for event in changes.events:
             self._broker.publish(event)
 
@@ -74,7 +77,7 @@ class StateMachine:
         count = await self._db.write(transaction)
         if count:
             logger.info("re-enforced the status of %d stuck jobs", count)
-        await self.publish(changes)
+        self.publish(changes)
 
     def apply_task_status(
         self,
@@ -139,7 +142,7 @@ class StateMachine:
             next_status = await self._db.write(
                 functools.partial(self._finish_step, entered, changes)
             )
-            await self.publish(changes)
+            self.publish(changes)
 
     def _enter_step(
         self,
