@@ -113,7 +113,7 @@ def probe_scheduling(base_url: str, worker_auth: str, stop: Any, results: Any) -
                     headers={"Authorization": worker_auth},
                 ) as response:
                     await response.read()
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.02)
 
     asyncio.run(probe())
 

@@ -25,7 +25,14 @@ BATCH_EVENT = "/batch"
 # Keeps one message of a mass update (10,000 task events) to a few hundred kB.
 MAX_EVENTS_PER_BATCH = 1000
 # How many client sends a burst may make before HTTP requests get the event loop.
-SENDS_BETWEEN_YIELDS = 100
+SENDS_BETWEEN_YIELDS = 20
+# What one message to one client costs the event loop, queueing and writing it
+# (measured: 40-50 µs), and the share of the loop that fan-out may take. With
+# many clients, flushes come further apart, so that 500 web interfaces cannot
+# starve Workers' requests; at most a second apart.
+EVENT_LOOP_SECONDS_PER_SEND = 50e-6
+FAN_OUT_SHARE = 0.1
+MAX_FLUSH_INTERVAL = 1.0
 
 # Rooms every client is in from the moment it connects.
 DEFAULT_ROOMS = (topics.LIFECYCLE, topics.FARM_STATUS)
@@ -55,6 +62,12 @@ def rooms_for_subscription(kind: str, item_uuid: str) -> list[str]:
     return [topics.task_log(item_uuid)]
 
 
+def pause_after_flush(sends: int, flush_interval: float) -> float:
+    """How long to collect events after a flush that sent `sends` messages."""
+    busy = sends * EVENT_LOOP_SECONDS_PER_SEND
+    return min(MAX_FLUSH_INTERVAL, max(flush_interval, busy / FAN_OUT_SHARE))
+
+
 def batches_by_recipients(
     events: list[Event], participants: dict[str, list[str]]
 ) -> dict[tuple[int, ...], list[str]]:
@@ -82,6 +95,7 @@ class SocketIOForwarder:
         self._flush_interval = flush_interval
         self._wakeup = asyncio.Event()
         self._sent_since_yield = 0
+        self._sent_this_flush = 0
         # Socket.IO session IDs of the clients that asked for batches.
         self._batched: set[str] = set()
         self.server.on("connect", self._on_connect)
@@ -100,9 +114,9 @@ class SocketIOForwarder:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            await self._flush()
+            sends = await self._flush()
             # Events arriving during the pause are merged into one message each.
-            await asyncio.sleep(self._flush_interval)
+            await asyncio.sleep(pause_after_flush(sends, self._flush_interval))
 
     async def close(self) -> None:
         """Send what is pending, then disconnect every client so shutdown need not wait."""
@@ -113,16 +127,19 @@ class SocketIOForwarder:
             await self.server.eio.disconnect()
         await self.server.shutdown()
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> int:
+        """Send what the coalescer holds; return how many client messages that took."""
+        self._sent_this_flush = 0
         events = self._coalescer.drain()
         if not events:
-            return
+            return 0
         try:
             await self._send_batches(events)
         except Exception:
             logger.exception("cannot send Socket.IO batches")
         for event in events:
             await self._emit(event)
+        return self._sent_this_flush
 
     async def _send_batches(self, events: list[Event]) -> None:
         """Send each batched client the flush's events of its rooms, in one message per
@@ -174,6 +191,7 @@ class SocketIOForwarder:
             for packet in packets:
                 await self.server.eio.send_packet(eio_sid, packet)
             self._sent_since_yield += 1
+            self._sent_this_flush += 1
             if self._sent_since_yield >= SENDS_BETWEEN_YIELDS:
                 # Queueing never waits, so give requests a turn during a burst.
                 self._sent_since_yield = 0
@@ -207,4 +225,10 @@ class SocketIOForwarder:
         return "ok"
 
 
-__all__ = ["EventKind", "SocketIOForwarder", "batches_by_recipients", "rooms_for_subscription"]
+__all__ = [
+    "EventKind",
+    "SocketIOForwarder",
+    "batches_by_recipients",
+    "pause_after_flush",
+    "rooms_for_subscription",
+]
