@@ -1,11 +1,13 @@
 """Benchmark of live events: 500 Socket.IO clients and bursts of 10,000 task updates.
 
-Run with `python benchmarks/bench_events.py` (about two minutes). A Manager runs
+Run with `python benchmarks/bench_events.py` (about a minute). A Manager runs
 in its own process; 500 Socket.IO clients subscribe to all jobs, as open web
-interfaces do, and 50 of them also follow the jobs' tasks. Like the web
-interface, the clients ask for batched events (one message per flush); with
---per-event they take upstream's one message per event instead. Two bursts follow, while
-one more Worker keeps asking for tasks on its own connection:
+interfaces do, and 50 of them (--followers) also follow the jobs' tasks. Like
+the web interface, the clients ask for batched events (one message per flush);
+with --per-event they take upstream's one message per event instead. This
+process plays all clients and Workers at a lower CPU priority, as if they were
+on other machines. Two bursts follow, while one more Worker, in a process of
+its own, keeps asking for tasks:
 
 1. the 10,000 tasks of a job cancelled, then requeued, in one request each;
 2. 10,000 progress reports from 1,000 Workers, sent as fast as they go.
