@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
+import pytest
+
+from flamenco.manager import keys
 from support.jobs import blender_render_job, job_status, submit_echo_sleep, tasks_by_name
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
@@ -286,6 +291,38 @@ async def test_job_deletion_removes_job_and_files(manager: RunningManager) -> No
         raise AssertionError("job was not deleted")
     await client.get(info["url"], expect=404)
     await client.get(f"/api/v3/tasks/{task['uuid']}", expect=404)
+
+
+async def test_deletion_waits_for_queued_log_lines_of_the_job(
+    manager: RunningManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Log lines still on their way to the disk must not bring a deleted job's folder back."""
+    task_logs = manager.app[keys.TASK_LOGS]
+    job = await submit_echo_sleep(manager.client, repeats=1)
+    tasks = (await manager.client.get(f"/api/v3/jobs/{job['id']}/tasks", expect=200)).json()
+    job_dir = task_logs.path(job["id"], tasks["tasks"][0]["id"]).parent
+
+    # Hold the log writer, as a slow disk would, while a Manager log line is queued.
+    disk_free = threading.Event()
+    write_batch = task_logs._append_batch_blocking
+
+    def slow_write_batch(batch: Any) -> None:
+        disk_free.wait(10)
+        write_batch(batch)
+
+    monkeypatch.setattr(task_logs, "_append_batch_blocking", slow_write_batch)
+    task_logs.append_timestamped(job["id"], tasks["tasks"][0]["id"], "queued line")
+    await manager.client.delete(f"/api/v3/jobs/{job['id']}", expect=204)
+    await asyncio.sleep(0.3)  # Time enough for the deleter, were it not waiting.
+    disk_free.set()
+    for _ in range(100):
+        if (await manager.client.get(f"/api/v3/jobs/{job['id']}")).status == 404:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("job was not deleted")
+    await task_logs.flush()
+    assert not job_dir.exists()
 
 
 async def test_mass_deletion(manager: RunningManager) -> None:

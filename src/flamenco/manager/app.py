@@ -132,6 +132,7 @@ async def create_app(
         db=db,
         storage=storage,
         broker=broker,
+        task_logs=task_logs,
         erase_checkout=shaman.erase_checkout if shaman else None,
     )
     app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage, broker=broker, clock=clock)

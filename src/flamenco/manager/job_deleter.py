@@ -11,6 +11,7 @@ from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.local_storage import LocalStorage
 from flamenco.manager.persistence import Database, errors, jobs
 from flamenco.manager.persistence.models import Job
+from flamenco.manager.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +28,13 @@ class JobDeleter:
         db: Database,
         storage: LocalStorage,
         broker: Broker,
+        task_logs: TaskLogs,
         erase_checkout: CheckoutEraser | None = None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._broker = broker
+        self._task_logs = task_logs
         self._erase_checkout = erase_checkout
         self._queue: asyncio.Queue[str] = asyncio.Queue()
 
@@ -67,6 +70,8 @@ class JobDeleter:
             if self.would_erase_checkout(job):
                 assert self._erase_checkout is not None
                 await self._erase_checkout(job.shaman_checkout_id)
+            # Log lines still queued would otherwise bring the job's folder back.
+            await self._task_logs.flush()
             await asyncio.to_thread(self._storage.remove_job_dir_blocking, job.uuid)
             await self._db.write(lambda conn: jobs.delete_job(conn, job.id))
         except (OSError, errors.PersistenceError):
