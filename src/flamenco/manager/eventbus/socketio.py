@@ -142,9 +142,9 @@ class SocketIOForwarder:
         return self._sent_this_flush
 
     async def _send_batches(self, events: list[Event]) -> None:
-        """Send each batched client the flush's events of its rooms, in one message per
-        thousand events: a follower of a busy job gets ten messages a second, not a
-        thousand."""
+        """Send each batched client the flush's events of its rooms, one message per
+        thousand events: a follower of a job that a thousand Workers report on gets a
+        message per flush, not a thousand."""
         if not self._batched:
             return
         participants: dict[str, list[str]] = {}
