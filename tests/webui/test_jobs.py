@@ -30,6 +30,15 @@ async def test_empty_farm_explains_how_to_get_the_addon(manager: ManagerProcess,
 async def test_job_appears_progresses_and_completes_live(
     page: Any, manager: ManagerProcess, worker: WorkerProcess, api: ApiClient
 ) -> None:
+    # Socket.IO events, as the page receives them over its WebSocket.
+    event_frames: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda frame: event_frames.append(frame) if str(frame).startswith("42") else None,
+        ),
+    )
     await page.goto(manager.base_url + "/app/")
     await expect(page.get_by_role("heading", name="No jobs yet")).to_be_visible()
 
@@ -63,6 +72,9 @@ async def test_job_appears_progresses_and_completes_live(
     full_log = page.get_by_role("link", name="Open full log")
     await expect(full_log).to_have_attribute("href", re.compile(re.escape(sleep_task)))
     await screenshot(page, "jobs-view-completed")
+    # The page asked for batched events: every event came inside a /batch message.
+    assert event_frames
+    assert all(frame.startswith('42["/batch",') for frame in event_frames), event_frames[:3]
 
 
 async def _task_id(api: ApiClient, job: dict[str, Any], name: str) -> str:
