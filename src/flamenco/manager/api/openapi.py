@@ -16,6 +16,7 @@ from openapi_core.validation.schemas import oas30_write_schema_validators_factor
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from flamenco.manager.api import fast_schema
 from flamenco.manager.errors import RequestRefused
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -27,12 +28,30 @@ class RequestInvalid(RequestRefused):
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaCheck:
+    """openapi-core's validator for one schema, with a quick check tried first."""
+
+    schema: Mapping[str, Any]
+    validator: SchemaValidator
+    quick: fast_schema.Check | None
+
+    def validate(self, value: Any, what: str) -> None:
+        """Raise RequestInvalid, naming `what` and where, unless the value is valid."""
+        if self.quick is not None and self.quick(value):
+            return
+        try:
+            self.validator.validate(value)
+        except InvalidSchemaValue as error:
+            raise RequestInvalid(_describe(error, what)) from None
+
+
+@dataclass(frozen=True, slots=True)
 class Parameter:
     name: str
     location: str
     required: bool
     schema_type: str
-    validator: SchemaValidator
+    check: SchemaCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +61,7 @@ class Operation:
     path: str
     parameters: tuple[Parameter, ...]
     body_required: bool
-    json_body: SchemaValidator | None
+    json_body: SchemaCheck | None
     # Bodies that handlers stream themselves, such as uploads and images.
     raw_content_types: frozenset[str]
     needs_worker_auth: bool
@@ -87,10 +106,10 @@ def _compile_operations(document: dict[str, Any], spec: SchemaPath) -> list[Oper
             op = item[method]
             op_path = spec / "paths" / path / method
             parameters = [
-                _compile_parameter(spec, spec / "paths" / path / "parameters" / index)
+                _compile_parameter(document, spec, spec / "paths" / path / "parameters" / index)
                 for index in range(len(item.get("parameters", [])))
             ] + [
-                _compile_parameter(spec, op_path / "parameters" / index)
+                _compile_parameter(document, spec, op_path / "parameters" / index)
                 for index in range(len(op.get("parameters", [])))
             ]
             body = op.get("requestBody") or {}
@@ -98,7 +117,9 @@ def _compile_operations(document: dict[str, Any], spec: SchemaPath) -> list[Oper
             json_body = None
             if JSON_CONTENT_TYPE in content:
                 schema_path = op_path / "requestBody" / "content" / JSON_CONTENT_TYPE / "schema"
-                json_body = oas30_write_schema_validators_factory.create(spec, schema_path)
+                json_body = _compile_schema(
+                    document, spec, schema_path, content[JSON_CONTENT_TYPE]["schema"]
+                )
             operations.append(
                 Operation(
                     operation_id=op["operationId"],
@@ -116,7 +137,20 @@ def _compile_operations(document: dict[str, Any], spec: SchemaPath) -> list[Oper
     return operations
 
 
-def _compile_parameter(spec: SchemaPath, parameter_path: SchemaPath) -> Parameter:
+def _compile_schema(
+    document: dict[str, Any], spec: SchemaPath, path: SchemaPath, schema: dict[str, Any]
+) -> SchemaCheck:
+    factory = oas30_write_schema_validators_factory
+    return SchemaCheck(
+        schema=schema,
+        validator=factory.create(spec, path),
+        quick=fast_schema.compile_schema(schema, document, factory.format_checker),
+    )
+
+
+def _compile_parameter(
+    document: dict[str, Any], spec: SchemaPath, parameter_path: SchemaPath
+) -> Parameter:
     with parameter_path.resolve() as resolved:
         parameter: dict[str, Any] = dict(resolved.contents)  # type: ignore[arg-type]
     schema_path = parameter_path / "schema"
@@ -128,7 +162,7 @@ def _compile_parameter(spec: SchemaPath, parameter_path: SchemaPath) -> Paramete
         location=parameter["in"],
         required=bool(parameter.get("required")),
         schema_type=schema_type,
-        validator=oas30_write_schema_validators_factory.create(spec, schema_path),
+        check=_compile_schema(document, spec, schema_path, schema),
     )
 
 
@@ -152,7 +186,7 @@ def validate_parameters(
                 )
             continue
         value = _cast(parameter, raw)
-        _validate(parameter.validator, value, f"{parameter.location} parameter {parameter.name!r}")
+        parameter.check.validate(value, f"{parameter.location} parameter {parameter.name!r}")
         results[parameter.location][parameter.name] = value
     return results["path"], results["header"], results["query"]
 
@@ -190,15 +224,8 @@ def parse_json_body(operation: Operation, raw: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RequestInvalid(f"request body is not valid JSON: {error}") from None
     assert operation.json_body is not None
-    _validate(operation.json_body, body, "request body")
+    operation.json_body.validate(body, "request body")
     return body
-
-
-def _validate(validator: SchemaValidator, value: Any, what: str) -> None:
-    try:
-        validator.validate(value)
-    except InvalidSchemaValue as error:
-        raise RequestInvalid(_describe(error, what)) from None
 
 
 def _describe(error: InvalidSchemaValue, what: str) -> str:
