@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import socketio
 
+from flamenco.manager import keys
+from flamenco.manager.eventbus import events
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
@@ -28,6 +31,7 @@ class Listener:
         self.batched = batched
         self.received: dict[str, list[Any]] = {}
         self.batches = 0
+        self.batch_contents: list[list[tuple[str, Any]]] = []
         self.single_events = 0
         self._arrived = asyncio.Event()
         for name in EVENT_NAMES:
@@ -51,6 +55,7 @@ class Listener:
 
     async def _record_batch(self, events: list[list[Any]]) -> None:
         self.batches += 1
+        self.batch_contents.append([(name, payload) for name, payload in events])
         for name, payload in events:
             self._record(name, payload)
 
@@ -193,17 +198,22 @@ async def test_batched_and_per_event_clients_hear_the_same_events(manager: Runni
         await listener.connect(manager.base_url)
         assert await listener.subscribe("allJobs") == "ok"
     try:
-        jobs = await asyncio.gather(
-            *(submit_echo_sleep(manager.client, repeats=1) for _ in range(5))
-        )
+        # Five events published at once are flushed together.
+        job_ids = [str(uuid.uuid4()) for _ in range(5)]
+        for job_id in job_ids:
+            manager.app[keys.BROKER].publish(events.job_deleted(job_id))
         for listener in (batched, per_event):
-            for job in jobs:
-                await listener.wait_for("/jobs", lambda p, job=job: p["id"] == job["id"])
-        assert {p["id"] for p in batched.received["/jobs"]} == {
-            p["id"] for p in per_event.received["/jobs"]
-        }
-        # Five submissions at once share fewer messages than events.
-        assert 1 <= batched.batches < 5
+            for job_id in job_ids:
+                await listener.wait_for("/jobs", lambda p, job_id=job_id: p["id"] == job_id)
+        assert [p["id"] for p in batched.received["/jobs"]] == job_ids
+        assert [p["id"] for p in per_event.received["/jobs"]] == job_ids
+        # The batched client got them in one message, in order; the other in five.
+        job_batches = [
+            ids
+            for contents in batched.batch_contents
+            if (ids := [payload["id"] for name, payload in contents if name == "/jobs"])
+        ]
+        assert job_batches == [job_ids]
         assert per_event.single_events >= 5
     finally:
         for listener in (batched, per_event):
