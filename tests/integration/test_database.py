@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 
 from flamenco.api.enums import JobStatus, TaskStatus
-from flamenco.manager import config
+from flamenco.clock import SystemClock
+from flamenco.manager import config, job_deleter
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.local_storage import LocalStorage
 from flamenco.manager.persistence import Database, IntegrityError, database, jobs
-from support.factories import new_job, new_task
+from flamenco.manager.persistence.errors import JobNotFound
+from flamenco.manager.task_logs import TaskLogs
+from support.factories import T0, new_job, new_task
 from support.manager import run_manager
 
 
@@ -97,6 +102,54 @@ async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
         assert batches == [["in progress"], ["urgent"], ["queued 0", "queued 1", "queued 2"]]
         names = await db.read(lambda conn: [r[0] for r in conn.execute("SELECT name FROM written")])
         assert names == ["in progress", "urgent", "queued 0", "queued 1", "queued 2"]
+    finally:
+        await db.close()
+
+
+async def test_big_job_is_deleted_a_batch_of_tasks_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(job_deleter, "TASKS_DELETED_PER_TRANSACTION", 10)
+    db = await Database.open(tmp_path / "db.sqlite")
+    try:
+        first = new_task("first")
+        # Like a render job: every later task depends on the first one.
+        tasks = [first] + [new_task(f"t{n}", dependencies=[first.uuid]) for n in range(24)]
+        job_id = await db.write(lambda conn: jobs.insert_job(conn, new_job(tasks)))
+        other_id = await db.write(lambda conn: jobs.insert_job(conn, new_job()))
+        job = await db.read(lambda conn: jobs.fetch_job_by_id(conn, job_id))
+        await db.write(lambda conn: jobs.request_job_deletion(conn, job_id, T0))
+
+        batches: list[int] = []
+        delete_tasks = jobs.delete_tasks_of_job
+
+        def recording_delete(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+            deleted = delete_tasks(conn, job_id, limit)
+            batches.append(deleted)
+            # Whatever remains of the job keeps every dependency it had.
+            kept = conn.execute(
+                "SELECT count(*) FROM tasks WHERE job_id = ? AND name != 'first'", (job_id,)
+            ).fetchone()[0]
+            links = conn.execute(
+                "SELECT count(*) FROM task_dependencies JOIN tasks ON tasks.id = task_id"
+                " WHERE tasks.job_id = ?",
+                (job_id,),
+            ).fetchone()[0]
+            assert links == kept
+            return deleted
+
+        monkeypatch.setattr(jobs, "delete_tasks_of_job", recording_delete)
+        storage, broker = LocalStorage(tmp_path / "storage"), Broker()
+        task_logs = TaskLogs(storage, broker, SystemClock())
+        deleter = job_deleter.JobDeleter(db=db, storage=storage, broker=broker, task_logs=task_logs)
+        await deleter.delete(job.uuid)
+        assert batches == [10, 10, 5]
+        remaining = await db.read(
+            lambda conn: [row[0] for row in conn.execute("SELECT job_id FROM tasks")]
+        )
+        assert set(remaining) == {other_id}
+        with pytest.raises(JobNotFound):
+            await db.read(lambda conn: jobs.fetch_job_by_id(conn, job_id))
     finally:
         await db.close()
 

@@ -174,3 +174,15 @@ async def test_job_priority_change_reorders_schedule(db: Database) -> None:
         assert next_task_name(conn, worker) == "late"
 
     await db.write(check)
+
+
+async def test_jobs_waiting_for_deletion_are_not_scheduled(db: Database) -> None:
+    def check(conn: sqlite3.Connection) -> None:
+        worker = add_worker(conn)
+        doomed = jobs.insert_job(conn, new_job([new_task("doomed")], priority=90))
+        jobs.insert_job(conn, new_job([new_task("kept")], priority=10))
+        assert next_task_name(conn, worker) == "doomed"
+        jobs.request_job_deletion(conn, doomed, T0)
+        assert next_task_name(conn, worker) == "kept"
+
+    await db.write(check)

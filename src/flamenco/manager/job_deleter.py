@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from flamenco.manager.eventbus import events
@@ -17,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 # Deletion requests that were not queued (say, after a restart) are found by this scan.
 SCAN_INTERVAL_SECONDS = 60.0
+# A job's tasks go this many per transaction (~25 ms each), so that deleting a job
+# of 50,000 tasks does not hold up every other write for a second.
+TASKS_DELETED_PER_TRANSACTION = 1000
 
 CheckoutEraser = Callable[[str], Awaitable[None]]
 
@@ -57,6 +61,16 @@ class JobDeleter:
             while not self._queue.empty():
                 await self.delete(self._queue.get_nowait())
 
+    async def _delete_rows(self, job_id: int) -> None:
+        """The job's tasks in batches, then the job with what is left (cascading)."""
+
+        def delete_batch(conn: sqlite3.Connection) -> int:
+            return jobs.delete_tasks_of_job(conn, job_id, TASKS_DELETED_PER_TRANSACTION)
+
+        while await self._db.write(delete_batch) == TASKS_DELETED_PER_TRANSACTION:
+            pass
+        await self._db.write(lambda conn: jobs.delete_job(conn, job_id))
+
     async def delete(self, job_uuid: str) -> None:
         """Delete a job whose deletion was requested; anything else is left alone."""
         try:
@@ -73,7 +87,7 @@ class JobDeleter:
             # Log lines still queued would otherwise bring the job's folder back.
             await self._task_logs.flush()
             await asyncio.to_thread(self._storage.remove_job_dir_blocking, job.uuid)
-            await self._db.write(lambda conn: jobs.delete_job(conn, job.id))
+            await self._delete_rows(job.id)
         except (OSError, errors.PersistenceError):
             logger.exception("error deleting job, will retry later", extra={"job": job_uuid})
             return

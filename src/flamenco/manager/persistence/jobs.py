@@ -168,6 +168,11 @@ def delete_job(conn: sqlite3.Connection, job_id: int) -> None:
     conn.execute(SQL["delete_job"], {"id": job_id})
 
 
+def delete_tasks_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+    """Delete up to `limit` of the job's tasks, newest first; return how many went."""
+    return conn.execute(SQL["delete_tasks_of_job"], {"job_id": job_id, "limit": limit}).rowcount
+
+
 def count_tasks_by_status(conn: sqlite3.Connection, job_id: int) -> dict[TaskStatus, int]:
     rows = conn.execute(SQL["count_tasks_of_job_by_status"], {"job_id": job_id})
     counts: dict[TaskStatus, int] = {}

@@ -47,6 +47,13 @@ SELECT id FROM jobs WHERE updated_at <= :moment ORDER BY id;
 -- name: delete_job
 DELETE FROM jobs WHERE id = :id;
 
+-- name: delete_tasks_of_job
+-- Part of deleting a big job: a batch of its tasks, newest first. Job types create
+-- tasks after the tasks they depend on, so what remains keeps its dependencies.
+DELETE FROM tasks WHERE id IN (
+  SELECT id FROM tasks WHERE job_id = :job_id ORDER BY index_in_job DESC LIMIT :limit
+);
+
 -- name: count_tasks_of_job_by_status
 SELECT status, count(*) AS num_tasks FROM tasks WHERE job_id = :job_id GROUP BY status;
 

@@ -10,11 +10,13 @@ LIMIT 1;
 
 -- name: find_runnable_task
 -- The first task this Worker may run, by job priority, task priority and submission
--- order; the partial index tasks_schedulable walks exactly that order.
+-- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
+-- to be deleted are skipped: their tasks go a batch at a time.
 SELECT tasks.id FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
   AND jobs.status IN ('active', 'queued')
+  AND jobs.delete_requested_at IS NULL
   AND tasks.type IN (SELECT value FROM json_each(:task_types))
   AND NOT EXISTS (
     SELECT 1 FROM task_failures
