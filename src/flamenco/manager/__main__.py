@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
-from flamenco.manager import config, gc_tuning, keys
+from flamenco.manager import config, interpreter_tuning, keys
 from flamenco.manager.app import create_app
 from flamenco.manager.lifecycle import Ending
 from flamenco.manager.persistence import PersistenceError
@@ -85,7 +85,7 @@ async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> E
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
         logger.info("Flamenco Manager %s listening on %s", __version__, where)
-        gc_tuning.settle_after_start_up()
+        interpreter_tuning.settle_after_start_up()
         if loaded.is_first_run:
             logger.warning(
                 "first run: open http://localhost:%d/ to configure the shared storage", port
@@ -102,7 +102,7 @@ async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> E
         return ending
     finally:
         await runner.cleanup()
-        gc_tuning.release_before_restart()
+        interpreter_tuning.release_before_restart()
 
 
 def main(argv: list[str] | None = None) -> int:

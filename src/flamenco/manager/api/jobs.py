@@ -9,6 +9,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager import job_compilers, keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.api.responses import large_json_response
 from flamenco.manager.persistence.errors import JobNotFound, WorkerTagNotFound
 from flamenco.manager.persistence.models import BlocklistEntry
 
@@ -53,7 +54,7 @@ async def submit_job_check(request: web.Request) -> web.Response:
 
 async def fetch_jobs(request: web.Request) -> web.Response:
     jobs = await request.app[keys.JOBS].fetch_jobs()
-    return web.json_response({"jobs": [convert.job(job) for job in jobs]})
+    return await large_json_response(lambda: {"jobs": [convert.job(job) for job in jobs]})
 
 
 async def fetch_job(request: web.Request) -> web.Response:
@@ -127,7 +128,9 @@ async def set_job_tag(request: web.Request) -> web.Response:
 async def fetch_job_tasks(request: web.Request) -> web.Response:
     tasks = await request.app[keys.JOBS].fetch_job_tasks(_path(request, "job_id"))
     # `jobs` is required by the Flamenco 3 schema by mistake; the tasks are in `tasks`.
-    return web.json_response({"tasks": [convert.task_summary(task) for task in tasks], "jobs": []})
+    return await large_json_response(
+        lambda: {"tasks": [convert.task_summary(task) for task in tasks], "jobs": []}
+    )
 
 
 async def fetch_job_blocklist(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from flamenco.api.enums import WorkerStatus
 from flamenco.manager import keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.api.responses import large_json_response
 from flamenco.manager.sleep_schedule import Schedule
 
 
@@ -21,7 +22,9 @@ def _body(request: web.Request) -> dict[str, Any]:
 
 async def fetch_workers(request: web.Request) -> web.Response:
     workers = await request.app[keys.WORKERS].fetch_workers()
-    return web.json_response({"workers": [convert.worker_summary(worker) for worker in workers]})
+    return await large_json_response(
+        lambda: {"workers": [convert.worker_summary(worker) for worker in workers]}
+    )
 
 
 async def fetch_worker(request: web.Request) -> web.Response:
