@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +30,15 @@ from typing import Any
 import aiohttp
 import socketio
 
-from loadgen import in_batches, manager_process, percentile, register, render_job, schedule
+from loadgen import (
+    SchedulingProbe,
+    in_batches,
+    manager_process,
+    register,
+    render_job,
+    report_latencies,
+    schedule,
+)
 
 CLIENTS = 500
 # How many of the clients also follow the jobs' tasks; set with --followers.
@@ -96,51 +102,6 @@ async def submit(session: aiohttp.ClientSession, base_url: str, job: dict[str, A
         return str(body["id"])
 
 
-def probe_scheduling(base_url: str, worker_auth: str, stop: Any, results: Any) -> None:
-    """In its own process, like a Worker on another machine: ask for tasks until told to stop.
-
-    Appends (when the call started on the monotonic clock, how long it took) to results.
-    """
-
-    async def probe() -> None:
-        async with aiohttp.ClientSession() as session:
-            while not stop.is_set():
-                started = time.monotonic()
-                duration, body = await schedule(session, base_url, worker_auth)
-                results.append((started, duration))
-                # Hand the task straight back, so the next call schedules again.
-                async with session.post(
-                    f"{base_url}/api/v3/worker/task/{body['uuid']}",
-                    json={"taskStatus": "queued"},
-                    headers={"Authorization": worker_auth},
-                ) as response:
-                    await response.read()
-                await asyncio.sleep(0.02)
-
-    asyncio.run(probe())
-
-
-class SchedulingProbe:
-    """One Worker asking for tasks all along, from a process at normal priority."""
-
-    def __init__(self, base_url: str, worker_auth: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._shared = context.Manager()
-        self._stop, self._results = self._shared.Event(), self._shared.list()
-        self._process = context.Process(
-            target=probe_scheduling, args=(base_url, worker_auth, self._stop, self._results)
-        )
-        self._process.start()
-
-    def latencies_since(self, since: float) -> list[float]:
-        return [duration for started, duration in list(self._results) if started >= since]
-
-    def close(self) -> None:
-        self._stop.set()
-        self._process.join()
-        self._shared.shutdown()
-
-
 async def during(
     probe: SchedulingProbe, burst: Callable[[], Awaitable[None]]
 ) -> tuple[float, list[float]]:
@@ -167,16 +128,6 @@ def report(label: str, lag: float | None, latencies: list[float]) -> None:
     else:
         print(f"  {label}: every client had the final state after {lag:.2f} s (target < 2 s)")
     report_latencies(latencies, "meanwhile", " (target p99 < 50 ms)")
-
-
-def report_latencies(latencies: list[float], when: str = "", target: str = "") -> None:
-    if latencies:
-        print(
-            f"  scheduleTask {when}: {len(latencies)} calls, p50"
-            f" {statistics.median(latencies) * 1000:.1f} ms, p90"
-            f" {percentile(latencies, 0.9) * 1000:.1f} ms, p99"
-            f" {percentile(latencies, 0.99) * 1000:.1f} ms{target}"
-        )
 
 
 async def run() -> None:

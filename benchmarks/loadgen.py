@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import multiprocessing
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,3 +171,59 @@ async def manager_process() -> AsyncIterator[ManagerUnderTest]:
         finally:
             process.terminate()
             process.wait()
+
+
+def probe_scheduling(base_url: str, worker_auth: str, stop: Any, results: Any) -> None:
+    """In its own process, like a Worker on another machine: ask for tasks until told to stop.
+
+    Appends (when the call started on the monotonic clock, how long it took) to results.
+    """
+
+    async def probe() -> None:
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                started = time.monotonic()
+                duration, body = await schedule(session, base_url, worker_auth)
+                results.append((started, duration))
+                # Hand the task straight back, so the next call schedules again.
+                async with session.post(
+                    f"{base_url}/api/v3/worker/task/{body['uuid']}",
+                    json={"taskStatus": "queued"},
+                    headers={"Authorization": worker_auth},
+                ) as response:
+                    await response.read()
+                await asyncio.sleep(0.02)
+
+    asyncio.run(probe())
+
+
+class SchedulingProbe:
+    """One Worker asking for tasks all along, from a process at normal priority."""
+
+    def __init__(self, base_url: str, worker_auth: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._shared = context.Manager()
+        self._stop, self._results = self._shared.Event(), self._shared.list()
+        self._process = context.Process(
+            target=probe_scheduling, args=(base_url, worker_auth, self._stop, self._results)
+        )
+        self._process.start()
+
+    def latencies_since(self, since: float) -> list[float]:
+        return [duration for started, duration in list(self._results) if started >= since]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._process.join()
+        self._shared.shutdown()
+
+
+def report_latencies(latencies: list[float], when: str, target: str = "") -> None:
+    """Print scheduleTask's latency figures, one line."""
+    if latencies:
+        print(
+            f"  scheduleTask {when}: {len(latencies)} calls, p50"
+            f" {statistics.median(latencies) * 1000:.1f} ms, p90"
+            f" {percentile(latencies, 0.9) * 1000:.1f} ms, p99"
+            f" {percentile(latencies, 0.99) * 1000:.1f} ms{target}"
+        )
