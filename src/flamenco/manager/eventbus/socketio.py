@@ -133,27 +133,30 @@ class SocketIOForwarder:
         events = self._coalescer.drain()
         if not events:
             return 0
+        batched, single = self._participants({event.topic for event in events})
         try:
-            await self._send_batches(events)
+            await self._send_batches(events, batched)
         except Exception:
             logger.exception("cannot send Socket.IO batches")
         for event in events:
-            await self._emit(event)
+            if recipients := single[event.topic]:
+                await self._emit(event, recipients)
         return self._sent_this_flush
 
-    async def _send_batches(self, events: list[Event]) -> None:
+    def _participants(self, topics: set[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Per room, the Engine.IO sessions of clients that take batches, and of the rest."""
+        batched: dict[str, list[str]] = {}
+        single: dict[str, list[str]] = {}
+        for topic in topics:
+            batched[topic], single[topic] = [], []
+            for sid, eio_sid in self.server.manager.get_participants("/", topic):
+                (batched if sid in self._batched else single)[topic].append(eio_sid)
+        return batched, single
+
+    async def _send_batches(self, events: list[Event], participants: dict[str, list[str]]) -> None:
         """Send each batched client the flush's events of its rooms, one message per
         thousand events: a follower of a job that a thousand Workers report on gets a
         message per flush, not a thousand."""
-        if not self._batched:
-            return
-        participants: dict[str, list[str]] = {}
-        for topic in {event.topic for event in events}:
-            participants[topic] = [
-                eio_sid
-                for sid, eio_sid in self.server.manager.get_participants("/", topic)
-                if sid in self._batched
-            ]
         for indices, recipients in batches_by_recipients(events, participants).items():
             for start in range(0, len(indices), MAX_EVENTS_PER_BATCH):
                 pairs = [
@@ -162,16 +165,10 @@ class SocketIOForwarder:
                 ]
                 await self._send_to(recipients, [BATCH_EVENT, pairs])
 
-    async def _emit(self, event: Event) -> None:
-        """Send one event to the room's clients that take events one by one."""
+    async def _emit(self, event: Event, recipients: list[str]) -> None:
+        """Send one event to the clients that take events one by one."""
         try:
-            recipients = [
-                eio_sid
-                for sid, eio_sid in self.server.manager.get_participants("/", event.topic)
-                if sid not in self._batched
-            ]
-            if recipients:
-                await self._send_to(recipients, [str(event.kind), event.payload])
+            await self._send_to(recipients, [str(event.kind), event.payload])
         except Exception:
             logger.exception("cannot emit Socket.IO event", extra={"topic": event.topic})
 
