@@ -46,6 +46,9 @@ class MQTTForwarder:
         self._settings = settings
         self._host, self._port, self._transport = broker_address(settings.broker)
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        # Events dropped since the queue last had room: a burst of 10,000 task
+        # updates logs two lines, not 10,000.
+        self._dropped = 0
         broker.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -55,7 +58,13 @@ class MQTTForwarder:
         try:
             self._queue.put_nowait((topic, json.dumps(event.payload)))
         except asyncio.QueueFull:
-            logger.error("MQTT queue full, dropping event", extra={"topic": topic})
+            if not self._dropped:
+                logger.error("MQTT queue full, dropping events", extra={"topic": topic})
+            self._dropped += 1
+            return
+        if self._dropped:
+            logger.warning("MQTT queue has room again; %d events were dropped", self._dropped)
+            self._dropped = 0
 
     async def run(self) -> None:
         while True:
