@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flamenco.manager import addon_zip
+from flamenco.manager.web import addon_zip
 from support.manager import RunningManager
 
 ADDON_DIR = Path(__file__).resolve().parents[2] / "addon" / "flamenco"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import socket
 
 from conftest import ConfigMaker
-from flamenco.manager.upnp_ssdp import DEVICE_UUID, SERVICE_TYPE, description_xml, parse_search
+from flamenco.manager.services.upnp_ssdp import (
+    DEVICE_UUID,
+    SERVICE_TYPE,
+    parse_search,
+)
+from flamenco.manager.web.upnp_description import description_xml
 from flamenco.worker import discovery
 from support.manager import run_manager
 

@@ -12,12 +12,13 @@ import pytest
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import SystemClock
-from flamenco.manager import config, job_deleter
+from flamenco.manager import config
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.local_storage import LocalStorage
 from flamenco.manager.persistence import Database, IntegrityError, database, jobs
 from flamenco.manager.persistence.errors import JobNotFound
-from flamenco.manager.task_logs import TaskLogs
+from flamenco.manager.services import job_deleter
+from flamenco.manager.services.local_storage import LocalStorage
+from flamenco.manager.services.task_logs import TaskLogs
 from support.factories import T0, new_job, new_task
 from support.manager import run_manager
 

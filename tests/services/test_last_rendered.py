@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from flamenco.manager import keys
-from flamenco.manager.last_rendered import LastRendered, QueueFull, RenderedImage
+from flamenco.manager.services.last_rendered import LastRendered, QueueFull, RenderedImage
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.spec_client import basic_auth_header

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import yaml
 
-from flamenco.manager.setup_assistant import SetupIncomplete, blender_command
+from flamenco.manager.services.setup_assistant import SetupIncomplete, blender_command
 from support.manager_process import ManagerProcess, wait_until_up
 from support.spec_client import SpecCheckedClient
 

@@ -121,7 +121,7 @@ async def test_short_timeouts_act_within_seconds_on_the_real_clock(
 
 
 async def test_checks_can_be_switched_off(manager: RunningManager) -> None:
-    from flamenco.manager.timeout_checker import Timeouts
+    from flamenco.manager.services.timeout_checker import Timeouts
 
     off = Timeouts(task=dt.timedelta(0), worker=dt.timedelta(0))
     assert off.check_interval() is None

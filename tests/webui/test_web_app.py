@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from flamenco.manager.web_app import setup_web_app_routes
+from flamenco.manager.web.app_files import setup_web_app_routes
 
 
 def make_static(root: Path, *, libraries: bool = True) -> Path:

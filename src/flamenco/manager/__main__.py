@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.shaman_gc_show or args.shaman_gc_delete:
         # Showing wins when both are given: deleting is the one that cannot be undone.
-        return shaman_cli.collect_garbage_once(loaded, dry_run=args.shaman_gc_show)
+        return shaman_cli.collect_garbage_once(
+            config.shaman_settings(loaded), dry_run=args.shaman_gc_show
+        )
     try:
         return asyncio.run(serve(loaded))
     except (OSError, PersistenceError, config.ConfigError) as error:

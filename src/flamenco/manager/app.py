@@ -11,31 +11,32 @@ from aiohttp import web
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
-from flamenco.manager import addon_zip, api, config, job_compilers, keys, swagger_ui, upnp_ssdp
+from flamenco.manager import api, config, job_compilers, keys
+from flamenco.manager import web as web_routes
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
+from flamenco.manager.config.variables import Variables
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
-from flamenco.manager.farm_status import FarmStatusService
-from flamenco.manager.job_deleter import JobDeleter
-from flamenco.manager.job_service import JobService
-from flamenco.manager.last_rendered import LastRendered
 from flamenco.manager.lifecycle import Lifecycle
-from flamenco.manager.local_storage import JOB_FILES_URL_PREFIX, LocalStorage
 from flamenco.manager.persistence import Database, maintenance
-from flamenco.manager.sleep_scheduler import SleepScheduler
+from flamenco.manager.services import upnp_ssdp
+from flamenco.manager.services.farm_status import FarmStatusService
+from flamenco.manager.services.job_deleter import JobDeleter
+from flamenco.manager.services.jobs import JobService
+from flamenco.manager.services.last_rendered import LastRendered
+from flamenco.manager.services.local_storage import LocalStorage
+from flamenco.manager.services.scheduling import TaskScheduler
+from flamenco.manager.services.sleep_scheduler import SleepScheduler
+from flamenco.manager.services.task_logs import TaskLogs
+from flamenco.manager.services.task_updates import FailurePolicy, TaskUpdates
+from flamenco.manager.services.timeout_checker import TimeoutChecker, Timeouts
+from flamenco.manager.services.workers import WorkerService
 from flamenco.manager.state_machine.service import StateMachine
-from flamenco.manager.task_logs import TaskLogs
-from flamenco.manager.task_scheduler import TaskScheduler
-from flamenco.manager.task_updates import FailurePolicy, TaskUpdates
-from flamenco.manager.timeout_checker import TimeoutChecker, Timeouts
-from flamenco.manager.variables import Variables
-from flamenco.manager.web_app import setup_web_app_routes
-from flamenco.manager.worker_service import WorkerService
-from flamenco.shaman import Shaman, settings_for_manager
+from flamenco.shaman import Shaman
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def create_app(
     spec = load_spec(SPEC_PATH)
     settings = loaded.config
     # Shaman: content-addressed job files; None when disabled.
-    shaman_settings = settings_for_manager(loaded)
+    shaman_settings = config.shaman_settings(loaded)
     shaman = await Shaman.open(shaman_settings) if shaman_settings else None
 
     db = await Database.open(loaded.database_path, busy_timeout_ms=database_busy_timeout_ms)
@@ -149,27 +150,17 @@ async def create_app(
     app[keys.SOCKET_IO] = socket_io
 
     api.setup_routes(app, spec)
-    app.router.add_get("/api/v3/openapi3.json", _serve_spec)
-    swagger_ui.setup_routes(app)
-    addon_zip.setup_routes(app)
-    app.router.add_static(JOB_FILES_URL_PREFIX, storage.root, append_version=False)
-    setup_web_app_routes(app)
-
+    web_routes.setup_routes(app, settings, storage)
     if settings.autodiscoverable:
         listen_host, http_port = config.listen_address(settings.listen)
         app[keys.SSDP] = upnp_ssdp.SSDPServer(
             http_port=http_port, listen_host=listen_host, port=ssdp_port
         )
-        upnp_ssdp.setup_routes(app, settings.manager_name)
 
     app.cleanup_ctx.append(_database_lifetime)
     app.cleanup_ctx.append(_background_services)
     app.on_shutdown.append(_announce_shutdown)
     return app
-
-
-async def _serve_spec(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[keys.SPEC].as_json, content_type="application/json")
 
 
 async def _database_lifetime(app: web.Application) -> AsyncIterator[None]:

@@ -10,26 +10,26 @@ if TYPE_CHECKING:
     from flamenco.clock import Clock
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
     from flamenco.manager.config import LoadedConfig
+    from flamenco.manager.config.variables import Variables
     from flamenco.manager.eventbus.broker import Broker
     from flamenco.manager.eventbus.mqtt import MQTTForwarder
     from flamenco.manager.eventbus.socketio import SocketIOForwarder
-    from flamenco.manager.farm_status import FarmStatusService
     from flamenco.manager.job_compilers import JobCompilers
-    from flamenco.manager.job_deleter import JobDeleter
-    from flamenco.manager.job_service import JobService
-    from flamenco.manager.last_rendered import LastRendered
     from flamenco.manager.lifecycle import Lifecycle
-    from flamenco.manager.local_storage import LocalStorage
     from flamenco.manager.persistence import Database
-    from flamenco.manager.sleep_scheduler import SleepScheduler
+    from flamenco.manager.services.farm_status import FarmStatusService
+    from flamenco.manager.services.job_deleter import JobDeleter
+    from flamenco.manager.services.jobs import JobService
+    from flamenco.manager.services.last_rendered import LastRendered
+    from flamenco.manager.services.local_storage import LocalStorage
+    from flamenco.manager.services.scheduling import TaskScheduler
+    from flamenco.manager.services.sleep_scheduler import SleepScheduler
+    from flamenco.manager.services.task_logs import TaskLogs
+    from flamenco.manager.services.task_updates import TaskUpdates
+    from flamenco.manager.services.timeout_checker import TimeoutChecker
+    from flamenco.manager.services.upnp_ssdp import SSDPServer
+    from flamenco.manager.services.workers import WorkerService
     from flamenco.manager.state_machine.service import StateMachine
-    from flamenco.manager.task_logs import TaskLogs
-    from flamenco.manager.task_scheduler import TaskScheduler
-    from flamenco.manager.task_updates import TaskUpdates
-    from flamenco.manager.timeout_checker import TimeoutChecker
-    from flamenco.manager.upnp_ssdp import SSDPServer
-    from flamenco.manager.variables import Variables
-    from flamenco.manager.worker_service import WorkerService
     from flamenco.shaman import Shaman
 
 CONFIG: web.AppKey[LoadedConfig] = web.AppKey("config")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterable, Sequence
 
 from flamenco.shaman import checkout, errors, gc, uploads
 from flamenco.shaman.checkout import Checkouts, FileSpec, FileSpecWithStatus
-from flamenco.shaman.config import FIRST_GC_DELAY, ShamanSettings, settings_for_manager
+from flamenco.shaman.config import FIRST_GC_DELAY, ShamanSettings
 from flamenco.shaman.filestore import FileKey, FileStore
 from flamenco.shaman.gc import GarbageReport
 from flamenco.shaman.links import Linker, LinkMode
@@ -28,7 +28,6 @@ __all__ = [
     "Shaman",
     "ShamanSettings",
     "StoreOutcome",
-    "settings_for_manager",
 ]
 
 logger = logging.getLogger(__name__)

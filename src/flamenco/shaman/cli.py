@@ -7,23 +7,21 @@ import time
 from typing import TextIO
 
 from flamenco import durations
-from flamenco.manager import config as manager_config
 from flamenco.shaman import gc
 from flamenco.shaman.checkout import Checkouts
-from flamenco.shaman.config import settings_for_manager
+from flamenco.shaman.config import ShamanSettings
 from flamenco.shaman.filestore import FileStore
 from flamenco.shaman.links import Linker
 
 
 def collect_garbage_once(
-    loaded: manager_config.LoadedConfig, *, dry_run: bool, out: TextIO = sys.stdout
+    settings: ShamanSettings | None, *, dry_run: bool, out: TextIO = sys.stdout
 ) -> int:
     """Run garbage collection now and print what it found; returns the exit code.
 
     Safe next to a serving Manager: files touched during the run are kept,
     and only upload files untouched for an hour count as abandoned.
     """
-    settings = settings_for_manager(loaded)
     if settings is None:
         print(
             "flamenco-manager: Shaman is not enabled (shaman.enabled, shared_storage_path), "

@@ -1,4 +1,4 @@
-"""Shaman's settings, and how they follow from the Manager's configuration."""
+"""Shaman's own settings: where it stores files and checkouts, how it links, when it collects."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import dataclasses
 import datetime
 from pathlib import Path
 
-from flamenco.manager import config as manager_config
 from flamenco.shaman.links import LinkMode
 
 # Upstream's sub-directories of the shared storage.
@@ -31,16 +30,3 @@ class ShamanSettings:
     @property
     def checkout_path(self) -> Path:
         return self.storage_path / CHECKOUT_DIRECTORY
-
-
-def settings_for_manager(loaded: manager_config.LoadedConfig) -> ShamanSettings | None:
-    """Shaman's settings from the Manager's configuration; None when Shaman is off."""
-    if not manager_config.effective_shaman_enabled(loaded) or not loaded.shared_storage_path:
-        return None
-    shaman = loaded.config.shaman
-    return ShamanSettings(
-        storage_path=Path(loaded.shared_storage_path),
-        link_mode=LinkMode(shaman.link_mode.value),
-        gc_period=shaman.garbage_collect.period,
-        gc_max_age=shaman.garbage_collect.max_age,
-    )

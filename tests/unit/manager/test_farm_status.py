@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flamenco.api.enums import FarmStatus
-from flamenco.manager.farm_status import compute_farm_status
+from flamenco.manager.services.farm_status import compute_farm_status
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from flamenco.api.enums import WorkerStatus
-from flamenco.manager.sleep_schedule import Schedule, ScheduleInvalid
+from flamenco.manager.services.sleep_schedule import Schedule, ScheduleInvalid
 
 MONDAY = dt.datetime(2026, 1, 5, 12, 30)  # A Monday, local time.
 

@@ -1,4 +1,4 @@
-"""Tests for flamenco.manager.variables, modelled on upstream's config and varrepl tests."""
+"""Tests for flamenco.manager.config.variables, modelled on upstream's config and varrepl tests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from flamenco.manager import config
 from flamenco.manager.config import LoadedConfig, ManagerConfig, Variable, VariableValue
-from flamenco.manager.variables import VariableInfo, Variables
+from flamenco.manager.config.variables import VariableInfo, Variables
 
 
 def value(value: str, platform: str = "", audience: str = "", **kwargs: object) -> VariableValue:
@@ -192,7 +192,7 @@ def test_from_loaded_defaults_to_our_platform(tmp_path: Path) -> None:
 
 def test_configured_jobs_variable_is_replaced(caplog: pytest.LogCaptureFixture) -> None:
     cfg = config_with(jobs=Variable(values=(value("this value should not be seen", "all"),)))
-    with caplog.at_level(logging.WARNING, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.WARNING, logger="flamenco.manager.config.variables"):
         variables = make_variables(cfg, storage="/path/to/shaman/storage/jobs")
     assert (
         variables.for_audience("workers", "linux")["jobs"].value == "/path/to/shaman/storage/jobs"
@@ -579,7 +579,7 @@ def test_platform_and_platforms_are_merged(caplog: pytest.LogCaptureFixture) -> 
     cfg = config_with(
         tool=Variable(values=(value("tool", "linux", platforms=("darwin", "freebsd")),))
     )
-    with caplog.at_level(logging.WARNING, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.WARNING, logger="flamenco.manager.config.variables"):
         variables = make_variables(cfg)
     for platform in ("linux", "darwin", "freebsd"):
         assert variables.for_audience("workers", platform)["tool"].value == "tool"
@@ -593,7 +593,7 @@ def test_value_without_platform_is_ignored(caplog: pytest.LogCaptureFixture) -> 
     cfg = config_with(
         blender=Variable(values=(value("/path/to/blender"), value("/valid/path/blender", "linux")))
     )
-    with caplog.at_level(logging.ERROR, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.ERROR, logger="flamenco.manager.config.variables"):
         variables = make_variables(cfg)
     assert variables.for_audience("workers", "linux")["blender"].value == "/valid/path/blender"
     assert "blender" not in variables.for_audience("workers", "windows")
@@ -604,7 +604,7 @@ def test_value_without_platform_is_ignored(caplog: pytest.LogCaptureFixture) -> 
 
 def test_unknown_audience_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
     cfg = config_with(tool=Variable(values=(value("tool", "linux", "artists"),)))
-    with caplog.at_level(logging.ERROR, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.ERROR, logger="flamenco.manager.config.variables"):
         variables = make_variables(cfg)
     assert "tool" not in variables.for_audience("users", "linux")
     assert "audience 'artists'" in caplog.text
@@ -612,7 +612,7 @@ def test_unknown_audience_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_missing_blender_variable_is_an_error(caplog: pytest.LogCaptureFixture) -> None:
     cfg = dataclasses.replace(config.default_config("linux"), variables={})
-    with caplog.at_level(logging.ERROR, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.ERROR, logger="flamenco.manager.config.variables"):
         make_variables(cfg)
     assert "variable 'blender' is not configured" in caplog.text
 
@@ -623,13 +623,13 @@ def test_empty_blender_values_are_a_warning(caplog: pytest.LogCaptureFixture) ->
             values=(value("", "linux"), value("blender.exe", "windows"), value("", "darwin"))
         )
     )
-    with caplog.at_level(logging.WARNING, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.WARNING, logger="flamenco.manager.config.variables"):
         make_variables(cfg)
     assert "variable 'blender' has no value for darwin, linux" in caplog.text
 
 
 def test_default_config_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="flamenco.manager.variables"):
+    with caplog.at_level(logging.DEBUG, logger="flamenco.manager.config.variables"):
         variables = make_variables(config.default_config("linux"))
         variables.expand_command_parameters({"exe": "{blender}"}, "linux")
     assert caplog.records == []

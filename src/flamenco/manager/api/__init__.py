@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from flamenco.manager import keys
 from flamenco.manager.api import jobs, log_stream, meta, shaman, worker, worker_mgt
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Spec
@@ -75,8 +76,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+SPEC_URL = "/api/v3/openapi3.json"
+
+
 def setup_routes(app: web.Application, spec: Spec) -> None:
     """Route every operation of the spec to its handler, named after its operationId."""
+    app.router.add_get(SPEC_URL, _serve_spec)
     missing = set(spec.operations) - set(HANDLERS)
     if missing:
         raise RuntimeError(f"operations without a handler: {sorted(missing)}")
@@ -89,3 +94,7 @@ def setup_routes(app: web.Application, spec: Spec) -> None:
             HANDLERS[operation.operation_id],
             name=operation.operation_id,
         )
+
+
+async def _serve_spec(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[keys.SPEC].as_json, content_type="application/json")

@@ -14,7 +14,7 @@ from flamenco.manager import keys
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.eventbus.broker import Event, EventKind
 from flamenco.manager.persistence import errors as persistence_errors
-from flamenco.manager.task_updates import TaskNotAssigned, TaskUpdate, TaskUpdates
+from flamenco.manager.services.task_updates import TaskNotAssigned, TaskUpdate, TaskUpdates
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ import asyncio
 from aiohttp import web
 
 from flamenco import FLAMENCO_API_VERSION, __version__
-from flamenco.manager import config, keys, setup_assistant, setup_checks
+from flamenco.manager import config, keys
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.services import setup_assistant, setup_checks
 
 
 def version_info(manager_name: str) -> dict[str, str]:

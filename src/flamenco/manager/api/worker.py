@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
-from flamenco.manager import keys, last_rendered, task_scheduler
+from flamenco.manager import keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
-from flamenco.manager.task_updates import TaskUpdate
+from flamenco.manager.services import last_rendered, scheduling
+from flamenco.manager.services.task_updates import TaskUpdate
 
 
 def _body(request: web.Request) -> dict[str, Any]:
@@ -74,13 +75,13 @@ async def worker_state_changed(request: web.Request) -> web.Response:
 async def schedule_task(request: web.Request) -> web.Response:
     result = await request.app[keys.SCHEDULER].schedule(request[keys.WORKER_UUID])
     match result:
-        case task_scheduler.StatusChangeRequired(status):
+        case scheduling.StatusChangeRequired(status):
             return web.json_response({"status_requested": status}, status=423)
-        case task_scheduler.NotAwake(status):
+        case scheduling.NotAwake(status):
             return error_response(
                 409, f'worker is in state "{status}", requires state "awake" to execute tasks'
             )
-        case task_scheduler.Assigned(task, job, worker):
+        case scheduling.Assigned(task, job, worker):
             expand = request.app[keys.VARIABLES].expand_command_parameters
             commands = [
                 {**command, "parameters": expand(command.get("parameters") or {}, worker.platform)}

@@ -12,7 +12,7 @@ from flamenco.manager import keys
 from flamenco.manager.api import convert
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.api.responses import large_json_response
-from flamenco.manager.sleep_schedule import Schedule
+from flamenco.manager.services.sleep_schedule import Schedule
 
 
 def _body(request: web.Request) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, jobs
 from flamenco.manager.persistence.models import Job, Task, Worker
+from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine import transitions
 from flamenco.manager.state_machine.changes import Changes
-from flamenco.manager.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
 

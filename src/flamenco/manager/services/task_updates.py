@@ -14,9 +14,9 @@ from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
+from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
-from flamenco.manager.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
 

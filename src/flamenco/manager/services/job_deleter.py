@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.local_storage import LocalStorage
 from flamenco.manager.persistence import Database, errors, jobs
 from flamenco.manager.persistence.models import Job
-from flamenco.manager.task_logs import TaskLogs
+from flamenco.manager.services.local_storage import LocalStorage
+from flamenco.manager.services.task_logs import TaskLogs
 
 logger = logging.getLogger(__name__)
 

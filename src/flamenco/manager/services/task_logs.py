@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.local_storage import LocalStorage
+from flamenco.manager.services.local_storage import LocalStorage
 
 logger = logging.getLogger(__name__)
 

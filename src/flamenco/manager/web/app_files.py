@@ -21,7 +21,7 @@ VENDOR_PREFIX = APP_PREFIX + "vendor/"
 STATIC_DIR_ENV = "FLAMENCO_WEB_DIR"
 
 # The web UI's files live in static/ at the top of the source tree.
-SOURCE_STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
+SOURCE_STATIC_DIR = Path(__file__).resolve().parents[4] / "static"
 
 # ES modules have no content hash in their names, so browsers must revalidate
 # every time; FileResponse answers those revalidations with 304.

@@ -6,7 +6,6 @@ import asyncio
 import io
 import logging
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,8 @@ from PIL import Image
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import topics
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
-from flamenco.manager.local_storage import LocalStorage
-from flamenco.manager.persistence import Database, jobs
-from flamenco.manager.persistence.models import to_db_time
-from flamenco.manager.persistence.queries import SQL
+from flamenco.manager.persistence import Database, last_rendered
+from flamenco.manager.services.local_storage import LocalStorage
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +79,7 @@ class LastRendered:
         await asyncio.to_thread(_make_thumbnails_blocking, image.image, job_dir)
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> None:
-            job = jobs.fetch_job(conn, image.job_uuid)
-            conn.execute(SQL["save_last_rendered_job"], {"job_id": job.id, "now": to_db_time(now)})
-
-        await self._db.write(transaction)
+        await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
         payload = {
             "job_id": image.job_uuid,
             "task_id": image.task_uuid,
@@ -109,13 +102,8 @@ class LastRendered:
         return self._info(job_uuid)
 
     async def info_latest(self) -> dict[str, Any] | None:
-        job_uuid = await self._db.read(_latest_job_uuid)
+        job_uuid = await self._db.read(last_rendered.fetch_job_uuid)
         return None if job_uuid is None else await self.info_for_job(job_uuid)
-
-
-def _latest_job_uuid(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute(SQL["fetch_last_rendered_job"]).fetchone()
-    return None if row is None else str(row[0])
 
 
 def _make_thumbnails_blocking(data: bytes, job_dir: Path) -> None:

@@ -12,7 +12,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, sleep_schedules, workers
 from flamenco.manager.persistence.models import SleepSchedule, Worker
-from flamenco.manager.sleep_schedule import Schedule
+from flamenco.manager.services.sleep_schedule import Schedule
 from flamenco.manager.state_machine.changes import Changes
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager import job_compilers
+from flamenco.manager.config.variables import Variables
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
@@ -27,7 +28,6 @@ from flamenco.manager.persistence.models import (
 from flamenco.manager.state_machine import transitions
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
-from flamenco.manager.variables import Variables
 
 logger = logging.getLogger(__name__)
 

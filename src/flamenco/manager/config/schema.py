@@ -1,0 +1,223 @@
+"""The settings of `flamenco-manager.yaml`: typed sections, their defaults and value checks.
+
+The keys and defaults are upstream Flamenco 3's, so a studio can keep its file;
+our own extension keys are marked with `_extension` and documented in
+docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import sys
+import typing
+from collections.abc import Callable, Mapping
+from typing import Final
+
+CONFIG_VERSION: Final = 3
+DEFAULT_CONFIG_FILENAME: Final = "flamenco-manager.yaml"
+DEFAULT_BLENDER_ARGUMENTS: Final = "-b -y"
+
+# Audiences a variable value can be meant for; "" is the same as "all".
+AUDIENCES: Final = ("all", "workers", "users")
+
+
+class ShamanLinkMode(enum.StrEnum):
+    """How Shaman puts stored files into a job's checkout directory (our extension)."""
+
+    AUTO = "auto"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    COPY = "copy"
+
+
+def manager_platform(sys_platform: str | None = None) -> str:
+    """The Go GOOS name (`linux`, `windows`, `darwin`, ...) of the platform we run on.
+
+    Workers report their platform as Go names, and variables are keyed by them,
+    so the Manager must call its own platform the same way.
+    """
+    name = sys.platform if sys_platform is None else sys_platform
+    for prefix, goos in _GOOS_BY_SYS_PLATFORM_PREFIX:
+        if name.startswith(prefix):
+            return goos
+    # Python appends release numbers on some systems (`freebsd14`); Go does not.
+    return name.rstrip("0123456789")
+
+
+_GOOS_BY_SYS_PLATFORM_PREFIX: Final = (
+    ("linux", "linux"),
+    ("win32", "windows"),
+    ("cygwin", "windows"),
+    ("msys", "windows"),
+    ("darwin", "darwin"),
+    ("freebsd", "freebsd"),
+    ("openbsd", "openbsd"),
+    ("netbsd", "netbsd"),
+    ("dragonfly", "dragonfly"),
+    ("sunos", "solaris"),
+    ("aix", "aix"),
+    ("emscripten", "js"),
+    ("wasi", "wasip1"),
+)
+
+
+def _renamed(key: str) -> dict[str, object]:
+    """Field metadata for a setting whose YAML/JSON key differs from its Python name."""
+    return {"key": key}
+
+
+def _extension(check: Callable[[typing.Any], str | None]) -> dict[str, object]:
+    """Field metadata for one of our own keys, which upstream Flamenco does not know.
+
+    `check` returns a problem description for an invalid value, or None.
+    """
+    return {"extension": True, "check": check}
+
+
+def _any_value(_: object) -> str | None:
+    return None
+
+
+def _not_negative(value: int | datetime.timedelta) -> str | None:
+    if (value < datetime.timedelta(0)) if isinstance(value, datetime.timedelta) else value < 0:
+        return "must not be negative"
+    return None
+
+
+def _positive_duration(value: datetime.timedelta) -> str | None:
+    return None if value > datetime.timedelta(0) else "must be longer than 0s"
+
+
+def _not_blank(value: str) -> str | None:
+    # SQLite opens a throw-away temporary database for an empty name: all jobs
+    # would vanish on restart, so refuse instead.
+    return None if value.strip() else "must name the database file, e.g. flamenco-manager.sqlite"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VariableValue:
+    """One value of a variable, for one audience and one or more platforms."""
+
+    # Upstream writes the keys in the order audience, platform, platforms, value.
+    audience: str = ""
+    platform: str = ""
+    platforms: tuple[str, ...] = ()
+    value: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Variable:
+    """A named variable: `{name}` in task commands is replaced by its value."""
+
+    is_twoway: bool = False
+    values: tuple[VariableValue, ...] = ()
+
+
+def default_variables() -> dict[str, Variable]:
+    """Upstream's default variables: Blender from $PATH, run in the background."""
+    return {
+        "blender": Variable(
+            values=(
+                VariableValue(platform="linux", value="blender"),
+                VariableValue(platform="windows", value="blender.exe"),
+                VariableValue(platform="darwin", value="blender"),
+            )
+        ),
+        "blenderArgs": Variable(
+            values=(VariableValue(platform="all", value=DEFAULT_BLENDER_ARGUMENTS),)
+        ),
+    }
+
+
+def _default_shaman_enabled() -> bool:
+    # Shaman needs symlinks, which ordinary Windows users cannot create.
+    return manager_platform() != "windows"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ShamanGarbageCollect:
+    """When Shaman removes files that no job checkout uses any more."""
+
+    period: datetime.timedelta = datetime.timedelta(hours=24)
+    max_age: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(days=31), metadata=_renamed("maxAge")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ShamanConfig:
+    """The `shaman` section: the content-addressed file store for job files."""
+
+    enabled: bool = dataclasses.field(default_factory=_default_shaman_enabled)
+    garbage_collect: ShamanGarbageCollect = dataclasses.field(
+        default=ShamanGarbageCollect(), metadata=_renamed("garbageCollect")
+    )
+    link_mode: ShamanLinkMode = dataclasses.field(
+        default=ShamanLinkMode.AUTO, metadata=_extension(_any_value)
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MQTTClientConfig:
+    """The `mqtt.client` section: forwarding Manager events to an MQTT broker."""
+
+    enabled: bool = False
+    broker: str = ""
+    client_id: str = dataclasses.field(default="flamenco", metadata=_renamed("clientID"))
+    topic_prefix: str = "flamenco"
+    username: str = ""
+    password: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MQTTConfig:
+    """The `mqtt` section."""
+
+    client: MQTTClientConfig = MQTTClientConfig()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ManagerConfig:
+    """Everything in `flamenco-manager.yaml`, with upstream's defaults.
+
+    Frozen: make an edited copy with `dataclasses.replace`. Field order is the
+    key order of the written file, which follows upstream's.
+    """
+
+    manager_name: str = "Flamenco"
+    database: str = dataclasses.field(
+        default="flamenco-manager.sqlite", metadata={"check": _not_blank}
+    )
+    database_check_period: datetime.timedelta = datetime.timedelta(minutes=10)
+    listen: str = ":8080"
+    autodiscoverable: bool = True
+    local_manager_storage_path: str = "./flamenco-manager-storage"
+    shared_storage_path: str = ""
+    shaman: ShamanConfig = dataclasses.field(default_factory=ShamanConfig)
+    task_timeout: datetime.timedelta = datetime.timedelta(minutes=10)
+    worker_timeout: datetime.timedelta = datetime.timedelta(minutes=1)
+    blocklist_threshold: int = 3
+    task_fail_after_softfail_count: int = 3
+    mqtt: MQTTConfig = MQTTConfig()
+
+    job_scripts_path: str = dataclasses.field(default="scripts", metadata=_extension(_any_value))
+    job_compiler_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=5), metadata=_extension(_positive_duration)
+    )
+    task_log_max_bytes: int = dataclasses.field(
+        default=100 * 1024 * 1024, metadata=_extension(_not_negative)
+    )
+    no_progress_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(0), metadata=_extension(_not_negative)
+    )
+
+    variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
+
+
+def default_config(platform: str | None = None) -> ManagerConfig:
+    """The configuration used when there is no file, as on a Manager running on `platform`."""
+    if platform is None:
+        return ManagerConfig()
+    return ManagerConfig(shaman=ShamanConfig(enabled=platform != "windows"))
