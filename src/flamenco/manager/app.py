@@ -32,9 +32,10 @@ from flamenco.manager.services.local_storage import LocalStorage
 from flamenco.manager.services.scheduling import TaskScheduler
 from flamenco.manager.services.sleep_scheduler import SleepScheduler
 from flamenco.manager.services.task_logs import TaskLogs
-from flamenco.manager.services.task_updates import FailurePolicy, TaskUpdates
+from flamenco.manager.services.task_updates import TaskUpdates
 from flamenco.manager.services.timeout_checker import TimeoutChecker, Timeouts
 from flamenco.manager.services.workers import WorkerService
+from flamenco.manager.state_machine.failure_rules import FailurePolicy
 from flamenco.manager.state_machine.service import StateMachine
 from flamenco.shaman import Shaman
 

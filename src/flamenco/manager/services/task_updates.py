@@ -1,4 +1,8 @@
-"""What Workers report about their tasks: status, activity, progress, logs and failures."""
+"""What Workers report about their tasks: status, activity, progress, logs and failures.
+
+Each report is loaded, decided (state_machine.transitions, state_machine.failure_rules)
+and applied in one write transaction; events and log lines go out after commit.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,12 @@ from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine.changes import Changes
+from flamenco.manager.state_machine.failure_rules import (
+    FailureFacts,
+    FailurePolicy,
+    FailureVerdict,
+    decide_failure,
+)
 from flamenco.manager.state_machine.service import StateMachine
 
 logger = logging.getLogger(__name__)
@@ -41,14 +51,6 @@ class TaskUpdate:
     activity: str | None = None
     log: str | None = None
     steps_completed: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FailurePolicy:
-    """How many failures the farm tolerates, from the Manager configuration."""
-
-    blocklist_threshold: int
-    fail_after_softfail_count: int
 
 
 def _plural(count: int, word: str, *, with_count: bool = True) -> str:
@@ -149,23 +151,22 @@ class TaskUpdates:
         task: Task,
         now: dt.datetime,
     ) -> None:
-        """Decide between soft failure, hard failure, and failing the whole job."""
-        num_failed = failures.add_task_failure(conn, task.id, worker.id, now)
-
-        # The count includes the failure just recorded. Upstream adds one more,
-        # which blocks a Worker one failure early.
-        failed_of_type = failures.count_task_failures_of_worker(
-            conn, task.job_id, worker.id, task.task_type
+        """Record the failure, ask the failure rules what it means, and carry that out."""
+        facts = FailureFacts(
+            workers_failed_task=failures.add_task_failure(conn, task.id, worker.id, now),
+            worker_failures_of_type=failures.count_task_failures_of_worker(
+                conn, task.job_id, worker.id, task.task_type
+            ),
+            workers_left=len(self._workers_left(conn, task)),
         )
-        if failed_of_type >= self._policy.blocklist_threshold:
+        decision = decide_failure(facts, self._policy)
+        if decision.block_worker:
             logger.warning(
                 "blocklisting worker",
                 extra={"worker": worker.uuid, "job": task.job_uuid, "task_type": task.task_type},
             )
             failures.add_job_block(conn, task.job_id, worker.id, task.task_type, now)
-            if not self._workers_left(conn, task):
-                self._fail_job(conn, changes, worker, task, now)
-                return
+        if decision.requeue_workers_failed_tasks:
             reason = f"worker {worker.name} was blocked from tasks of type {task.task_type!r}"
             self._state_machine.apply_requeue_worker_tasks(
                 conn,
@@ -176,31 +177,30 @@ class TaskUpdates:
                 from_status=TaskStatus.FAILED,
                 job_id=task.job_id,
             )
-
-        threshold = self._policy.fail_after_softfail_count
-        if num_failed >= threshold:
-            changes.log(
-                task.job_uuid,
-                task.uuid,
-                f"Task failed by {_plural(num_failed, 'worker')}, "
-                "Manager will mark it as hard failure",
-            )
-            self._state_machine.apply_task_status(conn, changes, task, TaskStatus.FAILED, now)
-            return
-
-        if not self._workers_left(conn, task):
-            self._fail_job(conn, changes, worker, task, now)
-            return
-
-        remaining = threshold - num_failed
-        changes.log(
-            task.job_uuid,
-            task.uuid,
-            f"Task failed by {_plural(num_failed, 'worker')}, Manager will mark it as soft "
-            f"failure. {remaining} more {_plural(remaining, 'failure', with_count=False)} "
-            "will cause hard failure.",
-        )
-        self._state_machine.apply_task_status(conn, changes, task, TaskStatus.SOFT_FAILED, now)
+        num_failed = facts.workers_failed_task
+        match decision.verdict:
+            case FailureVerdict.FAIL_JOB:
+                self._fail_job(conn, changes, worker, task, now)
+            case FailureVerdict.HARD_FAIL:
+                changes.log(
+                    task.job_uuid,
+                    task.uuid,
+                    f"Task failed by {_plural(num_failed, 'worker')}, "
+                    "Manager will mark it as hard failure",
+                )
+                self._state_machine.apply_task_status(conn, changes, task, TaskStatus.FAILED, now)
+            case FailureVerdict.SOFT_FAIL:
+                remaining = self._policy.fail_after_softfail_count - num_failed
+                changes.log(
+                    task.job_uuid,
+                    task.uuid,
+                    f"Task failed by {_plural(num_failed, 'worker')}, Manager will mark it as "
+                    f"soft failure. {remaining} more "
+                    f"{_plural(remaining, 'failure', with_count=False)} will cause hard failure.",
+                )
+                self._state_machine.apply_task_status(
+                    conn, changes, task, TaskStatus.SOFT_FAILED, now
+                )
 
     def _workers_left(self, conn: sqlite3.Connection, task: Task) -> set[str]:
         """Workers that could still run this task: capable, not blocked, not failed it before."""
