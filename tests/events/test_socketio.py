@@ -11,7 +11,9 @@ import pytest
 import socketio
 
 from flamenco.manager import keys
-from flamenco.manager.eventbus import events
+from flamenco.manager.eventbus import topics
+from flamenco.manager.eventbus.broker import Event, EventKind
+from flamenco.manager.eventbus.payloads import EventJobUpdate
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
@@ -201,7 +203,7 @@ async def test_batched_and_per_event_clients_hear_the_same_events(manager: Runni
         # Five events published at once are flushed together.
         job_ids = [str(uuid.uuid4()) for _ in range(5)]
         for job_id in job_ids:
-            manager.app[keys.BROKER].publish(events.job_deleted(job_id))
+            manager.app[keys.BROKER].publish(_deleted_job_event(job_id))
         for listener in (batched, per_event):
             for job_id in job_ids:
                 await listener.wait_for("/jobs", lambda p, job_id=job_id: p["id"] == job_id)
@@ -218,3 +220,19 @@ async def test_batched_and_per_event_clients_hear_the_same_events(manager: Runni
     finally:
         for listener in (batched, per_event):
             await listener.client.disconnect()
+
+
+def _deleted_job_event(job_id: str) -> Event:
+    payload: EventJobUpdate = {
+        "id": job_id,
+        "name": "deleted job",
+        "updated": "2026-01-02T03:04:05Z",
+        "status": "completed",
+        "type": "echo-sleep-test",
+        "priority": 50,
+        "refresh_tasks": False,
+        "steps_completed": 1,
+        "steps_total": 1,
+        "was_deleted": True,
+    }
+    return Event(topics.JOBS, EventKind.JOB_UPDATE, payload)

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from flamenco.manager.eventbus.payloads import Payload
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class EventKind(StrEnum):
 class Event:
     topic: str
     kind: EventKind
-    payload: dict[str, Any]
+    payload: Payload
 
 
 Subscriber = Callable[[Event], None]

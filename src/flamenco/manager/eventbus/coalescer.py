@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flamenco.manager.eventbus.broker import Event, EventKind
+from flamenco.manager.eventbus.payloads import Payload
 
 
 def _identity(event: Event) -> tuple[str, str, str] | None:
@@ -14,10 +17,11 @@ def _identity(event: Event) -> tuple[str, str, str] | None:
         EventKind.LAST_RENDERED_UPDATE,
         EventKind.FARM_STATUS,
     ):
-        item = str(event.payload.get("id") or event.payload.get("job_id") or "")
+        fields = _fields(event.payload)
+        item = str(fields.get("id") or fields.get("job_id") or "")
         return (event.kind, event.topic, item)
     if event.kind == EventKind.TASK_LOG_UPDATE:
-        return (event.kind, event.topic, str(event.payload.get("task_id", "")))
+        return (event.kind, event.topic, str(_fields(event.payload).get("task_id", "")))
     return None
 
 
@@ -42,20 +46,26 @@ class Coalescer:
         if earlier is None:
             self._pending[identity] = event
         elif event.kind == EventKind.TASK_LOG_UPDATE:
-            joined = earlier.payload["log"] + event.payload["log"]
-            self._pending[identity] = Event(
-                event.topic, event.kind, {**event.payload, "log": joined}
-            )
+            joined = _fields(earlier.payload)["log"] + _fields(event.payload)["log"]
+            merged = {**event.payload, "log": joined}
+            self._pending[identity] = Event(event.topic, event.kind, cast(Payload, merged))
         else:
+            before = _fields(earlier.payload)
             payload = dict(event.payload)
             # Keep where the burst started, so "queued ➜ active" is not lost in between.
-            if "previous_status" in earlier.payload:
-                payload["previous_status"] = earlier.payload["previous_status"]
-            elif "previous_status" in payload and earlier.payload.get("status"):
-                payload["previous_status"] = earlier.payload["status"]
-            self._pending[identity] = Event(event.topic, event.kind, payload)
+            if "previous_status" in before:
+                payload["previous_status"] = before["previous_status"]
+            elif "previous_status" in payload and before.get("status"):
+                payload["previous_status"] = before["status"]
+            self._pending[identity] = Event(event.topic, event.kind, cast(Payload, payload))
 
     def drain(self) -> list[Event]:
         events = list(self._pending.values())
         self._pending.clear()
         return events
+
+
+def _fields(payload: Payload) -> dict[str, Any]:
+    # Merging works on any payload's fields alike; a newer payload of the same kind
+    # replaces an older one, so the result keeps the kind's shape.
+    return cast(dict[str, Any], payload)

@@ -1,12 +1,12 @@
-"""Event payloads, shaped like the OpenAPI Event* schemas, and the events that carry them."""
+"""The events the Manager publishes, built from its records into the spec's Event* payloads."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from flamenco.api import wire
 from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
-from flamenco.manager.eventbus import topics
+from flamenco.manager.eventbus import payloads, topics
 from flamenco.manager.eventbus.broker import Event, EventKind
 from flamenco.manager.persistence.models import Job, Task, Worker, WorkerTag
 
@@ -14,7 +14,21 @@ from flamenco.manager.persistence.models import Job, Task, Worker, WorkerTag
 def job_updated(
     job: Job, *, previous_status: JobStatus | None = None, refresh_tasks: bool = False
 ) -> Event:
-    payload: dict[str, Any] = {
+    payload = _job_payload(job, previous_status=previous_status, refresh_tasks=refresh_tasks)
+    return Event(topics.JOBS, EventKind.JOB_UPDATE, payload)
+
+
+def job_deleted(job: Job) -> Event:
+    """The job as it was when deleted; clients only need its `id` and `was_deleted`."""
+    payload = _job_payload(job, previous_status=None, refresh_tasks=False)
+    payload["was_deleted"] = True
+    return Event(topics.JOBS, EventKind.JOB_UPDATE, payload)
+
+
+def _job_payload(
+    job: Job, *, previous_status: JobStatus | None, refresh_tasks: bool
+) -> payloads.EventJobUpdate:
+    payload: payloads.EventJobUpdate = {
         "id": job.uuid,
         "name": job.name,
         "updated": wire.format_time(job.updated_at),
@@ -29,15 +43,11 @@ def job_updated(
         payload["previous_status"] = previous_status
     if job.delete_requested_at is not None:
         payload["delete_requested_at"] = wire.format_time(job.delete_requested_at)
-    return Event(topics.JOBS, EventKind.JOB_UPDATE, payload)
-
-
-def job_deleted(job_uuid: str) -> Event:
-    return Event(topics.JOBS, EventKind.JOB_UPDATE, {"id": job_uuid, "was_deleted": True})
+    return payload
 
 
 def task_updated(task: Task, *, previous_status: TaskStatus | None = None) -> Event:
-    payload: dict[str, Any] = {
+    payload: payloads.EventTaskUpdate = {
         "id": task.uuid,
         "job_id": task.job_uuid,
         "name": task.name,
@@ -61,7 +71,7 @@ def task_log_updated(task_uuid: str, log: str) -> Event:
 
 
 def worker_updated(worker: Worker, *, previous_status: WorkerStatus | None = None) -> Event:
-    payload: dict[str, Any] = {
+    payload: payloads.EventWorkerUpdate = {
         "id": worker.uuid,
         "name": worker.name,
         "updated": wire.format_time(worker.updated_at or worker.created_at),
@@ -84,7 +94,7 @@ def worker_updated(worker: Worker, *, previous_status: WorkerStatus | None = Non
 
 
 def worker_tag_updated(tag: WorkerTag, *, was_deleted: bool = False) -> Event:
-    payload: dict[str, Any] = {"tag": {"id": tag.uuid, "name": tag.name}}
+    payload: payloads.EventWorkerTagUpdate = {"tag": {"id": tag.uuid, "name": tag.name}}
     if tag.description:
         payload["tag"]["description"] = tag.description
     if was_deleted:
@@ -92,9 +102,20 @@ def worker_tag_updated(tag: WorkerTag, *, was_deleted: bool = False) -> Event:
     return Event(topics.WORKER_TAGS, EventKind.WORKER_TAG_UPDATE, payload)
 
 
-def lifecycle(kind: str) -> Event:
+def lifecycle(kind: Literal["manager-startup", "manager-shutdown"]) -> Event:
     return Event(topics.LIFECYCLE, EventKind.LIFECYCLE, {"type": kind})
 
 
 def farm_status(status: str) -> Event:
     return Event(topics.FARM_STATUS, EventKind.FARM_STATUS, {"status": status})
+
+
+def last_rendered_updated(
+    topic: str, job_uuid: str, task_uuid: str, thumbnail: payloads.LastRenderedImageInfo
+) -> Event:
+    payload: payloads.EventLastRenderedUpdate = {
+        "job_id": job_uuid,
+        "task_id": task_uuid,
+        "thumbnail": thumbnail,
+    }
+    return Event(topic, EventKind.LAST_RENDERED_UPDATE, payload)

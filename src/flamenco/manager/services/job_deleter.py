@@ -92,4 +92,4 @@ class JobDeleter:
             logger.exception("error deleting job, will retry later", extra={"job": job_uuid})
             return
         logger.info("job deleted", extra={"job": job_uuid, "job_name": job.name})
-        self._broker.publish(events.job_deleted(job_uuid))
+        self._broker.publish(events.job_deleted(job))

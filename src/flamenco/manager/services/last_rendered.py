@@ -8,13 +8,13 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
 from flamenco.clock import Clock
-from flamenco.manager.eventbus import topics
-from flamenco.manager.eventbus.broker import Broker, Event, EventKind
+from flamenco.manager.eventbus import events, topics
+from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.eventbus.payloads import LastRenderedImageInfo
 from flamenco.manager.persistence import Database, last_rendered
 from flamenco.manager.services.local_storage import LocalStorage
 
@@ -80,28 +80,26 @@ class LastRendered:
         now = self._clock.now()
 
         await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
-        payload = {
-            "job_id": image.job_uuid,
-            "task_id": image.task_uuid,
-            "thumbnail": self._info(image.job_uuid),
-        }
+        thumbnail = self._info(image.job_uuid)
         for topic in (topics.job_last_rendered(image.job_uuid), topics.LAST_RENDERED):
-            self._broker.publish(Event(topic, EventKind.LAST_RENDERED_UPDATE, payload))
+            self._broker.publish(
+                events.last_rendered_updated(topic, image.job_uuid, image.task_uuid, thumbnail)
+            )
 
-    def _info(self, job_uuid: str) -> dict[str, Any]:
+    def _info(self, job_uuid: str) -> LastRenderedImageInfo:
         return {
             "base": self._storage.url_for(self._storage.job_dir_relative(job_uuid)),
             "suffixes": list(SUFFIXES),
         }
 
-    async def info_for_job(self, job_uuid: str) -> dict[str, Any] | None:
+    async def info_for_job(self, job_uuid: str) -> LastRenderedImageInfo | None:
         """The spec's JobLastRenderedImageInfo, or None when the job has no image yet."""
         tiny = self._storage.job_dir(job_uuid) / TINY_IMAGE_NAME
         if not await asyncio.to_thread(tiny.exists):
             return None
         return self._info(job_uuid)
 
-    async def info_latest(self) -> dict[str, Any] | None:
+    async def info_latest(self) -> LastRenderedImageInfo | None:
         job_uuid = await self._db.read(last_rendered.fetch_job_uuid)
         return None if job_uuid is None else await self.info_for_job(job_uuid)
 
