@@ -64,7 +64,7 @@ async def test_failed_write_is_rolled_back_alone(tmp_path: Path) -> None:
         assert isinstance(results[0], int)
         assert isinstance(results[1], RuntimeError)
         names = await db.read(
-            lambda conn: [row[0] for row in conn.execute("SELECT name FROM tasks")]
+            lambda conn: [row[0] for row in conn.raw.execute("SELECT name FROM tasks")]
         )
         assert names == ["kept"]
     finally:
@@ -89,8 +89,8 @@ async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
 
         def writer(name: str) -> Callable[[sqlite3.Connection], None]:
             def write(conn: sqlite3.Connection) -> None:
-                conn.execute("CREATE TABLE IF NOT EXISTS written (name TEXT)")
-                conn.execute("INSERT INTO written VALUES (?)", (name,))
+                conn.raw.execute("CREATE TABLE IF NOT EXISTS written (name TEXT)")
+                conn.raw.execute("INSERT INTO written VALUES (?)", (name,))
 
             write.__name__ = name
             return write
@@ -101,7 +101,7 @@ async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
         urgent = asyncio.ensure_future(db.write(writer("urgent"), urgent=True))
         await asyncio.gather(first, urgent, *queued)
         assert batches == [["in progress"], ["urgent"], ["queued 0", "queued 1", "queued 2"]]
-        names = await db.read(lambda conn: [r[0] for r in conn.execute("SELECT name FROM written")])
+        names = await db.read(lambda conn: [r[0] for r in conn.raw.execute("SELECT name FROM written")])
         assert names == ["in progress", "urgent", "queued 0", "queued 1", "queued 2"]
     finally:
         await db.close()
@@ -128,10 +128,10 @@ async def test_big_job_is_deleted_a_batch_of_tasks_at_a_time(
             deleted = delete_tasks(conn, job_id, limit)
             batches.append(deleted)
             # Whatever remains of the job keeps every dependency it had.
-            kept = conn.execute(
+            kept = conn.raw.execute(
                 "SELECT count(*) FROM tasks WHERE job_id = ? AND name != 'first'", (job_id,)
             ).fetchone()[0]
-            links = conn.execute(
+            links = conn.raw.execute(
                 "SELECT count(*) FROM task_dependencies JOIN tasks ON tasks.id = task_id"
                 " WHERE tasks.job_id = ?",
                 (job_id,),
@@ -146,7 +146,7 @@ async def test_big_job_is_deleted_a_batch_of_tasks_at_a_time(
         await deleter.delete(job.uuid)
         assert batches == [10, 10, 5]
         remaining = await db.read(
-            lambda conn: [row[0] for row in conn.execute("SELECT job_id FROM tasks")]
+            lambda conn: [row[0] for row in conn.raw.execute("SELECT job_id FROM tasks")]
         )
         assert set(remaining) == {other_id}
         with pytest.raises(JobNotFound):

@@ -10,6 +10,7 @@ from flamenco.manager.persistence.errors import (
     NotFound,
     PersistenceError,
     TaskNotFound,
+    UniqueViolation,
     WorkerNotFound,
     WorkerTagNotFound,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "NotFound",
     "PersistenceError",
     "TaskNotFound",
+    "UniqueViolation",
     "WorkerNotFound",
     "WorkerTagNotFound",
 ]

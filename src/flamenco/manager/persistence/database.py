@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from flamenco.manager.persistence import errors, migrate
+from flamenco.manager.persistence.connection import Connection, Dialect, SQLiteConnection
+from flamenco.manager.persistence.queries import load_queries
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class Database:
     synchronous function that receives the `sqlite3.Connection`; it runs in that
     connection's thread, so a whole transaction costs one hop off the event loop.
     """
+
+    dialect = Dialect.SQLITE
 
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
@@ -74,7 +78,7 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T], *, urgent: bool = False) -> T:
+    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
         """Run `fn` inside a write transaction; its changes are committed when this returns.
 
         Writes that arrive while another is running are grouped into one transaction
@@ -115,7 +119,7 @@ class Database:
                 else:
                     item.future.set_exception(value)
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` inside a read transaction, so it sees one consistent snapshot."""
         return await _run(self._reader, _in_transaction, fn, "BEGIN")
 
@@ -173,21 +177,22 @@ def _configure_blocking(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _PendingWrite:
-    fn: Callable[[sqlite3.Connection], Any]
+    fn: Callable[[Connection], Any]
     future: asyncio.Future[Any]
 
 
 def _run_batch(
-    conn: sqlite3.Connection, functions: list[Callable[[sqlite3.Connection], Any]]
+    conn: sqlite3.Connection, functions: list[Callable[[Connection], Any]]
 ) -> list[tuple[bool, Any]]:
     """Run each function in its own savepoint of one transaction; report each outcome."""
     outcomes: list[tuple[bool, Any]] = []
+    named = SQLiteConnection(conn, load_queries(Dialect.SQLITE))
     conn.execute("BEGIN IMMEDIATE")
     try:
         for fn in functions:
             conn.execute("SAVEPOINT write")
             try:
-                outcomes.append((True, fn(conn)))
+                outcomes.append((True, fn(named)))
             except Exception as error:
                 conn.execute("ROLLBACK TO write")
                 outcomes.append((False, _busy_or_same(error)))
@@ -205,12 +210,10 @@ def _busy_or_same(error: Exception) -> Exception:
     return error
 
 
-def _in_transaction(
-    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], begin: str
-) -> T:
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[Connection], T], begin: str) -> T:
     conn.execute(begin)
     try:
-        result = fn(conn)
+        result = fn(SQLiteConnection(conn, load_queries(Dialect.SQLITE)))
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -8,6 +8,7 @@ PersistenceError
  |    +-- WorkerTagNotFound
  +-- DatabaseBusy
  +-- IntegrityError
+ +-- UniqueViolation
 """
 
 from __future__ import annotations
@@ -47,3 +48,7 @@ class DatabaseBusy(PersistenceError):
 
 class IntegrityError(PersistenceError):
     """The database failed its integrity check."""
+
+
+class UniqueViolation(PersistenceError):
+    """A row with the same unique value exists already."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
-from flamenco.manager.persistence.queries import SQL, fetch_one
+from flamenco.manager.persistence.queries import fetch_one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,11 +47,11 @@ class NewJob:
     tasks: list[NewTask]
 
 
-def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
+def insert_job(conn: Connection, job: NewJob) -> int:
     """Store a job with its tasks and their dependencies."""
     now = to_db_time(job.created_at)
     cursor = conn.execute(
-        SQL["insert_job"],
+        "insert_job",
         {
             "now": now,
             "uuid": job.uuid,
@@ -67,10 +67,9 @@ def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
             "steps_total": sum(task.steps_total for task in job.tasks),
         },
     )
-    job_id = cursor.lastrowid
-    assert job_id is not None
+    job_id = int(cursor.fetchone()[0])
     conn.executemany(
-        SQL["insert_task"],
+        "insert_task",
         (
             {
                 "now": now,
@@ -89,7 +88,7 @@ def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
         ),
     )
     conn.executemany(
-        SQL["insert_task_dependency_by_uuid"],
+        "insert_task_dependency_by_uuid",
         (
             {"task_uuid": task.uuid, "dependency_uuid": dependency}
             for task in job.tasks
@@ -99,13 +98,13 @@ def insert_job(conn: sqlite3.Connection, job: NewJob) -> int:
     return job_id
 
 
-def fetch_job(conn: sqlite3.Connection, uuid: str) -> Job:
+def fetch_job(conn: Connection, uuid: str) -> Job:
     return fetch_one(
         conn, "fetch_job", {"uuid": uuid}, Job.from_row, errors.JobNotFound(f"job {uuid} not found")
     )
 
 
-def fetch_job_by_id(conn: sqlite3.Connection, job_id: int) -> Job:
+def fetch_job_by_id(conn: Connection, job_id: int) -> Job:
     return fetch_one(
         conn,
         "fetch_job_by_id",
@@ -115,66 +114,62 @@ def fetch_job_by_id(conn: sqlite3.Connection, job_id: int) -> Job:
     )
 
 
-def fetch_jobs(conn: sqlite3.Connection) -> list[Job]:
-    return [Job.from_row(row) for row in conn.execute(SQL["fetch_jobs"])]
+def fetch_jobs(conn: Connection) -> list[Job]:
+    return [Job.from_row(row) for row in conn.execute("fetch_jobs")]
 
 
-def fetch_jobs_in_status(conn: sqlite3.Connection, statuses: Iterable[JobStatus]) -> list[Job]:
-    rows = conn.execute(SQL["fetch_jobs_in_status"], {"statuses": json.dumps(list(statuses))})
+def fetch_jobs_in_status(conn: Connection, statuses: Iterable[JobStatus]) -> list[Job]:
+    rows = conn.execute("fetch_jobs_in_status", {"statuses": json.dumps(list(statuses))})
     return [Job.from_row(row) for row in rows]
 
 
 def save_job_status(
-    conn: sqlite3.Connection, job_id: int, status: JobStatus, activity: str, now: dt.datetime
+    conn: Connection, job_id: int, status: JobStatus, activity: str, now: dt.datetime
 ) -> None:
     conn.execute(
-        SQL["save_job_status"],
+        "save_job_status",
         {"id": job_id, "status": status, "activity": activity, "now": to_db_time(now)},
     )
 
 
-def save_job_priority(
-    conn: sqlite3.Connection, job_id: int, priority: int, now: dt.datetime
-) -> None:
-    conn.execute(
-        SQL["save_job_priority"], {"id": job_id, "priority": priority, "now": to_db_time(now)}
-    )
-    conn.execute(SQL["save_tasks_job_priority"], {"job_id": job_id, "priority": priority})
+def save_job_priority(conn: Connection, job_id: int, priority: int, now: dt.datetime) -> None:
+    conn.execute("save_job_priority", {"id": job_id, "priority": priority, "now": to_db_time(now)})
+    conn.execute("save_tasks_job_priority", {"job_id": job_id, "priority": priority})
 
 
 def save_job_tag(
-    conn: sqlite3.Connection, job_id: int, worker_tag_id: int | None, now: dt.datetime
+    conn: Connection, job_id: int, worker_tag_id: int | None, now: dt.datetime
 ) -> None:
     conn.execute(
-        SQL["save_job_tag"],
+        "save_job_tag",
         {"id": job_id, "worker_tag_id": worker_tag_id, "now": to_db_time(now)},
     )
 
 
-def request_job_deletion(conn: sqlite3.Connection, job_id: int, now: dt.datetime) -> None:
-    conn.execute(SQL["request_job_deletion"], {"id": job_id, "now": to_db_time(now)})
+def request_job_deletion(conn: Connection, job_id: int, now: dt.datetime) -> None:
+    conn.execute("request_job_deletion", {"id": job_id, "now": to_db_time(now)})
 
 
-def fetch_jobs_to_delete(conn: sqlite3.Connection) -> list[Job]:
-    return [Job.from_row(row) for row in conn.execute(SQL["fetch_jobs_to_delete"])]
+def fetch_jobs_to_delete(conn: Connection) -> list[Job]:
+    return [Job.from_row(row) for row in conn.execute("fetch_jobs_to_delete")]
 
 
-def fetch_job_ids_updated_before(conn: sqlite3.Connection, moment: dt.datetime) -> list[int]:
-    rows = conn.execute(SQL["fetch_job_ids_updated_before"], {"moment": to_db_time(moment)})
+def fetch_job_ids_updated_before(conn: Connection, moment: dt.datetime) -> list[int]:
+    rows = conn.execute("fetch_job_ids_updated_before", {"moment": to_db_time(moment)})
     return [row[0] for row in rows]
 
 
-def delete_job(conn: sqlite3.Connection, job_id: int) -> None:
-    conn.execute(SQL["delete_job"], {"id": job_id})
+def delete_job(conn: Connection, job_id: int) -> None:
+    conn.execute("delete_job", {"id": job_id})
 
 
-def delete_tasks_of_job(conn: sqlite3.Connection, job_id: int, limit: int) -> int:
+def delete_tasks_of_job(conn: Connection, job_id: int, limit: int) -> int:
     """Delete up to `limit` of the job's tasks, newest first; return how many went."""
-    return conn.execute(SQL["delete_tasks_of_job"], {"job_id": job_id, "limit": limit}).rowcount
+    return conn.execute("delete_tasks_of_job", {"job_id": job_id, "limit": limit}).rowcount
 
 
-def count_tasks_by_status(conn: sqlite3.Connection, job_id: int) -> dict[TaskStatus, int]:
-    rows = conn.execute(SQL["count_tasks_of_job_by_status"], {"job_id": job_id})
+def count_tasks_by_status(conn: Connection, job_id: int) -> dict[TaskStatus, int]:
+    rows = conn.execute("count_tasks_of_job_by_status", {"job_id": job_id})
     counts: dict[TaskStatus, int] = {}
     for row in rows:
         try:
@@ -184,20 +179,18 @@ def count_tasks_by_status(conn: sqlite3.Connection, job_id: int) -> dict[TaskSta
     return counts
 
 
-def recompute_job_steps(conn: sqlite3.Connection, job_id: int) -> None:
-    conn.execute(SQL["recompute_job_steps"], {"id": job_id})
+def recompute_job_steps(conn: Connection, job_id: int) -> None:
+    conn.execute("recompute_job_steps", {"id": job_id})
 
 
-def add_job_steps_completed(
-    conn: sqlite3.Connection, job_id: int, delta: int, now: dt.datetime
-) -> None:
+def add_job_steps_completed(conn: Connection, job_id: int, delta: int, now: dt.datetime) -> None:
     if delta:
         conn.execute(
-            SQL["add_job_steps_completed"], {"id": job_id, "delta": delta, "now": to_db_time(now)}
+            "add_job_steps_completed", {"id": job_id, "delta": delta, "now": to_db_time(now)}
         )
 
 
-def fetch_task(conn: sqlite3.Connection, uuid: str) -> Task:
+def fetch_task(conn: Connection, uuid: str) -> Task:
     return fetch_one(
         conn,
         "fetch_task",
@@ -207,7 +200,7 @@ def fetch_task(conn: sqlite3.Connection, uuid: str) -> Task:
     )
 
 
-def fetch_task_ref(conn: sqlite3.Connection, uuid: str) -> TaskRef:
+def fetch_task_ref(conn: Connection, uuid: str) -> TaskRef:
     return fetch_one(
         conn,
         "fetch_task_ref",
@@ -217,7 +210,7 @@ def fetch_task_ref(conn: sqlite3.Connection, uuid: str) -> TaskRef:
     )
 
 
-def fetch_task_by_id(conn: sqlite3.Connection, task_id: int) -> Task:
+def fetch_task_by_id(conn: Connection, task_id: int) -> Task:
     return fetch_one(
         conn,
         "fetch_task_by_id",
@@ -227,30 +220,26 @@ def fetch_task_by_id(conn: sqlite3.Connection, task_id: int) -> Task:
     )
 
 
-def fetch_tasks_of_job(conn: sqlite3.Connection, job_id: int) -> list[Task]:
-    return [
-        Task.from_row(row) for row in conn.execute(SQL["fetch_tasks_of_job"], {"job_id": job_id})
-    ]
+def fetch_tasks_of_job(conn: Connection, job_id: int) -> list[Task]:
+    return [Task.from_row(row) for row in conn.execute("fetch_tasks_of_job", {"job_id": job_id})]
 
 
 def fetch_tasks_of_worker(
-    conn: sqlite3.Connection, worker_id: int, status: TaskStatus, *, job_id: int | None = None
+    conn: Connection, worker_id: int, status: TaskStatus, *, job_id: int | None = None
 ) -> list[Task]:
     if job_id is None:
         rows = conn.execute(
-            SQL["fetch_tasks_of_worker_in_status"], {"worker_id": worker_id, "status": status}
+            "fetch_tasks_of_worker_in_status", {"worker_id": worker_id, "status": status}
         )
     else:
         rows = conn.execute(
-            SQL["fetch_tasks_of_worker_in_job_in_status"],
+            "fetch_tasks_of_worker_in_job_in_status",
             {"worker_id": worker_id, "job_id": job_id, "status": status},
         )
     return [Task.from_row(row) for row in rows]
 
 
-def save_task_status(
-    conn: sqlite3.Connection, task: Task, status: TaskStatus, now: dt.datetime
-) -> int:
+def save_task_status(conn: Connection, task: Task, status: TaskStatus, now: dt.datetime) -> int:
     """Store a task's new status; return the change in its completed steps."""
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:
@@ -258,7 +247,7 @@ def save_task_status(
     elif status == TaskStatus.QUEUED:
         steps_completed = 0
     conn.execute(
-        SQL["save_task_status"],
+        "save_task_status",
         {
             "id": task.id,
             "status": status,
@@ -269,25 +258,23 @@ def save_task_status(
     return steps_completed - task.steps_completed
 
 
-def save_task_activity(
-    conn: sqlite3.Connection, task_id: int, activity: str, now: dt.datetime
-) -> None:
+def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:
     conn.execute(
-        SQL["save_task_activity"], {"id": task_id, "activity": activity, "now": to_db_time(now)}
+        "save_task_activity", {"id": task_id, "activity": activity, "now": to_db_time(now)}
     )
 
 
 def save_task_steps_completed(
-    conn: sqlite3.Connection, task_id: int, steps_completed: int, now: dt.datetime
+    conn: Connection, task_id: int, steps_completed: int, now: dt.datetime
 ) -> None:
     conn.execute(
-        SQL["save_task_steps_completed"],
+        "save_task_steps_completed",
         {"id": task_id, "steps_completed": steps_completed, "now": to_db_time(now)},
     )
 
 
 def touch_task_with_activity(
-    conn: sqlite3.Connection,
+    conn: Connection,
     task_id: int,
     activity: str | None,
     now: dt.datetime,
@@ -296,19 +283,17 @@ def touch_task_with_activity(
 ) -> None:
     """Note a Worker's sign of life on the task, its new activity, and whether it moved on."""
     conn.execute(
-        SQL["touch_task_with_activity"],
+        "touch_task_with_activity",
         {"id": task_id, "activity": activity, "now": to_db_time(now), "progressed": progressed},
     )
 
 
-def touch_task(conn: sqlite3.Connection, task_id: int, now: dt.datetime) -> None:
-    conn.execute(SQL["touch_task"], {"id": task_id, "now": to_db_time(now)})
+def touch_task(conn: Connection, task_id: int, now: dt.datetime) -> None:
+    conn.execute("touch_task", {"id": task_id, "now": to_db_time(now)})
 
 
-def assign_task(conn: sqlite3.Connection, task_id: int, worker_id: int, now: dt.datetime) -> None:
-    conn.execute(
-        SQL["assign_task"], {"id": task_id, "worker_id": worker_id, "now": to_db_time(now)}
-    )
+def assign_task(conn: Connection, task_id: int, worker_id: int, now: dt.datetime) -> None:
+    conn.execute("assign_task", {"id": task_id, "worker_id": worker_id, "now": to_db_time(now)})
 
 
 # SQLite's largest rowid: "up to the last task" when updating a whole job at once.
@@ -316,7 +301,7 @@ _MAX_ROW_ID = 2**63 - 1
 
 
 def update_job_tasks(
-    conn: sqlite3.Connection,
+    conn: Connection,
     job_id: int,
     new_status: TaskStatus,
     activity: str,
@@ -328,7 +313,7 @@ def update_job_tasks(
 ) -> None:
     """Give many tasks of a job (those with IDs first_id..last_id) a new status at once."""
     conn.execute(
-        SQL["update_job_tasks"],
+        "update_job_tasks",
         {
             "job_id": job_id,
             "first": first_id,
@@ -342,7 +327,7 @@ def update_job_tasks(
 
 
 def update_job_tasks_batch(
-    conn: sqlite3.Connection,
+    conn: Connection,
     job_id: int,
     new_status: TaskStatus,
     activity: str,
@@ -357,7 +342,7 @@ def update_job_tasks_batch(
     Returns the last task ID handled, to continue after; None when none were left.
     """
     rows = conn.execute(
-        SQL["fetch_job_task_ids_after"], {"job_id": job_id, "after": after_id, "limit": limit}
+        "fetch_job_task_ids_after", {"job_id": job_id, "after": after_id, "limit": limit}
     ).fetchall()
     if not rows:
         return None
@@ -374,13 +359,11 @@ def update_job_tasks_batch(
     return int(rows[-1][0])
 
 
-def fetch_active_tasks_untouched_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Task]:
-    rows = conn.execute(SQL["fetch_active_tasks_timed_out"], {"before": to_db_time(before)})
+def fetch_active_tasks_untouched_since(conn: Connection, before: dt.datetime) -> list[Task]:
+    rows = conn.execute("fetch_active_tasks_timed_out", {"before": to_db_time(before)})
     return [Task.from_row(row) for row in rows]
 
 
-def fetch_active_tasks_without_progress_since(
-    conn: sqlite3.Connection, before: dt.datetime
-) -> list[Task]:
-    rows = conn.execute(SQL["fetch_active_tasks_without_progress"], {"before": to_db_time(before)})
+def fetch_active_tasks_without_progress_since(conn: Connection, before: dt.datetime) -> list[Task]:
+    rows = conn.execute("fetch_active_tasks_without_progress", {"before": to_db_time(before)})
     return [Task.from_row(row) for row in rows]

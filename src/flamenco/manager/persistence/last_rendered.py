@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 from flamenco.manager.persistence import jobs
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import to_db_time
-from flamenco.manager.persistence.queries import SQL
 
 
-def save_job(conn: sqlite3.Connection, job_uuid: str, now: dt.datetime) -> None:
+def save_job(conn: Connection, job_uuid: str, now: dt.datetime) -> None:
     """Remember `job_uuid` as the job of the farm's newest rendered frame."""
     job = jobs.fetch_job(conn, job_uuid)
-    conn.execute(SQL["save_last_rendered_job"], {"job_id": job.id, "now": to_db_time(now)})
+    conn.execute("save_last_rendered_job", {"job_id": job.id, "now": to_db_time(now)})
 
 
-def fetch_job_uuid(conn: sqlite3.Connection) -> str | None:
+def fetch_job_uuid(conn: Connection) -> str | None:
     """The job of the farm's newest rendered frame; None before the first one."""
-    row = conn.execute(SQL["fetch_last_rendered_job"]).fetchone()
+    row = conn.execute("fetch_last_rendered_job").fetchone()
     return None if row is None else str(row[0])

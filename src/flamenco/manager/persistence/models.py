@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
+from flamenco.manager.persistence.connection import Row
 
 
 def to_db_time(moment: dt.datetime) -> str:
@@ -46,7 +46,7 @@ class Job:
     steps_total: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         return cls(
             id=row["id"],
             uuid=row["uuid"],
@@ -100,7 +100,7 @@ class Task:
     steps_total: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Task:
+    def from_row(cls, row: Row) -> Task:
         worker = None
         if row["worker_id"] is not None:
             worker = TaskWorkerRef(
@@ -145,7 +145,7 @@ class TaskRef:
     steps_total: int
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> TaskRef:
+    def from_row(cls, row: Row) -> TaskRef:
         return cls(
             id=row["id"],
             uuid=row["uuid"],
@@ -179,7 +179,7 @@ class Worker:
     can_restart: bool
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Worker:
+    def from_row(cls, row: Row) -> Worker:
         return cls(
             id=row["id"],
             uuid=row["uuid"],
@@ -219,7 +219,7 @@ class WorkerTag:
     description: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> WorkerTag:
+    def from_row(cls, row: Row) -> WorkerTag:
         return cls(id=row["id"], uuid=row["uuid"], name=row["name"], description=row["description"])
 
 
@@ -241,7 +241,7 @@ class SleepSchedule:
     next_check: dt.datetime | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> SleepSchedule:
+    def from_row(cls, row: Row) -> SleepSchedule:
         return cls(
             worker_id=row["worker_id"],
             worker_uuid=row["worker_uuid"],

@@ -1,17 +1,27 @@
-"""Named SQL queries, loaded once from the queries/*.sql files."""
+"""Named SQL queries, loaded once per dialect from the queries/ folder.
+
+queries/*.sql hold the queries both databases run as written; queries/sqlite/
+and queries/postgresql/ hold each dialect's own text of the others. Every file
+uses `:name` parameters; PostgreSQL's loader rewrites them for psycopg.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-import sqlite3
 from collections.abc import Callable, Mapping
 from importlib import resources
+from importlib.abc import Traversable
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from flamenco.manager.persistence.connection import Connection, Dialect, Params, Row
 
 T = TypeVar("T")
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*(\w+)\s*$")
+# `:name`, but not the `::` of a PostgreSQL cast.
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def parse_queries(text: str) -> dict[str, str]:
@@ -38,8 +48,7 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
-def load_queries() -> Mapping[str, str]:
-    folder = resources.files(__package__).joinpath("queries")
+def _load_folder(folder: Traversable) -> dict[str, str]:
     queries: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql"):
@@ -48,21 +57,40 @@ def load_queries() -> Mapping[str, str]:
             if name in queries:
                 raise ValueError(f"query {name!r} is defined in more than one file")
             queries[name] = sql
+    return queries
+
+
+def to_psycopg(sql: str) -> str:
+    """`:name` parameters as psycopg's `%(name)s`; a literal `%` doubled."""
+    return _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@functools.cache
+def load_queries(dialect: Dialect) -> Mapping[str, str]:
+    """Every named query in `dialect`'s text, ready for its driver."""
+    folder = resources.files(__package__).joinpath("queries")
+    queries = _load_folder(folder)
+    own = _load_folder(folder.joinpath(dialect.value))
+    if overlap := set(own) & set(queries):
+        raise ValueError(f"queries both portable and {dialect}-specific: {sorted(overlap)}")
+    queries.update(own)
+    if dialect is Dialect.POSTGRESQL:
+        queries = {name: to_psycopg(sql) for name, sql in queries.items()}
     return MappingProxyType(queries)
 
 
-SQL = load_queries()
-
-
 def fetch_one(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
-    params: Mapping[str, Any],
-    convert: Callable[[sqlite3.Row], T],
+    params: Params,
+    convert: Callable[[Row], T],
     missing: Exception,
 ) -> T:
     """Run the named query for exactly one row; raise `missing` when there is none."""
-    row = conn.execute(SQL[name], params).fetchone()
+    row = conn.execute(name, params).fetchone()
     if row is None:
         raise missing
     return convert(row)
+
+
+__all__ = ["fetch_one", "load_queries", "parse_queries", "to_psycopg"]

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Worker
-from flamenco.manager.persistence.queries import SQL
 
 
-def fetch_assigned_active_task(conn: sqlite3.Connection, worker: Worker) -> int | None:
+def fetch_assigned_active_task(conn: Connection, worker: Worker) -> int | None:
     """The ID of a task the Worker is already running, so it gets that one again."""
-    row = conn.execute(SQL["fetch_assigned_active_task"], {"worker_id": worker.id}).fetchone()
+    row = conn.execute("fetch_assigned_active_task", {"worker_id": worker.id}).fetchone()
     return None if row is None else int(row[0])
 
 
-def find_runnable_task(conn: sqlite3.Connection, worker: Worker) -> int | None:
+def find_runnable_task(conn: Connection, worker: Worker) -> int | None:
     """The ID of the first task the Worker may run, or None."""
     if not worker.supported_task_types:
         return None
     row = conn.execute(
-        SQL["find_runnable_task"],
+        "find_runnable_task",
         {"worker_id": worker.id, "task_types": json.dumps(list(worker.supported_task_types))},
     ).fetchone()
     return None if row is None else int(row[0])

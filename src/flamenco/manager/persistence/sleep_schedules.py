@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import SleepSchedule, to_db_time
-from flamenco.manager.persistence.queries import SQL
 
 
-def fetch(conn: sqlite3.Connection, worker_id: int) -> SleepSchedule | None:
-    row = conn.execute(SQL["fetch_sleep_schedule"], {"worker_id": worker_id}).fetchone()
+def fetch(conn: Connection, worker_id: int) -> SleepSchedule | None:
+    row = conn.execute("fetch_sleep_schedule", {"worker_id": worker_id}).fetchone()
     return None if row is None else SleepSchedule.from_row(row)
 
 
 def save(
-    conn: sqlite3.Connection,
+    conn: Connection,
     worker_id: int,
     *,
     is_active: bool,
@@ -26,7 +25,7 @@ def save(
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        SQL["save_sleep_schedule"],
+        "save_sleep_schedule",
         {
             "worker_id": worker_id,
             "is_active": int(is_active),
@@ -39,13 +38,13 @@ def save(
     )
 
 
-def save_next_check(conn: sqlite3.Connection, worker_id: int, next_check: dt.datetime) -> None:
+def save_next_check(conn: Connection, worker_id: int, next_check: dt.datetime) -> None:
     conn.execute(
-        SQL["save_sleep_schedule_next_check"],
+        "save_sleep_schedule_next_check",
         {"worker_id": worker_id, "next_check": to_db_time(next_check)},
     )
 
 
-def fetch_due(conn: sqlite3.Connection, now: dt.datetime) -> list[SleepSchedule]:
-    rows = conn.execute(SQL["fetch_sleep_schedules_to_check"], {"now": to_db_time(now)})
+def fetch_due(conn: Connection, now: dt.datetime) -> list[SleepSchedule]:
+    rows = conn.execute("fetch_sleep_schedules_to_check", {"now": to_db_time(now)})
     return [SleepSchedule.from_row(row) for row in rows]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
 
 from flamenco.api.enums import WorkerStatus
 from flamenco.manager.persistence import errors
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import (
     Task,
     Worker,
@@ -15,11 +15,11 @@ from flamenco.manager.persistence.models import (
     join_task_types,
     to_db_time,
 )
-from flamenco.manager.persistence.queries import SQL, fetch_one
+from flamenco.manager.persistence.queries import fetch_one
 
 
 def insert_worker(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     uuid: str,
     secret_hash: str,
@@ -30,7 +30,7 @@ def insert_worker(
     now: dt.datetime,
 ) -> Worker:
     cursor = conn.execute(
-        SQL["insert_worker"],
+        "insert_worker",
         {
             "now": to_db_time(now),
             "uuid": uuid,
@@ -42,11 +42,10 @@ def insert_worker(
             "supported_task_types": join_task_types(list(supported_task_types)),
         },
     )
-    assert cursor.lastrowid is not None
-    return fetch_worker_by_id(conn, cursor.lastrowid)
+    return fetch_worker_by_id(conn, int(cursor.fetchone()[0]))
 
 
-def fetch_worker(conn: sqlite3.Connection, uuid: str) -> Worker:
+def fetch_worker(conn: Connection, uuid: str) -> Worker:
     """Fetch a Worker that has not been deleted."""
     return fetch_one(
         conn,
@@ -57,7 +56,7 @@ def fetch_worker(conn: sqlite3.Connection, uuid: str) -> Worker:
     )
 
 
-def fetch_worker_id(conn: sqlite3.Connection, uuid: str) -> int:
+def fetch_worker_id(conn: Connection, uuid: str) -> int:
     """The database ID of a Worker that has not been deleted."""
     return fetch_one(
         conn,
@@ -68,7 +67,7 @@ def fetch_worker_id(conn: sqlite3.Connection, uuid: str) -> int:
     )
 
 
-def fetch_worker_by_id(conn: sqlite3.Connection, worker_id: int) -> Worker:
+def fetch_worker_by_id(conn: Connection, worker_id: int) -> Worker:
     return fetch_one(
         conn,
         "fetch_worker_by_id",
@@ -78,12 +77,12 @@ def fetch_worker_by_id(conn: sqlite3.Connection, worker_id: int) -> Worker:
     )
 
 
-def fetch_workers(conn: sqlite3.Connection) -> list[Worker]:
-    return [Worker.from_row(row) for row in conn.execute(SQL["fetch_workers"])]
+def fetch_workers(conn: Connection) -> list[Worker]:
+    return [Worker.from_row(row) for row in conn.execute("fetch_workers")]
 
 
 def save_sign_on(
-    conn: sqlite3.Connection,
+    conn: Connection,
     worker_id: int,
     *,
     name: str,
@@ -95,7 +94,7 @@ def save_sign_on(
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        SQL["save_worker_sign_on"],
+        "save_worker_sign_on",
         {
             "id": worker_id,
             "name": name,
@@ -109,23 +108,19 @@ def save_sign_on(
     )
 
 
-def save_status(
-    conn: sqlite3.Connection, worker_id: int, status: WorkerStatus, now: dt.datetime
-) -> None:
-    conn.execute(
-        SQL["save_worker_status"], {"id": worker_id, "status": status, "now": to_db_time(now)}
-    )
+def save_status(conn: Connection, worker_id: int, status: WorkerStatus, now: dt.datetime) -> None:
+    conn.execute("save_worker_status", {"id": worker_id, "status": status, "now": to_db_time(now)})
 
 
 def save_status_request(
-    conn: sqlite3.Connection,
+    conn: Connection,
     worker_id: int,
     status: WorkerStatus | None,
     is_lazy: bool,
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        SQL["save_worker_status_request"],
+        "save_worker_status_request",
         {
             "id": worker_id,
             "status_requested": status or "",
@@ -135,47 +130,47 @@ def save_status_request(
     )
 
 
-def mark_seen(conn: sqlite3.Connection, worker_id: int, now: dt.datetime) -> None:
-    conn.execute(SQL["mark_worker_seen"], {"id": worker_id, "now": to_db_time(now)})
+def mark_seen(conn: Connection, worker_id: int, now: dt.datetime) -> None:
+    conn.execute("mark_worker_seen", {"id": worker_id, "now": to_db_time(now)})
 
 
-def soft_delete(conn: sqlite3.Connection, worker_id: int, now: dt.datetime) -> None:
-    conn.execute(SQL["soft_delete_worker"], {"id": worker_id, "now": to_db_time(now)})
+def soft_delete(conn: Connection, worker_id: int, now: dt.datetime) -> None:
+    conn.execute("soft_delete_worker", {"id": worker_id, "now": to_db_time(now)})
 
 
-def fetch_workers_unseen_since(conn: sqlite3.Connection, before: dt.datetime) -> list[Worker]:
-    rows = conn.execute(SQL["fetch_workers_timed_out"], {"before": to_db_time(before)})
+def fetch_workers_unseen_since(conn: Connection, before: dt.datetime) -> list[Worker]:
+    rows = conn.execute("fetch_workers_timed_out", {"before": to_db_time(before)})
     return [Worker.from_row(row) for row in rows]
 
 
-def fetch_last_task(conn: sqlite3.Connection, worker_id: int) -> Task | None:
-    row = conn.execute(SQL["fetch_last_task_of_worker"], {"worker_id": worker_id}).fetchone()
+def fetch_last_task(conn: Connection, worker_id: int) -> Task | None:
+    row = conn.execute("fetch_last_task_of_worker", {"worker_id": worker_id}).fetchone()
     return None if row is None else Task.from_row(row)
 
 
-def count_workers_by_status(conn: sqlite3.Connection) -> dict[str, int]:
-    rows = conn.execute(SQL["fetch_worker_status_counts"])
+def count_workers_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute("fetch_worker_status_counts")
     return {row["status"]: row["num_workers"] for row in rows}
 
 
-def count_jobs_by_status(conn: sqlite3.Connection) -> dict[str, int]:
-    return {row["status"]: row["num_jobs"] for row in conn.execute(SQL["fetch_job_status_counts"])}
+def count_jobs_by_status(conn: Connection) -> dict[str, int]:
+    return {row["status"]: row["num_jobs"] for row in conn.execute("fetch_job_status_counts")}
 
 
 # Worker tags.
 
 
 def insert_tag(
-    conn: sqlite3.Connection, *, uuid: str, name: str, description: str, now: dt.datetime
+    conn: Connection, *, uuid: str, name: str, description: str, now: dt.datetime
 ) -> WorkerTag:
     conn.execute(
-        SQL["insert_worker_tag"],
+        "insert_worker_tag",
         {"uuid": uuid, "name": name, "description": description, "now": to_db_time(now)},
     )
     return fetch_tag(conn, uuid)
 
 
-def fetch_tag(conn: sqlite3.Connection, uuid: str) -> WorkerTag:
+def fetch_tag(conn: Connection, uuid: str) -> WorkerTag:
     return fetch_one(
         conn,
         "fetch_worker_tag",
@@ -185,7 +180,7 @@ def fetch_tag(conn: sqlite3.Connection, uuid: str) -> WorkerTag:
     )
 
 
-def fetch_tag_by_name(conn: sqlite3.Connection, name: str) -> WorkerTag:
+def fetch_tag_by_name(conn: Connection, name: str) -> WorkerTag:
     return fetch_one(
         conn,
         "fetch_worker_tag_by_name",
@@ -195,32 +190,32 @@ def fetch_tag_by_name(conn: sqlite3.Connection, name: str) -> WorkerTag:
     )
 
 
-def fetch_tags(conn: sqlite3.Connection) -> list[WorkerTag]:
-    return [WorkerTag.from_row(row) for row in conn.execute(SQL["fetch_worker_tags"])]
+def fetch_tags(conn: Connection) -> list[WorkerTag]:
+    return [WorkerTag.from_row(row) for row in conn.execute("fetch_worker_tags")]
 
 
 def save_tag(
-    conn: sqlite3.Connection, tag_id: int, *, name: str, description: str, now: dt.datetime
+    conn: Connection, tag_id: int, *, name: str, description: str, now: dt.datetime
 ) -> None:
     conn.execute(
-        SQL["save_worker_tag"],
+        "save_worker_tag",
         {"id": tag_id, "name": name, "description": description, "now": to_db_time(now)},
     )
 
 
-def delete_tag(conn: sqlite3.Connection, tag_id: int) -> None:
-    conn.execute(SQL["delete_worker_tag"], {"id": tag_id})
+def delete_tag(conn: Connection, tag_id: int) -> None:
+    conn.execute("delete_worker_tag", {"id": tag_id})
 
 
-def fetch_tags_of_worker(conn: sqlite3.Connection, worker_id: int) -> list[WorkerTag]:
-    rows = conn.execute(SQL["fetch_tags_of_worker"], {"worker_id": worker_id})
+def fetch_tags_of_worker(conn: Connection, worker_id: int) -> list[WorkerTag]:
+    rows = conn.execute("fetch_tags_of_worker", {"worker_id": worker_id})
     return [WorkerTag.from_row(row) for row in rows]
 
 
-def set_tags_of_worker(conn: sqlite3.Connection, worker_id: int, tag_uuids: Iterable[str]) -> None:
+def set_tags_of_worker(conn: Connection, worker_id: int, tag_uuids: Iterable[str]) -> None:
     """Replace the Worker's tag memberships; unknown tag UUIDs are ignored, as upstream does."""
-    conn.execute(SQL["clear_worker_tag_memberships"], {"worker_id": worker_id})
+    conn.execute("clear_worker_tag_memberships", {"worker_id": worker_id})
     conn.executemany(
-        SQL["add_worker_tag_membership"],
+        "add_worker_tag_membership",
         ({"worker_id": worker_id, "tag_uuid": uuid} for uuid in tag_uuids),
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Mapping
 
 from flamenco.api.enums import FarmStatus, JobStatus, WorkerStatus
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.persistence import Database, PersistenceError, workers
+from flamenco.manager.persistence.connection import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class FarmStatusService:
         return status
 
 
-def _compute_blocking(conn: sqlite3.Connection) -> FarmStatus:
+def _compute_blocking(conn: Connection) -> FarmStatus:
     return compute_farm_status(
         workers.count_workers_by_status(conn), workers.count_jobs_by_status(conn)
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, jobs
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job
 from flamenco.manager.services.local_storage import LocalStorage
 from flamenco.manager.services.task_logs import TaskLogs
@@ -64,7 +64,7 @@ class JobDeleter:
     async def _delete_rows(self, job_id: int) -> None:
         """The job's tasks in batches, then the job with what is left (cascading)."""
 
-        def delete_batch(conn: sqlite3.Connection) -> int:
+        def delete_batch(conn: Connection) -> int:
             return jobs.delete_tasks_of_job(conn, job_id, TASKS_DELETED_PER_TRANSACTION)
 
         while await self._db.write(delete_batch) == TASKS_DELETED_PER_TRANSACTION:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, failures, jobs, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import (
     BlocklistEntry,
     Job,
@@ -120,7 +120,7 @@ class JobService:
             ],
         )
 
-        def transaction(conn: sqlite3.Connection) -> Job:
+        def transaction(conn: Connection) -> Job:
             tag_id = None
             if tag_uuid:
                 try:
@@ -157,13 +157,13 @@ class JobService:
         return await self._db.read(lambda conn: jobs.fetch_job(conn, job_uuid))
 
     async def fetch_job_tasks(self, job_uuid: str) -> list[Task]:
-        def transaction(conn: sqlite3.Connection) -> list[Task]:
+        def transaction(conn: Connection) -> list[Task]:
             return jobs.fetch_tasks_of_job(conn, jobs.fetch_job(conn, job_uuid).id)
 
         return await self._db.read(transaction)
 
     async def fetch_task(self, task_uuid: str) -> TaskDetails:
-        def transaction(conn: sqlite3.Connection) -> TaskDetails:
+        def transaction(conn: Connection) -> TaskDetails:
             task = jobs.fetch_task(conn, task_uuid)
             return TaskDetails(
                 task=task, failed_by_workers=failures.fetch_task_failers(conn, task.id)
@@ -178,7 +178,7 @@ class JobService:
     async def set_status(self, job_uuid: str, status: JobStatus, reason: str) -> None:
         """Change the job's status as a user asked; requeueing also forgets earlier failures."""
 
-        def prepare(conn: sqlite3.Connection, job: Job) -> None:
+        def prepare(conn: Connection, job: Job) -> None:
             problem = transitions.job_status_request_problem(job.status, status)
             if problem is not None:
                 raise StatusChangeNotAllowed(problem)
@@ -193,7 +193,7 @@ class JobService:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> None:
+        def transaction(conn: Connection) -> None:
             task = jobs.fetch_task(conn, task_uuid)
             problem = transitions.task_status_request_problem(task.status, status)
             if problem is not None:
@@ -209,7 +209,7 @@ class JobService:
     async def set_priority(self, job_uuid: str, priority: int) -> None:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> Job:
+        def transaction(conn: Connection) -> Job:
             job = jobs.fetch_job(conn, job_uuid)
             jobs.save_job_priority(conn, job.id, priority, now)
             return jobs.fetch_job_by_id(conn, job.id)
@@ -221,7 +221,7 @@ class JobService:
         """Limit the job to Workers with this tag (given by UUID or name); neither means untag."""
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> Job:
+        def transaction(conn: Connection) -> Job:
             job = jobs.fetch_job(conn, job_uuid)
             tag_id = None
             if tag_uuid:
@@ -235,13 +235,13 @@ class JobService:
         self._broker.publish(events.job_updated(job))
 
     async def fetch_blocklist(self, job_uuid: str) -> list[BlocklistEntry]:
-        def transaction(conn: sqlite3.Connection) -> list[BlocklistEntry]:
+        def transaction(conn: Connection) -> list[BlocklistEntry]:
             return failures.fetch_job_blocklist(conn, jobs.fetch_job(conn, job_uuid).id)
 
         return await self._db.read(transaction)
 
     async def remove_from_blocklist(self, job_uuid: str, entries: list[BlocklistEntry]) -> None:
-        def transaction(conn: sqlite3.Connection) -> None:
+        def transaction(conn: Connection) -> None:
             job = jobs.fetch_job(conn, job_uuid)
             for entry in entries:
                 failures.remove_job_block(conn, job.id, entry.worker_uuid, entry.task_type)
@@ -251,7 +251,7 @@ class JobService:
     async def request_deletion(self, job_uuid: str) -> Job:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> Job:
+        def transaction(conn: Connection) -> Job:
             job = jobs.fetch_job(conn, job_uuid)
             jobs.request_job_deletion(conn, job.id, now)
             return jobs.fetch_job_by_id(conn, job.id)
@@ -264,7 +264,7 @@ class JobService:
         """Mark every job last updated at or before the moment; raises JobNotFound when none."""
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> list[Job]:
+        def transaction(conn: Connection) -> list[Job]:
             job_ids = jobs.fetch_job_ids_updated_before(conn, last_updated_max)
             if not job_ids:
                 raise errors.JobNotFound("no jobs modified before timestamp")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -62,7 +62,7 @@ class TaskScheduler:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> ScheduleResult:
+        def transaction(conn: Connection) -> ScheduleResult:
             worker = workers.fetch_worker(conn, worker_uuid)
             # Asking for work counts as being seen, whatever the answer.
             workers.mark_seen(conn, worker.id, now)
@@ -103,7 +103,7 @@ class TaskScheduler:
         """Mark the Worker as seen and look up a task it reports on; raises TaskNotFound."""
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> TaskRef:
+        def transaction(conn: Connection) -> TaskRef:
             workers.mark_seen(conn, workers.fetch_worker_id(conn, worker_uuid), now)
             return jobs.fetch_task_ref(conn, task_uuid)
 
@@ -112,7 +112,7 @@ class TaskScheduler:
     async def may_keep_running(self, worker_uuid: str, task_uuid: str) -> MayKeepRunning:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> MayKeepRunning:
+        def transaction(conn: Connection) -> MayKeepRunning:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.mark_seen(conn, worker.id, now)
             if worker.status_requested is not None and not worker.lazy_status_request:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 
 from flamenco.api.enums import WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, sleep_schedules, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import SleepSchedule, Worker
 from flamenco.manager.services.sleep_schedule import Schedule
 from flamenco.manager.state_machine.changes import Changes
@@ -50,7 +50,7 @@ class SleepScheduler:
         now = self._local_now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> None:
+        def transaction(conn: Connection) -> None:
             for record in sleep_schedules.fetch_due(conn, now):
                 schedule = _schedule_of(record)
                 sleep_schedules.save_next_check(conn, record.worker_id, schedule.next_check(now))
@@ -62,7 +62,7 @@ class SleepScheduler:
             self._broker.publish(event)
 
     async def fetch(self, worker_uuid: str) -> Schedule | None:
-        def transaction(conn: sqlite3.Connection) -> Schedule | None:
+        def transaction(conn: Connection) -> Schedule | None:
             record = sleep_schedules.fetch(conn, workers.fetch_worker_id(conn, worker_uuid))
             return None if record is None else _schedule_of(record)
 
@@ -73,7 +73,7 @@ class SleepScheduler:
         now = self._local_now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> None:
+        def transaction(conn: Connection) -> None:
             worker = workers.fetch_worker(conn, worker_uuid)
             sleep_schedules.save(
                 conn,
@@ -92,7 +92,7 @@ class SleepScheduler:
         for event in changes.events:
             self._broker.publish(event)
 
-    def initial_status(self, conn: sqlite3.Connection, worker: Worker) -> WorkerStatus:
+    def initial_status(self, conn: Connection, worker: Worker) -> WorkerStatus:
         """The status a Worker signing on without a pending request should go to."""
         record = sleep_schedules.fetch(conn, worker.id)
         if record is None:
@@ -100,7 +100,7 @@ class SleepScheduler:
         return _schedule_of(record).status_at(self._local_now())
 
     def _apply(
-        self, conn: sqlite3.Connection, changes: Changes, worker: Worker, scheduled: WorkerStatus
+        self, conn: Connection, changes: Changes, worker: Worker, scheduled: WorkerStatus
     ) -> None:
         if worker.status == WorkerStatus.ERROR:
             return

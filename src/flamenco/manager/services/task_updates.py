@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import sqlite3
 from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, TaskStatus
@@ -17,6 +16,7 @@ from flamenco.clock import Clock
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, failures, jobs, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine.changes import Changes
@@ -87,7 +87,7 @@ class TaskUpdates:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> TaskRef:
+        def transaction(conn: Connection) -> TaskRef:
             worker_id = workers.fetch_worker_id(conn, worker_uuid)
             task = jobs.fetch_task_ref(conn, task_uuid)
             if task.worker_id is None:
@@ -113,7 +113,7 @@ class TaskUpdates:
 
     def _apply(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         worker_id: int,
         task: TaskRef,
@@ -145,7 +145,7 @@ class TaskUpdates:
 
     def _on_task_failed(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         worker: Worker,
         task: Task,
@@ -202,14 +202,14 @@ class TaskUpdates:
                     conn, changes, task, TaskStatus.SOFT_FAILED, now
                 )
 
-    def _workers_left(self, conn: sqlite3.Connection, task: Task) -> set[str]:
+    def _workers_left(self, conn: Connection, task: Task) -> set[str]:
         """Workers that could still run this task: capable, not blocked, not failed it before."""
         able = failures.workers_able_to_run(conn, task.job_id, task.task_type)
         return able - {failer.uuid for failer in failures.fetch_task_failers(conn, task.id)}
 
     def _fail_job(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         worker: Worker,
         task: Task,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from dataclasses import dataclass
 
 from flamenco.api import wire
@@ -12,6 +11,7 @@ from flamenco.api.enums import TaskStatus, WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, jobs, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 
@@ -62,7 +62,7 @@ class TimeoutChecker:
         await self._db.write(lambda conn: self._check_blocking(conn, changes, now))
         self._state_machine.publish(changes)
 
-    def _check_blocking(self, conn: sqlite3.Connection, changes: Changes, now: dt.datetime) -> None:
+    def _check_blocking(self, conn: Connection, changes: Changes, now: dt.datetime) -> None:
         timeouts = self._timeouts
         if timeouts.task > dt.timedelta(0):
             self._fail_timed_out_tasks(conn, changes, now - timeouts.task, now)
@@ -72,7 +72,7 @@ class TimeoutChecker:
             self._error_silent_workers(conn, changes, now - timeouts.worker, now)
 
     def _fail_timed_out_tasks(
-        self, conn: sqlite3.Connection, changes: Changes, before: dt.datetime, now: dt.datetime
+        self, conn: Connection, changes: Changes, before: dt.datetime, now: dt.datetime
     ) -> None:
         for task in jobs.fetch_active_tasks_untouched_since(conn, before):
             worker = f"{task.worker.name} ({task.worker.uuid})" if task.worker else "unknown"
@@ -90,7 +90,7 @@ class TimeoutChecker:
             )
 
     def _requeue_hung_tasks(
-        self, conn: sqlite3.Connection, changes: Changes, before: dt.datetime, now: dt.datetime
+        self, conn: Connection, changes: Changes, before: dt.datetime, now: dt.datetime
     ) -> None:
         """Beyond upstream: a task whose Worker answers but that shows no progress is hung."""
         silent_for = wire.format_duration_words(now - before)
@@ -108,7 +108,7 @@ class TimeoutChecker:
             )
 
     def _error_silent_workers(
-        self, conn: sqlite3.Connection, changes: Changes, before: dt.datetime, now: dt.datetime
+        self, conn: Connection, changes: Changes, before: dt.datetime, now: dt.datetime
     ) -> None:
         for worker in workers.fetch_workers_unseen_since(conn, before):
             logger.warning(

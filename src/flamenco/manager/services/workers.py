@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, errors, workers
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, Worker, WorkerTag
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -55,10 +55,10 @@ class WorkerDetails:
 
 
 # Decides the status a Worker should go to when it signs on without a pending request.
-InitialStatusPolicy = Callable[[sqlite3.Connection, Worker], WorkerStatus]
+InitialStatusPolicy = Callable[[Connection, Worker], WorkerStatus]
 
 
-def always_awake(conn: sqlite3.Connection, worker: Worker) -> WorkerStatus:
+def always_awake(conn: Connection, worker: Worker) -> WorkerStatus:
     return WorkerStatus.AWAKE
 
 
@@ -139,7 +139,7 @@ class WorkerService:
         """Record the Worker's details; return the status it should go to."""
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> tuple[Worker, WorkerStatus, WorkerStatus]:
+        def transaction(conn: Connection) -> tuple[Worker, WorkerStatus, WorkerStatus]:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.save_sign_on(
                 conn,
@@ -165,7 +165,7 @@ class WorkerService:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> tuple[Worker, WorkerStatus]:
+        def transaction(conn: Connection) -> tuple[Worker, WorkerStatus]:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.save_status(conn, worker.id, WorkerStatus.OFFLINE, now)
             workers.mark_seen(conn, worker.id, now)
@@ -187,7 +187,7 @@ class WorkerService:
     async def pending_status_request(self, worker_uuid: str) -> WorkerStatus | None:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> WorkerStatus | None:
+        def transaction(conn: Connection) -> WorkerStatus | None:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.mark_seen(conn, worker.id, now)
             return worker.status_requested
@@ -199,7 +199,7 @@ class WorkerService:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> tuple[Worker, WorkerStatus]:
+        def transaction(conn: Connection) -> tuple[Worker, WorkerStatus]:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.save_status(conn, worker.id, status, now)
             workers.mark_seen(conn, worker.id, now)
@@ -225,7 +225,7 @@ class WorkerService:
         return await self._db.read(workers.fetch_workers)
 
     async def fetch_worker(self, worker_uuid: str) -> WorkerDetails:
-        def transaction(conn: sqlite3.Connection) -> WorkerDetails:
+        def transaction(conn: Connection) -> WorkerDetails:
             worker = workers.fetch_worker(conn, worker_uuid)
             return WorkerDetails(
                 worker=worker,
@@ -240,7 +240,7 @@ class WorkerService:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> Worker:
+        def transaction(conn: Connection) -> Worker:
             worker = workers.fetch_worker(conn, worker_uuid)
             self._state_machine.apply_requeue_worker_tasks(
                 conn, changes, worker, "worker is being deleted", now
@@ -259,7 +259,7 @@ class WorkerService:
     ) -> None:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> Worker:
+        def transaction(conn: Connection) -> Worker:
             worker = workers.fetch_worker(conn, worker_uuid)
             if status == WorkerStatus.RESTART and not worker.can_restart:
                 raise WorkerStatusChangeRefused(
@@ -280,7 +280,7 @@ class WorkerService:
         self._broker.publish(events.worker_updated(worker))
 
     async def set_tags(self, worker_uuid: str, tag_uuids: list[str]) -> None:
-        def transaction(conn: sqlite3.Connection) -> Worker:
+        def transaction(conn: Connection) -> Worker:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.set_tags_of_worker(conn, worker.id, tag_uuids)
             return worker
@@ -299,7 +299,7 @@ class WorkerService:
     async def create_tag(self, *, name: str, description: str, tag_uuid: str = "") -> WorkerTag:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> WorkerTag:
+        def transaction(conn: Connection) -> WorkerTag:
             try:
                 return workers.insert_tag(
                     conn,
@@ -308,7 +308,7 @@ class WorkerService:
                     description=description,
                     now=now,
                 )
-            except sqlite3.IntegrityError:
+            except errors.UniqueViolation:
                 raise WorkerTagConflict(
                     f"a worker tag with name {name!r} or ID {tag_uuid!r} already exists"
                 ) from None
@@ -320,12 +320,12 @@ class WorkerService:
     async def update_tag(self, tag_uuid: str, *, name: str, description: str | None) -> None:
         now = self._clock.now()
 
-        def transaction(conn: sqlite3.Connection) -> WorkerTag:
+        def transaction(conn: Connection) -> WorkerTag:
             tag = workers.fetch_tag(conn, tag_uuid)
             new_description = tag.description if description is None else description
             try:
                 workers.save_tag(conn, tag.id, name=name, description=new_description, now=now)
-            except sqlite3.IntegrityError:
+            except errors.UniqueViolation:
                 raise WorkerTagConflict(f"a worker tag named {name!r} already exists") from None
             return workers.fetch_tag(conn, tag_uuid)
 
@@ -333,7 +333,7 @@ class WorkerService:
         self._broker.publish(events.worker_tag_updated(tag))
 
     async def delete_tag(self, tag_uuid: str) -> None:
-        def transaction(conn: sqlite3.Connection) -> WorkerTag:
+        def transaction(conn: Connection) -> WorkerTag:
             tag = workers.fetch_tag(conn, tag_uuid)
             workers.delete_tag(conn, tag.id)
             return tag

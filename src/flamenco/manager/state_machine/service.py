@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, Worker
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine import transitions
@@ -68,7 +68,7 @@ class StateMachine:
         now = self._clock.now()
         changes = Changes()
 
-        def transaction(conn: sqlite3.Connection) -> int:
+        def transaction(conn: Connection) -> int:
             stuck = jobs.fetch_jobs_in_status(conn, transitions.STUCK_JOB_STATUSES)
             for job in stuck:
                 self._reenforce_job_status(conn, changes, job, "checking stuck jobs", now)
@@ -81,7 +81,7 @@ class StateMachine:
 
     def apply_task_status(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         task: Task,
         new_status: TaskStatus,
@@ -114,7 +114,7 @@ class StateMachine:
         new_status: JobStatus,
         reason: str,
         *,
-        prepare: Callable[[sqlite3.Connection, Job], None] | None = None,
+        prepare: Callable[[Connection, Job], None] | None = None,
     ) -> None:
         """Give the job a new status, one short transaction at a time.
 
@@ -150,8 +150,8 @@ class StateMachine:
         status: JobStatus,
         reason: str,
         now: dt.datetime,
-        prepare: Callable[[sqlite3.Connection, Job], None] | None,
-        conn: sqlite3.Connection,
+        prepare: Callable[[Connection, Job], None] | None,
+        conn: Connection,
     ) -> _EnteredStatus | None:
         job = jobs.fetch_job(conn, job_uuid)
         if prepare is not None:
@@ -164,7 +164,7 @@ class StateMachine:
         return _EnteredStatus(job.id, status, job.status, effect)
 
     def _finish_step(
-        self, entered: _EnteredStatus, changes: Changes, conn: sqlite3.Connection
+        self, entered: _EnteredStatus, changes: Changes, conn: Connection
     ) -> JobStatus | None:
         if entered.effect.task_update is not None:
             jobs.recompute_job_steps(conn, entered.job_id)
@@ -199,7 +199,7 @@ class StateMachine:
 
     def apply_job_status(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         job: Job,
         new_status: JobStatus,
@@ -215,7 +215,7 @@ class StateMachine:
             )
 
     def _reenforce_job_status(
-        self, conn: sqlite3.Connection, changes: Changes, job: Job, reason: str, now: dt.datetime
+        self, conn: Connection, changes: Changes, job: Job, reason: str, now: dt.datetime
     ) -> None:
         activity = f'Reenforcing status "{job.status}": {reason}'
         job, next_status = self._enter_job_status(conn, changes, job, job.status, activity, now)
@@ -224,7 +224,7 @@ class StateMachine:
 
     def _enter_job_status(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         job: Job,
         new_status: JobStatus,
@@ -259,7 +259,7 @@ class StateMachine:
 
     def apply_requeue_worker_tasks(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         changes: Changes,
         worker: Worker,
         reason: str,

@@ -8,7 +8,8 @@ INSERT INTO jobs (
     :now, :now, :uuid, :name, :job_type, :priority, :status, '',
     :settings, :metadata, :submitter_platform, :shaman_checkout_id, :worker_tag_id,
     0, :steps_total
-);
+)
+RETURNING id;
 
 -- name: fetch_job
 SELECT * FROM job_view WHERE uuid = :uuid;
@@ -18,9 +19,6 @@ SELECT * FROM job_view WHERE id = :id;
 
 -- name: fetch_jobs
 SELECT * FROM job_view ORDER BY id;
-
--- name: fetch_jobs_in_status
-SELECT * FROM job_view WHERE status IN (SELECT value FROM json_each(:statuses)) ORDER BY id;
 
 -- name: save_job_status
 UPDATE jobs SET status = :status, activity = :activity, updated_at = :now WHERE id = :id;

@@ -7,37 +7,3 @@ WHERE tasks.worker_id = :worker_id
   AND jobs.status IN ('active', 'queued')
 ORDER BY tasks.id
 LIMIT 1;
-
--- name: find_runnable_task
--- The first task this Worker may run, by job priority, task priority and submission
--- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
--- to be deleted are skipped: their tasks go a batch at a time.
-SELECT tasks.id FROM tasks INDEXED BY tasks_schedulable
-JOIN jobs ON jobs.id = tasks.job_id
-WHERE tasks.status IN ('queued', 'soft-failed')
-  AND jobs.status IN ('active', 'queued')
-  AND jobs.delete_requested_at IS NULL
-  AND tasks.type IN (SELECT value FROM json_each(:task_types))
-  AND NOT EXISTS (
-    SELECT 1 FROM task_failures
-    WHERE task_failures.task_id = tasks.id AND task_failures.worker_id = :worker_id
-  )
-  AND NOT EXISTS (
-    SELECT 1 FROM task_dependencies
-    JOIN tasks AS dependency ON dependency.id = task_dependencies.dependency_id
-    WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
-  )
-  AND NOT EXISTS (
-    SELECT 1 FROM job_blocks
-    WHERE job_blocks.job_id = tasks.job_id
-      AND job_blocks.worker_id = :worker_id
-      AND job_blocks.task_type = tasks.type
-  )
-  AND (
-    jobs.worker_tag_id IS NULL
-    OR jobs.worker_tag_id IN (
-        SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker_id
-    )
-  )
-ORDER BY tasks.job_priority DESC, tasks.priority DESC, tasks.id
-LIMIT 1;

@@ -95,19 +95,3 @@ ORDER BY id;
 -- name: fetch_job_task_ids_after
 -- The next batch of a job's task IDs, for changing a huge job a batch at a time.
 SELECT id FROM tasks WHERE job_id = :job_id AND id > :after ORDER BY id LIMIT :limit;
-
--- name: update_job_tasks
--- Mass status change of a job's tasks, e.g. cancelling or requeueing a whole job,
--- optionally only those in some statuses and a range of IDs (for huge jobs).
-UPDATE tasks SET
-    status = :new_status,
-    activity = :activity,
-    updated_at = :now,
-    steps_completed = CASE
-        WHEN :new_status = 'queued' THEN 0
-        WHEN :new_status = 'completed' THEN steps_total
-        ELSE steps_completed
-    END
-WHERE job_id = :job_id
-  AND id BETWEEN :first AND :last
-  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)));

@@ -5,7 +5,8 @@ INSERT INTO workers (
 ) VALUES (
     :now, :now, :uuid, :secret, :name, :address, :platform, '', :status,
     :supported_task_types, 0
-);
+)
+RETURNING id;
 
 -- name: fetch_worker
 SELECT * FROM workers WHERE uuid = :uuid AND deleted_at IS NULL;

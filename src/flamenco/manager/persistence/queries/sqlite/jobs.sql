@@ -1,0 +1,4 @@
+-- SQLite's own text of queries that PostgreSQL words differently (see ../postgresql/).
+
+-- name: fetch_jobs_in_status
+SELECT * FROM job_view WHERE status IN (SELECT value FROM json_each(:statuses)) ORDER BY id;
