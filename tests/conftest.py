@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import yaml
 from flamenco.manager import config
 from support.fakes import FakeClock
 from support.manager import RunningManager, run_manager
+from support.postgresql import fresh_schema
 
 
 def _in_ci() -> bool:
@@ -46,7 +47,7 @@ MANAGER_YAML = """\
 _meta:
   version: 3
 manager_name: Test Farm
-database: flamenco-manager.sqlite
+database: {database}
 listen: 127.0.0.1:0
 autodiscoverable: false
 local_manager_storage_path: ./storage
@@ -76,10 +77,31 @@ def shared_storage(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Which database the test Manager uses: every Manager test runs on both.
+
+    A test that only makes sense on one asks for it with
+    `@pytest.mark.parametrize("database", ["sqlite"], indirect=True)`.
+    """
+    return str(request.param)
+
+
 @pytest.fixture
-def manager_yaml(tmp_path: Path, shared_storage: Path) -> Path:
+def database_setting(database: str) -> Iterator[str]:
+    """The `database` setting: an SQLite file, or a fresh schema in PostgreSQL."""
+    if database == "sqlite":
+        yield "flamenco-manager.sqlite"
+        return
+    with fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def manager_yaml(tmp_path: Path, shared_storage: Path, database_setting: str) -> Path:
     path = tmp_path / "flamenco-manager.yaml"
-    path.write_text(MANAGER_YAML.format(shared=shared_storage), encoding="utf-8")
+    text = MANAGER_YAML.format(shared=shared_storage, database=database_setting)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import SystemClock
-from flamenco.manager import config
+from flamenco.manager import config, persistence
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.persistence import Database, IntegrityError, database, jobs
+from flamenco.manager.persistence import IntegrityError, database, jobs
+from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.errors import JobNotFound
 from flamenco.manager.services import job_deleter
 from flamenco.manager.services.local_storage import LocalStorage
@@ -23,6 +24,7 @@ from support.factories import T0, new_job, new_task
 from support.manager import run_manager
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_busy_database_answers_503_with_retry_after(
     manager_config: config.LoadedConfig,
 ) -> None:
@@ -46,11 +48,11 @@ async def test_damaged_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "flamenco-manager.sqlite"
     path.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(IntegrityError, match="cannot use database"):
-        await Database.open(path)
+        await SQLiteDatabase.open(path)
 
 
 async def test_failed_write_is_rolled_back_alone(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "db.sqlite")
+    db = await SQLiteDatabase.open(tmp_path / "db.sqlite")
     try:
 
         def good(conn: sqlite3.Connection) -> int:
@@ -84,7 +86,7 @@ async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
         return run_batch(conn, functions)
 
     monkeypatch.setattr(database, "_run_batch", recording_run_batch)
-    db = await Database.open(tmp_path / "db.sqlite")
+    db = await SQLiteDatabase.open(tmp_path / "db.sqlite")
     try:
 
         def writer(name: str) -> Callable[[sqlite3.Connection], None]:
@@ -101,7 +103,9 @@ async def test_urgent_write_skips_the_queue_into_a_transaction_of_its_own(
         urgent = asyncio.ensure_future(db.write(writer("urgent"), urgent=True))
         await asyncio.gather(first, urgent, *queued)
         assert batches == [["in progress"], ["urgent"], ["queued 0", "queued 1", "queued 2"]]
-        names = await db.read(lambda conn: [r[0] for r in conn.raw.execute("SELECT name FROM written")])
+        names = await db.read(
+            lambda conn: [r[0] for r in conn.raw.execute("SELECT name FROM written")]
+        )
         assert names == ["in progress", "urgent", "queued 0", "queued 1", "queued 2"]
     finally:
         await db.close()
@@ -111,7 +115,7 @@ async def test_big_job_is_deleted_a_batch_of_tasks_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(job_deleter, "TASKS_DELETED_PER_TRANSACTION", 10)
-    db = await Database.open(tmp_path / "db.sqlite")
+    db = await SQLiteDatabase.open(tmp_path / "db.sqlite")
     try:
         first = new_task("first")
         # Like a render job: every later task depends on the first one.
@@ -157,7 +161,7 @@ async def test_big_job_is_deleted_a_batch_of_tasks_at_a_time(
 
 async def test_stuck_jobs_are_finished_at_start_up(manager_config: config.LoadedConfig) -> None:
     # A Manager that stopped right after a job was marked cancel-requested.
-    db = await Database.open(manager_config.database_path)
+    db = await persistence.open_database(manager_config.database_location, busy_timeout_ms=5_000)
     job = new_job([new_task("a"), new_task("b")], status=JobStatus.CANCEL_REQUESTED)
     await db.write(lambda conn: jobs.insert_job(conn, job))
     await db.close()

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
-from flamenco.manager.persistence import Database, failures, jobs, scheduler, workers
+from flamenco.manager.persistence import (
+    Connection,
+    Database,
+    failures,
+    jobs,
+    open_database,
+    scheduler,
+    workers,
+)
 from flamenco.manager.persistence.models import Worker
 from support.factories import T0, new_job, new_task
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "test.sqlite")
+async def db(tmp_path: Path, database_setting: str) -> AsyncIterator[Database]:
+    """The scheduler's queries, on each database the Manager runs on."""
+    location = database_setting if "://" in database_setting else tmp_path / "test.sqlite"
+    database = await open_database(location, busy_timeout_ms=5_000)
     yield database
     await database.close()
 
 
 def add_worker(
-    conn: sqlite3.Connection, name: str = "worker", task_types: tuple[str, ...] = ("misc",)
+    conn: Connection, name: str = "worker", task_types: tuple[str, ...] = ("misc",)
 ) -> Worker:
     worker = workers.insert_worker(
         conn,
@@ -38,20 +47,20 @@ def add_worker(
     return workers.fetch_worker_by_id(conn, worker.id)
 
 
-def next_task_name(conn: sqlite3.Connection, worker: Worker) -> str | None:
+def next_task_name(conn: Connection, worker: Worker) -> str | None:
     task_id = scheduler.find_runnable_task(conn, worker)
     return None if task_id is None else jobs.fetch_task_by_id(conn, task_id).name
 
 
 async def test_no_tasks_no_schedule(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         assert next_task_name(conn, add_worker(conn)) is None
 
     await db.write(check)
 
 
 async def test_job_priority_then_task_priority_then_submission_order(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         jobs.insert_job(conn, new_job([new_task("low-job")], priority=10))
         jobs.insert_job(
@@ -72,7 +81,7 @@ async def test_job_priority_then_task_priority_then_submission_order(db: Databas
 
 
 async def test_dependencies_must_be_completed(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         first = new_task("first")
         second = new_task("second", dependencies=[first.uuid], priority=100)
@@ -88,7 +97,7 @@ async def test_dependencies_must_be_completed(db: Database) -> None:
 
 
 async def test_unsupported_task_types_are_skipped(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn, task_types=("misc",))
         jobs.insert_job(conn, new_job([new_task("render", task_type="blender"), new_task("echo")]))
         assert next_task_name(conn, worker) == "echo"
@@ -97,7 +106,7 @@ async def test_unsupported_task_types_are_skipped(db: Database) -> None:
 
 
 async def test_jobs_that_are_not_runnable_are_skipped(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         jobs.insert_job(
             conn, new_job([new_task("paused-job")], status=JobStatus.PAUSED, priority=90)
@@ -109,7 +118,7 @@ async def test_jobs_that_are_not_runnable_are_skipped(db: Database) -> None:
 
 
 async def test_soft_failed_tasks_are_scheduled_but_not_to_their_failers(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         failer = add_worker(conn, "failer")
         other = add_worker(conn, "other")
         task = new_task("flaky")
@@ -124,7 +133,7 @@ async def test_soft_failed_tasks_are_scheduled_but_not_to_their_failers(db: Data
 
 
 async def test_blocklisted_task_type_is_skipped(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn, task_types=("misc", "blender"))
         job_id = jobs.insert_job(
             conn, new_job([new_task("render", task_type="blender"), new_task("echo")])
@@ -136,7 +145,7 @@ async def test_blocklisted_task_type_is_skipped(db: Database) -> None:
 
 
 async def test_worker_tags_route_jobs(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         tag = workers.insert_tag(
             conn, uuid="5b1b1b5e-0000-4000-8000-000000000001", name="gpu", description="", now=T0
         )
@@ -152,7 +161,7 @@ async def test_worker_tags_route_jobs(db: Database) -> None:
 
 
 async def test_already_assigned_active_task_comes_first(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         task = new_task("running", priority=1)
         jobs.insert_job(conn, new_job([task, new_task("other", priority=99)]))
@@ -165,7 +174,7 @@ async def test_already_assigned_active_task_comes_first(db: Database) -> None:
 
 
 async def test_job_priority_change_reorders_schedule(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         jobs.insert_job(conn, new_job([new_task("early")], priority=50))
         later = jobs.insert_job(conn, new_job([new_task("late")], priority=50))
@@ -177,7 +186,7 @@ async def test_job_priority_change_reorders_schedule(db: Database) -> None:
 
 
 async def test_jobs_waiting_for_deletion_are_not_scheduled(db: Database) -> None:
-    def check(conn: sqlite3.Connection) -> None:
+    def check(conn: Connection) -> None:
         worker = add_worker(conn)
         doomed = jobs.insert_job(conn, new_job([new_task("doomed")], priority=90))
         jobs.insert_job(conn, new_job([new_task("kept")], priority=10))

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from conftest import ConfigMaker
-from flamenco.manager import keys
-from flamenco.manager.persistence import Database, jobs
+from flamenco.manager import keys, persistence
+from flamenco.manager.persistence import jobs
 from support.factories import new_job, new_task
 from support.jobs import submit_echo_sleep
 from support.manager import run_manager
@@ -17,7 +17,7 @@ from support.worker_session import WorkerSession
 async def test_pending_deletion_is_resumed_after_restart(make_manager_config: ConfigMaker) -> None:
     loaded = make_manager_config()
     job = new_job([new_task("a")])
-    db = await Database.open(loaded.database_path)
+    db = await persistence.open_database(loaded.database_location, busy_timeout_ms=5_000)
     job_id = await db.write(lambda conn: jobs.insert_job(conn, job))
     # A Manager that stopped after accepting the deletion, before carrying it out.
     await db.write(lambda conn: jobs.request_job_deletion(conn, job_id, job.created_at))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
-from flamenco.manager import api, config, job_compilers, keys
+from flamenco.manager import api, config, job_compilers, keys, persistence
 from flamenco.manager import web as web_routes
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
@@ -22,7 +22,8 @@ from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.lifecycle import Lifecycle
-from flamenco.manager.persistence import Database, maintenance
+from flamenco.manager.persistence import maintenance
+from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.services import upnp_ssdp
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
@@ -64,7 +65,9 @@ async def create_app(
     shaman_settings = config.shaman_settings(loaded)
     shaman = await Shaman.open(shaman_settings) if shaman_settings else None
 
-    db = await Database.open(loaded.database_path, busy_timeout_ms=database_busy_timeout_ms)
+    db = await persistence.open_database(
+        loaded.database_location, busy_timeout_ms=database_busy_timeout_ms
+    )
     broker = Broker()
     storage = LocalStorage(loaded.local_storage_path)
     storage.root.mkdir(parents=True, exist_ok=True)
@@ -181,11 +184,12 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
         "last-rendered": app[keys.LAST_RENDERED].run,
-        "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, app[keys.CONFIG].config.database_check_period
         ),
     }
+    if isinstance(db, SQLiteDatabase):
+        services["wal-checkpoints"] = lambda: maintenance.run_wal_checkpoints(db)
     if (shaman := app[keys.SHAMAN]) is not None:
         services["shaman"] = shaman.run
     if keys.MQTT in app:

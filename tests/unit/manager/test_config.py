@@ -510,7 +510,8 @@ def test_unknown_keys_are_logged_and_ignored(
         (
             minimal('database: "  "\n'),
             "flamenco-manager.yaml line 3: database: must name the database file, "
-            "e.g. flamenco-manager.sqlite",
+            "e.g. flamenco-manager.sqlite, or a PostgreSQL URL, "
+            "e.g. postgresql://flamenco@db-host/flamenco",
         ),
     ],
 )

@@ -38,9 +38,20 @@ class LoadedConfig:
         return self.path.parent
 
     @property
+    def uses_postgresql(self) -> bool:
+        return is_postgresql_url(self.config.database)
+
+    @property
     def database_path(self) -> Path:
         """The SQLite file: the `database` DSN without `file:` and whitespace, made absolute."""
         return _absolute(_dsn_to_path(self.config.database), self.config_dir)
+
+    @property
+    def database_location(self) -> str | Path:
+        """A PostgreSQL URL as written, else the SQLite file's path."""
+        if self.uses_postgresql:
+            return self.config.database.strip()
+        return self.database_path
 
     @property
     def local_storage_path(self) -> Path:
@@ -57,6 +68,10 @@ class LoadedConfig:
     @property
     def job_scripts_path(self) -> Path:
         return _absolute(self.config.job_scripts_path, self.config_dir)
+
+
+def is_postgresql_url(database: str) -> bool:
+    return database.strip().startswith(("postgresql://", "postgres://"))
 
 
 def _absolute(path: str, base: Path) -> Path:

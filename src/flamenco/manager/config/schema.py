@@ -93,7 +93,12 @@ def _positive_duration(value: datetime.timedelta) -> str | None:
 def _not_blank(value: str) -> str | None:
     # SQLite opens a throw-away temporary database for an empty name: all jobs
     # would vanish on restart, so refuse instead.
-    return None if value.strip() else "must name the database file, e.g. flamenco-manager.sqlite"
+    if value.strip():
+        return None
+    return (
+        "must name the database file, e.g. flamenco-manager.sqlite, "
+        "or a PostgreSQL URL, e.g. postgresql://flamenco@db-host/flamenco"
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,8 +1,9 @@
-"""Persistence: the Manager's SQLite database, its schema and its queries."""
+"""Persistence: the Manager's database (SQLite or PostgreSQL), its schemas and its queries."""
 
 from __future__ import annotations
 
-from flamenco.manager.persistence.database import Database
+from flamenco.manager.persistence.connection import Connection, Dialect
+from flamenco.manager.persistence.databases import Database, open_database
 from flamenco.manager.persistence.errors import (
     DatabaseBusy,
     IntegrityError,
@@ -16,8 +17,10 @@ from flamenco.manager.persistence.errors import (
 )
 
 __all__ = [
+    "Connection",
     "Database",
     "DatabaseBusy",
+    "Dialect",
     "IntegrityError",
     "JobNotFound",
     "NotFound",
@@ -26,4 +29,5 @@ __all__ = [
     "UniqueViolation",
     "WorkerNotFound",
     "WorkerTagNotFound",
+    "open_database",
 ]

@@ -24,7 +24,7 @@ BUSY_TIMEOUT_MS = 5_000
 MAX_WRITES_PER_TRANSACTION = 64
 
 
-class Database:
+class SQLiteDatabase:
     """All access to the Manager's SQLite file.
 
     Every write runs as one `BEGIN IMMEDIATE` transaction on the single writer
@@ -45,7 +45,9 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+    async def open(
+        cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> SQLiteDatabase:
         """Open (creating if needed), check and migrate the database.
 
         Raises errors.PersistenceError (or its IntegrityError) when the file is not a
@@ -57,7 +59,7 @@ class Database:
             raise errors.IntegrityError(f"cannot use database {path}: {error}") from error
 
     @classmethod
-    async def _open(cls, location: str, busy_timeout_ms: int) -> Database:
+    async def _open(cls, location: str, busy_timeout_ms: int) -> SQLiteDatabase:
         writer = await _connect(location, busy_timeout_ms)
         try:
             is_new = await _run(writer, _is_empty)

@@ -7,6 +7,7 @@ PersistenceError
  |    +-- WorkerNotFound
  |    +-- WorkerTagNotFound
  +-- DatabaseBusy
+ |    +-- DatabaseUnavailable
  +-- IntegrityError
  +-- UniqueViolation
 """
@@ -44,6 +45,10 @@ class WorkerTagNotFound(NotFound):
 
 class DatabaseBusy(PersistenceError):
     """The database is busy, try again later."""
+
+
+class DatabaseUnavailable(DatabaseBusy):
+    """The database server cannot be reached right now, try again later."""
 
 
 class IntegrityError(PersistenceError):

@@ -114,6 +114,21 @@ def fetch_job_by_id(conn: Connection, job_id: int) -> Job:
     )
 
 
+def fetch_job_for_update(conn: Connection, job_id: int) -> Job:
+    """The job, which no other transaction may change until this one ends.
+
+    Changes to a job's tasks take this before deciding about the job, so that
+    concurrent ones are decided one after the other.
+    """
+    return fetch_one(
+        conn,
+        "fetch_job_for_update",
+        {"id": job_id},
+        Job.from_row,
+        errors.JobNotFound(f"job {job_id} not found"),
+    )
+
+
 def fetch_jobs(conn: Connection) -> list[Job]:
     return [Job.from_row(row) for row in conn.execute("fetch_jobs")]
 

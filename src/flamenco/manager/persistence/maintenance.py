@@ -6,7 +6,8 @@ import asyncio
 import datetime as dt
 import logging
 
-from flamenco.manager.persistence.database import Database
+from flamenco.manager.persistence.database import SQLiteDatabase
+from flamenco.manager.persistence.databases import Database
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ CHECKPOINT_INTERVAL_SECONDS = 15 * 60.0
 CHECKPOINT_RETRY_SECONDS = 15.0
 
 
-async def run_wal_checkpoints(db: Database) -> None:
+async def run_wal_checkpoints(db: SQLiteDatabase) -> None:
     while True:
         caught_up = await db.wal_checkpoint()
         if not caught_up:

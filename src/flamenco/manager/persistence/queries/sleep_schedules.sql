@@ -22,7 +22,7 @@ UPDATE sleep_schedules SET next_check = :next_check WHERE worker_id = :worker_id
 -- Active schedules of Workers that still exist, whose next check is due.
 SELECT sleep_schedules.*, workers.uuid AS worker_uuid
 FROM sleep_schedules JOIN workers ON workers.id = sleep_schedules.worker_id
-WHERE sleep_schedules.is_active
+WHERE sleep_schedules.is_active != 0
   AND workers.deleted_at IS NULL
   AND (sleep_schedules.next_check IS NULL OR sleep_schedules.next_check <= :now)
 ORDER BY sleep_schedules.worker_id;

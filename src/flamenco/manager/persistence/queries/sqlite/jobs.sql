@@ -2,3 +2,7 @@
 
 -- name: fetch_jobs_in_status
 SELECT * FROM job_view WHERE status IN (SELECT value FROM json_each(:statuses)) ORDER BY id;
+
+-- name: fetch_job_for_update
+-- SQLite has one writer at a time, so a transaction that writes owns the whole database.
+SELECT * FROM job_view WHERE id = :id;

@@ -1,0 +1,45 @@
+"""The database as services see it, whichever it is, and opening one by its location."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from flamenco.manager.persistence.connection import Connection, Dialect
+
+T = TypeVar("T")
+
+
+class Database(Protocol):
+    """SQLite or PostgreSQL: transactions of synchronous functions over a Connection."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `fn` in a write transaction; its changes are committed when this returns.
+
+        An `urgent` write (handing a waiting Worker a task) does not queue behind others.
+        """
+        ...
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in a read transaction that sees one consistent snapshot."""
+        ...
+
+    async def check_integrity(self) -> None:
+        """Raise errors.IntegrityError when the database is damaged or not ours."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def open_database(location: str | Path, *, busy_timeout_ms: int) -> Database:
+    """A URL (str) opens PostgreSQL; a Path, an SQLite file (LoadedConfig.database_location)."""
+    from flamenco.manager.persistence.database import SQLiteDatabase
+    from flamenco.manager.persistence.postgresql import PostgresDatabase
+
+    if isinstance(location, str):
+        return await PostgresDatabase.open(location)
+    return await SQLiteDatabase.open(location, busy_timeout_ms=busy_timeout_ms)

@@ -1,0 +1,37 @@
+-- PostgreSQL's own text of queries that SQLite words differently (see ../sqlite/).
+
+-- name: find_runnable_task
+-- The first task this Worker may run, by job priority, task priority and submission
+-- order (the order of the partial index tasks_schedulable). The task's row stays locked
+-- until the transaction ends, and rows other processes have locked are skipped: two
+-- Workers asking at once, through any Manager process, never get the same task.
+SELECT tasks.id FROM tasks
+JOIN jobs ON jobs.id = tasks.job_id
+WHERE tasks.status IN ('queued', 'soft-failed')
+  AND jobs.status IN ('active', 'queued')
+  AND jobs.delete_requested_at IS NULL
+  AND tasks.type IN (SELECT json_array_elements_text(CAST(:task_types AS json)))
+  AND NOT EXISTS (
+    SELECT 1 FROM task_failures
+    WHERE task_failures.task_id = tasks.id AND task_failures.worker_id = :worker_id
+  )
+  AND NOT EXISTS (
+    SELECT 1 FROM task_dependencies
+    JOIN tasks AS dependency ON dependency.id = task_dependencies.dependency_id
+    WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
+  )
+  AND NOT EXISTS (
+    SELECT 1 FROM job_blocks
+    WHERE job_blocks.job_id = tasks.job_id
+      AND job_blocks.worker_id = :worker_id
+      AND job_blocks.task_type = tasks.type
+  )
+  AND (
+    jobs.worker_tag_id IS NULL
+    OR jobs.worker_tag_id IN (
+        SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker_id
+    )
+  )
+ORDER BY tasks.job_priority DESC, tasks.priority DESC, tasks.id
+LIMIT 1
+FOR UPDATE OF tasks SKIP LOCKED;

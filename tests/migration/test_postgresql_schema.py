@@ -1,0 +1,80 @@
+"""PostgreSQL: the numbered migrations and schema.postgresql.sql describe the same database."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import psycopg
+import pytest
+
+from flamenco.manager.persistence import postgresql_migrate
+from support.postgresql import fresh_schema
+
+SCHEMA_SQL = resources.files("flamenco.manager.persistence").joinpath("schema.postgresql.sql")
+
+# Everything that makes up a schema, by kind, in a form that does not name the schema.
+CATALOG_QUERIES = {
+    "columns": """
+        SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
+        FROM information_schema.columns WHERE table_schema = current_schema()
+        ORDER BY table_name, ordinal_position""",
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+        ORDER BY 1, 2""",
+    "indexes": """
+        SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+\\.', ' ON ')
+        FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2""",
+    "views": """
+        SELECT viewname, definition FROM pg_views
+        WHERE schemaname = current_schema() ORDER BY 1""",
+}
+
+
+def _describe(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as conn:
+        described = {
+            kind: conn.execute(query).fetchall() for kind, query in CATALOG_QUERIES.items()
+        }
+    # The migrations' own bookkeeping table is not part of the farm's schema.
+    return {
+        kind: [row for row in rows if "schema_migrations" not in str(row[0])]
+        for kind, rows in described.items()
+    }
+
+
+def test_migrations_produce_schema_postgresql_sql() -> None:
+    with fresh_schema() as migrated, fresh_schema() as written:
+        with psycopg.connect(migrated, autocommit=True) as conn:
+            postgresql_migrate.migrate_blocking(conn)
+        with psycopg.connect(written, autocommit=True) as conn:
+            conn.execute(SCHEMA_SQL.read_text(encoding="utf-8").encode())
+        from_migrations, from_schema = _describe(migrated), _describe(written)
+    assert from_migrations["columns"], "the migrations made no tables"
+    assert from_migrations == from_schema
+
+
+def test_migrations_run_once_and_know_their_version() -> None:
+    with fresh_schema() as url, psycopg.connect(url, autocommit=True) as conn:
+        applied = postgresql_migrate.migrate_blocking(conn)
+        assert applied == [m.name for m in postgresql_migrate.available_migrations()]
+        assert postgresql_migrate.migrate_blocking(conn) == []
+        assert postgresql_migrate.schema_problem(conn) is None
+
+
+def test_a_newer_schema_is_named_as_such() -> None:
+    with fresh_schema() as url, psycopg.connect(url, autocommit=True) as conn:
+        postgresql_migrate.migrate_blocking(conn)
+        conn.execute("INSERT INTO schema_migrations VALUES (999, '0999_future.sql', 'now')")
+        problem = postgresql_migrate.schema_problem(conn)
+    assert problem is not None and "newer" in problem
+
+
+@pytest.mark.parametrize("dialect_folder", ["sqlite", "postgresql"])
+def test_each_dialect_defines_every_query(dialect_folder: str) -> None:
+    from flamenco.manager.persistence.connection import Dialect
+    from flamenco.manager.persistence.queries import load_queries
+
+    names = {dialect: set(load_queries(dialect)) for dialect in Dialect}
+    assert names[Dialect(dialect_folder)] == names[Dialect.SQLITE] | names[Dialect.POSTGRESQL]
