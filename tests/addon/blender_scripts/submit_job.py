@@ -93,9 +93,22 @@ def make_scene(blendfile):
 
 
 def install_addon():
-    bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True)
-    addon_utils.enable("flamenco", default_set=True, handle_error=None)
+    """Install the zip the way this Blender's Preferences do when an artist picks it."""
+    if bpy.app.version >= (4, 2, 0):
+        # "Install from Disk..." is the extensions installer since 4.2; it takes a zip
+        # without an extension manifest as a legacy add-on, keeping its module name.
+        # It answers CANCELLED after handing over to the legacy installer.
+        bpy.ops.extensions.package_install_files(
+            filepath=config["zip"], repo="user_default", enable_on_install=True, overwrite=True
+        )
+        result["install_route"] = "extensions.package_install_files"
+    else:
+        bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True)
+        addon_utils.enable("flamenco", default_set=True, handle_error=None)
+        result["install_route"] = "preferences.addon_install"
     assert "flamenco" in bpy.context.preferences.addons, "the add-on did not enable"
+    addon_folder = Path(bpy.utils.user_resource("SCRIPTS")) / "addons" / "flamenco"
+    assert (addon_folder / "__init__.py").is_file(), "not installed as a legacy add-on"
 
 
 def check_properties():
