@@ -21,16 +21,17 @@ if "bpy" in locals():
     for _module in (
         manager_client,  # noqa: F821
         manager_info,  # noqa: F821
+        manager_cache,  # noqa: F821
         projects,  # noqa: F821
         job_settings,  # noqa: F821
         submission,  # noqa: F821
         shaman,  # noqa: F821
         bat_loader,  # noqa: F821
         packing,  # noqa: F821
-        preferences,  # noqa: F821
         job_types,  # noqa: F821
         worker_tags,  # noqa: F821
         refresh,  # noqa: F821
+        preferences,  # noqa: F821
         operators,  # noqa: F821
         gui,  # noqa: F821
     ):
@@ -45,6 +46,7 @@ from . import (  # noqa: E402
     gui,
     job_settings,
     job_types,
+    manager_cache,
     manager_client,
     manager_info,
     operators,
@@ -85,7 +87,7 @@ def _clear_default_job_name(*_args: object) -> None:
 
 @bpy.app.handlers.persistent
 def _forget_manager_state(*_args: object) -> None:
-    refresh.discard()
+    manager_cache.discard()
     wm = bpy.context.window_manager
     if wm is not None:
         wm.flamenco_version_mismatch = False
@@ -181,8 +183,8 @@ def register() -> None:
         handlers.append(function)
 
     # Start from the cached Manager info, so Blender works without the Manager.
-    refresh.discard()
-    info = refresh.cached()
+    manager_cache.discard()
+    info = manager_cache.cached()
     job_types.set_available(info.job_types if info is not None else [])
     worker_tags.set_available(info.worker_tags if info is not None else None)
     scene = getattr(bpy.context, "scene", None)
@@ -200,7 +202,7 @@ def unregister() -> None:
     job_types.unregister()
     worker_tags.unregister()
     preferences.unregister()
-    refresh.discard()
+    manager_cache.discard()
     for name in _SCENE_PROPERTIES:
         if hasattr(bpy.types.Scene, name):
             delattr(bpy.types.Scene, name)
@@ -216,6 +218,7 @@ __all__ = [
     "manager_info",
     "packing",
     "projects",
+    "refresh",
     "register",
     "shaman",
     "submission",

@@ -4,7 +4,7 @@ from typing import Any, Dict
 
 import bpy
 
-from . import job_settings, job_types, operators, refresh
+from . import job_settings, job_types, manager_cache, operators
 
 _BUSY_STATUSES = {
     "SAVING",
@@ -38,7 +38,7 @@ class FLAMENCO_PT_job_submission(bpy.types.Panel):
         status = context.window_manager.flamenco_status_ping
         if status:
             column.label(text=status)
-        if refresh.cached() is None:
+        if manager_cache.cached() is None:
             column.label(text="Refresh to load the job types from the Manager", icon="INFO")
             return
         column.prop(scene, "flamenco_worker_tag", text="Worker Tag")

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import bpy
 
-from . import job_settings
+from . import job_settings, manager_cache
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +240,7 @@ def generate_settings_class(job_type: Dict[str, Any]) -> type:
 @bpy.app.handlers.persistent
 def _rebuild_after_load(_filepath: Any = None, _unused: Any = None) -> None:
     """A loaded file may have another job type selected; its settings need their class."""
-    from . import refresh
-
-    info = refresh.cached()
+    info = manager_cache.cached()
     set_available(info.job_types if info is not None else [])
     scene = bpy.context.scene
     if scene is not None:

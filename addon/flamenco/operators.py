@@ -14,6 +14,7 @@ import bpy
 from . import (
     job_settings,
     job_types,
+    manager_cache,
     manager_info,
     packing,
     preferences,
@@ -38,7 +39,7 @@ class FLAMENCO_OT_ping_manager(bpy.types.Operator):
     bl_options = {"REGISTER"}  # noqa: RUF012 -- Blender reads a plain set
 
     def execute(self, context: bpy.types.Context) -> Set[str]:
-        report, level = refresh.refresh(context)
+        report, level = refresh.refresh(context, preferences.manager_url(context))
         self.report({level}, report)
         return {"FINISHED"} if level != "ERROR" else {"CANCELLED"}
 
@@ -221,7 +222,7 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
             return None
 
         try:
-            client = refresh.client(context)
+            client = preferences.client(context)
         except ManagerError as error:
             self._fail(context, error.message)
             return None
@@ -249,14 +250,14 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
 
     def _check_manager(self, context: bpy.types.Context) -> Optional[manager_info.ManagerInfo]:
         """Refresh (so the job storage and job types are current) and compare versions."""
-        report, level = refresh.refresh(context)
+        report, level = refresh.refresh(context, preferences.manager_url(context))
         if level == "ERROR":
             self._fail(context, report)
             return None
         if level == "WARNING":
             self._fail(context, report)
             return None
-        info = refresh.cached()
+        info = manager_cache.cached()
         if info is None:
             self._fail(context, "Nothing is known about the Manager; press Refresh")
             return None
@@ -331,7 +332,7 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         """Ask the Manager whether it would accept the job, before sending any files."""
         submission.set_blendfile(self._job, self._job_type, submission.CHECK_BLENDFILE)
         try:
-            refresh.client(context).submit_job_check(self._job)
+            preferences.client(context).submit_job_check(self._job)
         except ManagerError as error:
             self._fail(context, submission.job_error_message(error.status, error.detail))
             return False
@@ -374,7 +375,7 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         if checkout_id:
             submission.set_shaman_checkout(self._job, checkout_id)
         try:
-            submitted = refresh.client(context).submit_job(self._job)
+            submitted = preferences.client(context).submit_job(self._job)
         except ManagerError as error:
             self._fail(context, submission.job_error_message(error.status, error.detail))
             return

@@ -4,18 +4,17 @@ from pathlib import Path
 
 import bpy
 
-from . import projects
+from . import manager_cache, projects, refresh
+from .manager_client import ManagerClient
 
 ADDON_MODULE = __package__ or "flamenco"
 
 
 def _manager_url_changed(prefs: "FlamencoPreferences", context: bpy.types.Context) -> None:
     # A new Manager: forget what the old one said and ask the new one, as upstream does.
-    from . import refresh
-
-    refresh.discard()
+    manager_cache.discard()
     context.window_manager.flamenco_status_ping = ""
-    refresh.refresh(context)
+    refresh.refresh(context, prefs.manager_url)
     _redraw_everything(context)
 
 
@@ -29,9 +28,7 @@ def _redraw_everything(context: bpy.types.Context) -> None:
 
 
 def _job_storage(prefs: "FlamencoPreferences") -> str:
-    from . import refresh
-
-    info = refresh.cached()
+    info = manager_cache.cached()
     if info is None:
         return "Unknown, refresh first"
     return info.job_storage or "Not configured on the Manager"
@@ -67,8 +64,6 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, context: bpy.types.Context) -> None:
-        from . import refresh
-
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -78,7 +73,7 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         row.prop(self, "manager_url")
         row.operator("flamenco.ping_manager", text="", icon="FILE_REFRESH")
 
-        info = refresh.cached()
+        info = manager_cache.cached()
         status = context.window_manager.flamenco_status_ping
         if status:
             _text_row(column, status)
@@ -114,6 +109,11 @@ def get(context: bpy.types.Context) -> FlamencoPreferences:
 
 def manager_url(context: bpy.types.Context) -> str:
     return str(get(context).manager_url)
+
+
+def client(context: bpy.types.Context) -> ManagerClient:
+    """A client for the Manager in the preferences; ManagerError if its URL is unusable."""
+    return ManagerClient(manager_url(context))
 
 
 classes = (FlamencoPreferences,)

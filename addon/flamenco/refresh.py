@@ -1,59 +1,20 @@
-"""The Manager info in Blender: the disk cache, the API client, and "Refresh from Manager"."""
+"""'Refresh from Manager': fetch the Manager info, cache it and update the scene's choices."""
 
-import logging
-from pathlib import Path
-from typing import Optional, Tuple
+from typing import Tuple
 
 import bpy
 
-from . import job_types, manager_info, preferences, worker_tags
+from . import job_types, manager_cache, manager_info, worker_tags
 from .manager_client import ManagerClient, ManagerError
 
-log = logging.getLogger(__name__)
 
-_cached: Optional[manager_info.ManagerInfo] = None
-_cache_loaded = False
-
-
-def cache_path() -> Path:
-    """`<Blender user config>/flamenco-manager-info.json`, where upstream keeps it too."""
-    return Path(bpy.utils.user_resource("CONFIG")) / manager_info.CACHE_FILENAME
-
-
-def cached() -> Optional[manager_info.ManagerInfo]:
-    """What the last refresh learned, from memory or from the disk cache."""
-    global _cached, _cache_loaded
-    if not _cache_loaded:
-        _cache_loaded = True
-        try:
-            _cached = manager_info.load(cache_path())
-        except manager_info.LoadError as error:
-            log.warning("ignoring the cached Manager info in %s: %s", cache_path(), error)
-            _cached = None
-    return _cached
-
-
-def discard() -> None:
-    """Forget the in-memory info; the next use reads the disk cache again."""
-    global _cached, _cache_loaded
-    _cached = None
-    _cache_loaded = False
-
-
-def client(context: bpy.types.Context, timeout: Optional[float] = None) -> ManagerClient:
-    """A client for the Manager in the preferences; ManagerError if its URL is unusable."""
-    url = preferences.manager_url(context)
-    if timeout is None:
-        return ManagerClient(url)
-    return ManagerClient(url, timeout=timeout)
-
-
-def refresh(context: bpy.types.Context) -> Tuple[str, str]:
+def refresh(context: bpy.types.Context, manager_url: str) -> Tuple[str, str]:
     """Fetch the Manager info, cache it and update the scene; returns (report, level).
 
-    The level suits Operator.report(): "INFO", "WARNING" or "ERROR".
+    The caller passes the URL from the preferences (which import this module,
+    so this one cannot import them). The level suits Operator.report():
+    "INFO", "WARNING" or "ERROR".
     """
-    global _cached, _cache_loaded
     window_manager = context.window_manager
     window_manager.flamenco_status_ping = "..."
     scene = context.scene
@@ -63,17 +24,12 @@ def refresh(context: bpy.types.Context) -> Tuple[str, str]:
     old_tag = worker_tags.selected_id(scene)
 
     try:
-        info = manager_info.fetch(client(context))
+        info = manager_info.fetch(ManagerClient(manager_url))
     except ManagerError as error:
         window_manager.flamenco_status_ping = error.message
         return error.message, "ERROR"
 
-    try:
-        manager_info.save(info, cache_path())
-    except OSError as error:
-        # Still usable for this session; only the next start lacks it.
-        log.warning("could not write %s: %s", cache_path(), error)
-    _cached, _cache_loaded = info, True
+    manager_cache.store(info)
 
     report = "%s version %s found" % (info.manager_name, info.manager_version)
     level = "INFO"

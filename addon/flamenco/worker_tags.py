@@ -5,6 +5,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import bpy
 
+from . import manager_cache
+
 ALL_WORKERS = "-"
 
 _enum_items: List[Tuple[str, str, str, str, int]] = []
@@ -44,9 +46,7 @@ def set_available(tags: Optional[List[Dict[str, Any]]]) -> None:
 
 def _items(_self: Any, _context: Any) -> List[Tuple[str, str, str, str, int]]:
     if not _enum_items:
-        from . import refresh
-
-        info = refresh.cached()
+        info = manager_cache.cached()
         set_available(info.worker_tags if info is not None else None)
     return _enum_items
 

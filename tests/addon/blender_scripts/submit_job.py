@@ -1,6 +1,7 @@
 """Runs inside Blender: installs the add-on zip, makes a scene, refreshes and submits.
 
 Usage: blender -b --factory-startup --python submit_job.py -- CONFIG.json
+   or: python-with-bpy submit_job.py -- CONFIG.json  (Blender as a Python module)
 
 CONFIG.json holds `zip`, `manager_url`, `workdir`, `output_root`, `result`,
 `submissions` (a list of {"job_name", "place": "project" | "job_storage"}) and
@@ -16,11 +17,14 @@ import sys
 import traceback
 from pathlib import Path
 
-import addon_utils
 import bpy
 
+# isort: split
+# As a Python module, Blender puts its own modules on the path when bpy is imported.
+import addon_utils
+
 config = json.loads(Path(sys.argv[sys.argv.index("--") + 1]).read_text(encoding="utf-8"))
-result = {"steps": [], "submissions": []}
+result = {"steps": [], "submissions": [], "blender_version": bpy.app.version_string}
 
 
 def step(name):
@@ -89,9 +93,22 @@ def make_scene(blendfile):
 
 
 def install_addon():
-    bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True)
-    addon_utils.enable("flamenco", default_set=True, handle_error=None)
+    """Install the zip the way this Blender's Preferences do when an artist picks it."""
+    if bpy.app.version >= (4, 2, 0):
+        # "Install from Disk..." is the extensions installer since 4.2; it takes a zip
+        # without an extension manifest as a legacy add-on, keeping its module name.
+        # It answers CANCELLED after handing over to the legacy installer.
+        bpy.ops.extensions.package_install_files(
+            filepath=config["zip"], repo="user_default", enable_on_install=True, overwrite=True
+        )
+        result["install_route"] = "extensions.package_install_files"
+    else:
+        bpy.ops.preferences.addon_install(filepath=config["zip"], overwrite=True)
+        addon_utils.enable("flamenco", default_set=True, handle_error=None)
+        result["install_route"] = "preferences.addon_install"
     assert "flamenco" in bpy.context.preferences.addons, "the add-on did not enable"
+    addon_folder = Path(bpy.utils.user_resource("SCRIPTS")) / "addons" / "flamenco"
+    assert (addon_folder / "__init__.py").is_file(), "not installed as a legacy add-on"
 
 
 def check_properties():
@@ -138,37 +155,96 @@ def describe_settings():
 
 
 class RecordingLayout:
-    """Stands in for bpy.types.UILayout, so panels can be drawn without a window."""
+    """Stands in for bpy.types.UILayout, so panels can be drawn without a window.
 
-    def __init__(self, calls):
-        self.calls = calls
+    It records what is drawn, and checks every call against this Blender's
+    UILayout (function, keywords, icon, property, operator and its properties),
+    so that a panel using an API this Blender lacks fails here as it would on screen.
+    """
+
+    def __init__(self, calls, problems):
+        object.__setattr__(self, "_calls", calls)
+        object.__setattr__(self, "_problems", problems)
 
     def __getattr__(self, name):
+        function = bpy.types.UILayout.bl_rna.functions.get(name)
+        if function is None:
+            self._problems.append(f"UILayout has no function {name!r}")
+
         def method(*args, **kwargs):
             strings = [arg for arg in args if isinstance(arg, str)]
-            self.calls.append((name, [*strings, kwargs.get("text", "")]))
-            return RecordingLayout(self.calls)
+            self._calls.append((name, [*strings, kwargs.get("text", "")]))
+            if function is not None:
+                self._check_call(function, args, kwargs)
+            if name == "operator" and args:
+                return RecordingOperatorProperties(args[0], self._problems)
+            return RecordingLayout(self._calls, self._problems)
 
         return method
 
     def __setattr__(self, name, value):
-        object.__setattr__(self, name, value)
+        if name not in bpy.types.UILayout.bl_rna.properties:
+            self._problems.append(f"UILayout has no property {name!r}")
+
+    def _check_call(self, function, args, kwargs):
+        inputs = [parameter for parameter in function.parameters if not parameter.is_output]
+        names = {parameter.identifier for parameter in inputs}
+        if len(args) > len(inputs) or set(kwargs) - names:
+            self._problems.append(
+                f"UILayout.{function.identifier}({len(args)} positional, {sorted(kwargs)})"
+            )
+        icon = kwargs.get("icon")
+        if icon is not None and icon not in function.parameters["icon"].enum_items:
+            self._problems.append(f"no icon {icon!r} in this Blender")
+        if function.identifier == "prop" and len(args) >= 2:
+            data, key = args[0], args[1]
+            if key not in data.bl_rna.properties:
+                self._problems.append(f"{data.bl_rna.identifier} has no property {key!r}")
+        if function.identifier == "operator" and args:
+            try:
+                operator_rna(args[0])
+            except (AttributeError, KeyError):
+                self._problems.append(f"no operator {args[0]!r}")
+
+
+def operator_rna(idname):
+    category, name = idname.split(".")
+    return getattr(getattr(bpy.ops, category), name).get_rna_type()
+
+
+class RecordingOperatorProperties:
+    """What UILayout.operator() returns: the operator's properties, set by the panel."""
+
+    def __init__(self, idname, problems):
+        object.__setattr__(self, "_idname", idname)
+        object.__setattr__(self, "_problems", problems)
+
+    def __setattr__(self, name, value):
+        try:
+            known = name in operator_rna(self._idname).properties
+        except (AttributeError, KeyError):
+            return  # reported by the operator() call already
+        if not known:
+            self._problems.append(f"operator {self._idname} has no property {name!r}")
 
 
 def draw_ui():
     """Draw the Output panel and the preferences, recording what they show."""
     calls = []
-    panel = type("Panel", (), {"layout": RecordingLayout(calls)})()
+    problems = []
+    panel = type("Panel", (), {"layout": RecordingLayout(calls, problems)})()
     panel_class = bpy.types.FLAMENCO_PT_job_submission
     for name in ("draw_job_settings", "draw_editable_setting", "draw_autoeval_setting",
                  "draw_status", "draw_submit_buttons"):  # fmt: skip
         setattr(panel, name, getattr(panel_class, name).__get__(panel))
     panel_class.draw(panel, bpy.context)
     prefs = bpy.context.preferences.addons["flamenco"].preferences
-    type(prefs).draw(type("Prefs", (), {"layout": RecordingLayout(calls),
+    type(prefs).draw(type("Prefs", (), {"layout": RecordingLayout(calls, problems),
+                                        "bl_rna": prefs.bl_rna,
                                         "project_root": prefs.project_root,
                                         "manager_url": prefs.manager_url})(),
                      bpy.context)  # fmt: skip
+    result["draw_problems"] = problems
     return sorted({value for _, values in calls for value in values if value})
 
 
