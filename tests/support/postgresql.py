@@ -30,9 +30,9 @@ def url_with_schema(base: str, schema: str) -> str:
 
 
 @contextmanager
-def fresh_schema() -> Iterator[str]:
+def fresh_schema(base: str | None = None) -> Iterator[str]:
     """A URL whose connections work in a new, empty schema, dropped afterwards."""
-    base = server_url()
+    base = base or server_url()
     schema = f"flamenco_test_{secrets.token_hex(6)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")

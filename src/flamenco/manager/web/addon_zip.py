@@ -14,8 +14,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-import flamenco
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.web.locations import ADDON_PACKAGE, AddonNotAvailable, addon_source
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,6 @@ ADDON_ZIP_URL = "/flamenco-addon.zip"
 # Upstream's name before 3.3; it redirects there permanently, as upstream does.
 OLD_ADDON_ZIP_URL = "/flamenco3-addon.zip"
 
-ADDON_PACKAGE = "flamenco"
 BAT_PACKAGE = "blender_asset_tracer"
 BAT_DISTRIBUTION = "blender-asset-tracer"
 # Inside the zip; the add-on's bat_loader puts this folder on sys.path.
@@ -33,32 +32,11 @@ _SKIPPED_DIRECTORIES = {"__pycache__", "vendor"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 
 
-class AddonNotAvailable(Exception):
-    """The add-on's source files are not part of this installation."""
-
-
 @dataclass(frozen=True)
 class AddonZip:
     data: bytes
     etag: str
     bat_version: str
-
-
-def addon_source() -> Path:
-    """Where addon/flamenco is: beside the package when installed with it, else the checkout."""
-    package_dir = Path(flamenco.__file__).resolve().parent
-    candidates = [
-        package_dir / "manager" / "addon" / ADDON_PACKAGE,
-        package_dir.parent.parent / "addon" / ADDON_PACKAGE,  # src/ layout checkout
-    ]
-    for candidate in candidates:
-        if (candidate / "__init__.py").is_file():
-            return candidate
-    raise AddonNotAvailable(
-        "the Blender add-on is not part of this installation (looked in "
-        + ", ".join(str(candidate) for candidate in candidates)
-        + ")"
-    )
 
 
 def _bat_source() -> tuple[Path, str]:

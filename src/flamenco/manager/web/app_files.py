@@ -5,23 +5,18 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
+from flamenco.manager.web import locations
+from flamenco.manager.web.locations import STATIC_DIR_ENV
+
 APP_PREFIX = "/app/"
 # The import map in index.html refers to the npm libraries under this prefix.
 VENDOR_PREFIX = APP_PREFIX + "vendor/"
-
-# Set to use the web interface files from another folder, for example when the
-# Manager was installed with pip and the source tree's static/ lives elsewhere.
-STATIC_DIR_ENV = "FLAMENCO_WEB_DIR"
-
-# The web UI's files live in static/ at the top of the source tree.
-SOURCE_STATIC_DIR = Path(__file__).resolve().parents[4] / "static"
 
 # ES modules have no content hash in their names, so browsers must revalidate
 # every time; FileResponse answers those revalidations with 304.
@@ -120,8 +115,9 @@ class WebAppFiles:
         return _MISSING_PAGE.format(
             problem="its files are not installed next to this Manager (looked in "
             f"<code>{html.escape(str(self.static_dir))}</code>).",
-            remedy="Run the Manager from a source checkout (<code>./farm</code> sets "
-            "everything up), or set the environment variable "
+            remedy="Install the Manager from a wheel built with <code>python -m build</code> "
+            "(it carries the web interface), run it from a source checkout "
+            "(<code>./farm</code> sets everything up), or set the environment variable "
             f"<code>{STATIC_DIR_ENV}</code> to the <code>static</code> folder of one.",
         )
 
@@ -133,11 +129,6 @@ class WebAppFiles:
             f"<code>{html.escape(str(self.static_dir))}</code> (needs Node.js and npm); "
             "<code>./farm</code> does this for you. Then reload this page.",
         )
-
-
-def static_dir_from_environment() -> Path:
-    configured = os.environ.get(STATIC_DIR_ENV)
-    return Path(configured) if configured else SOURCE_STATIC_DIR
 
 
 async def _redirect_to_app(request: web.Request) -> web.Response:
@@ -168,7 +159,7 @@ def _make_handler(
 
 
 def setup_web_app_routes(app: web.Application, static_dir: Path | None = None) -> None:
-    files = WebAppFiles(static_dir or static_dir_from_environment())
+    files = WebAppFiles(static_dir or locations.static_dir())
     app.router.add_get("/", _redirect_to_app)
     app.router.add_get("/app", _redirect_to_app)
     app.router.add_get(APP_PREFIX + "{path:.*}", _make_handler(files))
