@@ -1,10 +1,10 @@
-"""The PostgreSQL database: pooled psycopg connections, each transaction in one thread hop.
+"""The PostgreSQL database: psycopg connections in threads, each transaction in one thread hop.
 
-Several Manager processes can share one such database. Each process keeps a
-pool of connections; a transaction function runs whole in one of a few threads
-that own those connections, as on SQLite, so that services run unchanged on
-both. Writes that must not queue behind a flood (handing a Worker a task) have
-connections of their own.
+Several Manager processes can share one such database. In each process, a
+transaction function runs whole in one of a few threads that each own a
+connection, as on SQLite, so that services run unchanged on both (a benchmark
+of both drivers chose psycopg: benchmarks/bench_pg_drivers.py). Writes that must
+not queue behind a flood (handing a Worker a task) have threads of their own.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import psycopg
 import psycopg.errors
-import psycopg_pool
 from psycopg.rows import RowMaker
 
 from flamenco.manager.persistence import errors
@@ -33,8 +33,8 @@ T = TypeVar("T")
 # allows 100 connections by default, which four processes then share.
 CONNECTIONS = 8
 URGENT_CONNECTIONS = 2
-# How long a request waits for a connection before it answers 503.
-CONNECTION_WAIT_SECONDS = 5.0
+# How long connecting may take before a request answers 503 instead.
+CONNECT_TIMEOUT_SECONDS = 3
 
 
 class PostgresRow:
@@ -98,104 +98,62 @@ class PostgresConnection:
             raise errors.UniqueViolation(str(error)) from error
 
 
-class PostgresDatabase:
-    """All access to a PostgreSQL database, shared with other Manager processes."""
+class _ConnectionThreads:
+    """Threads that each own one connection and run whole transactions on it.
 
-    dialect = Dialect.POSTGRESQL
+    A connection that breaks (the server restarted, the network dropped) is
+    dropped and a new one made for the next transaction, so the Manager
+    reconnects by itself; meanwhile requests answer 503.
+    """
 
-    def __init__(
-        self,
-        url: str,
-        pool: psycopg_pool.ConnectionPool[psycopg.Connection[PostgresRow]],
-        urgent_pool: psycopg_pool.ConnectionPool[psycopg.Connection[PostgresRow]],
-    ) -> None:
-        self.url = url
-        self._pool = pool
-        self._urgent_pool = urgent_pool
-        self._sql = load_queries(Dialect.POSTGRESQL)
-        self._threads = concurrent.futures.ThreadPoolExecutor(
-            CONNECTIONS, thread_name_prefix="postgresql"
-        )
-        self._urgent_threads = concurrent.futures.ThreadPoolExecutor(
-            URGENT_CONNECTIONS, thread_name_prefix="postgresql-urgent"
-        )
+    def __init__(self, url: str, size: int, name: str, sql: Mapping[str, str]) -> None:
+        self._url = url
+        self._sql = sql
+        self._executor = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix=name)
+        self._local = threading.local()
+        self._all: set[psycopg.Connection[PostgresRow]] = set()
+        self._all_lock = threading.Lock()
 
-    @classmethod
-    async def open(cls, url: str, *, connections: int = CONNECTIONS) -> PostgresDatabase:
-        """Connect, migrate the schema (one process at a time) and open the pools.
-
-        Raises errors.PersistenceError naming the problem when the server cannot
-        be reached or refuses us.
-        """
-        try:
-            await asyncio.to_thread(_migrate, url)
-        except psycopg.Error as error:
-            raise errors.PersistenceError(f"cannot use database {redact(url)}: {error}") from error
-        pool = _pool(url, connections, "flamenco")
-        urgent_pool = _pool(url, URGENT_CONNECTIONS, "flamenco-urgent")
-        try:
-            await asyncio.to_thread(pool.wait, CONNECTION_WAIT_SECONDS)
-            await asyncio.to_thread(urgent_pool.wait, CONNECTION_WAIT_SECONDS)
-        except psycopg_pool.PoolTimeout as error:
-            pool.close()
-            urgent_pool.close()
-            raise errors.PersistenceError(
-                f"cannot connect to database {redact(url)}: no connection within "
-                f"{CONNECTION_WAIT_SECONDS:.0f} s"
-            ) from error
-        return cls(url, pool, urgent_pool)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._pool.close)
-        await asyncio.to_thread(self._urgent_pool.close)
-        self._threads.shutdown(wait=False)
-        self._urgent_threads.shutdown(wait=False)
-
-    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
-        """Run `fn` in a transaction of its own; its changes are committed when this returns."""
-        if urgent:
-            return await self._run(self._urgent_threads, self._urgent_pool, fn, read_only=False)
-        return await self._run(self._threads, self._pool, fn, read_only=False)
-
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run `fn` in a read-only transaction that sees one consistent snapshot."""
-        return await self._run(self._threads, self._pool, fn, read_only=True)
-
-    async def check_integrity(self) -> None:
-        """PostgreSQL keeps its own files whole; this checks that it answers, with our schema."""
-        await self._run(self._threads, self._pool, _check_schema, read_only=True)
-
-    async def _run(
-        self,
-        threads: concurrent.futures.ThreadPoolExecutor,
-        pool: psycopg_pool.ConnectionPool[psycopg.Connection[PostgresRow]],
-        fn: Callable[[Connection], T],
-        *,
-        read_only: bool,
-    ) -> T:
+    async def run(self, fn: Callable[[Connection], T], *, read_only: bool) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(threads, self._transaction, pool, fn, read_only)
+        return await loop.run_in_executor(self._executor, self._transaction, fn, read_only)
 
-    def _transaction(
-        self,
-        pool: psycopg_pool.ConnectionPool[psycopg.Connection[PostgresRow]],
-        fn: Callable[[Connection], T],
-        read_only: bool,
-    ) -> T:
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+    def _connection(self) -> psycopg.Connection[PostgresRow]:
+        conn: psycopg.Connection[PostgresRow] | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed:
+            return conn
+        conn = psycopg.connect(
+            self._url,
+            row_factory=_rows,
+            prepare_threshold=2,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        )
+        self._local.conn = conn
+        with self._all_lock:
+            self._all.add(conn)
+        return conn
+
+    def _forget(self, conn: psycopg.Connection[PostgresRow]) -> None:
+        self._local.conn = None
+        with self._all_lock:
+            self._all.discard(conn)
+        conn.close()
+
+    def _transaction(self, fn: Callable[[Connection], T], read_only: bool) -> T:
+        conn: psycopg.Connection[PostgresRow] | None = None
         try:
-            with pool.connection() as raw:
+            conn = self._connection()
+            with conn.transaction():
                 if read_only:
-                    raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                else:
-                    raw.execute("BEGIN")
-                try:
-                    result = fn(PostgresConnection(raw, self._sql))
-                except BaseException:
-                    if not raw.broken:
-                        raw.execute("ROLLBACK")
-                    raise
-                raw.execute("COMMIT")
-                return result
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                return fn(PostgresConnection(conn, self._sql))
         except (
             psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected,
@@ -205,25 +163,53 @@ class PostgresDatabase:
                 "transaction lost a race, the client may retry", extra={"error": str(error)}
             )
             raise errors.DatabaseBusy() from error
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as error:
+        except psycopg.OperationalError as error:
+            if conn is not None:
+                self._forget(conn)
             logger.warning("database unavailable", extra={"error": str(error)})
             raise errors.DatabaseUnavailable() from error
 
 
-def _pool(
-    url: str, size: int, name: str
-) -> psycopg_pool.ConnectionPool[psycopg.Connection[PostgresRow]]:
-    return psycopg_pool.ConnectionPool(
-        url,
-        min_size=size,
-        max_size=size,
-        name=name,
-        timeout=CONNECTION_WAIT_SECONDS,
-        # Reconnect for as long as it takes: the server may be restarted.
-        reconnect_timeout=0,
-        kwargs={"autocommit": True, "row_factory": _rows, "prepare_threshold": 2},
-        open=True,
-    )
+class PostgresDatabase:
+    """All access to a PostgreSQL database, shared with other Manager processes."""
+
+    dialect = Dialect.POSTGRESQL
+
+    def __init__(self, url: str, *, connections: int = CONNECTIONS) -> None:
+        self.url = url
+        sql = load_queries(Dialect.POSTGRESQL)
+        self._threads = _ConnectionThreads(url, connections, "postgresql", sql)
+        self._urgent_threads = _ConnectionThreads(url, URGENT_CONNECTIONS, "postgresql-urgent", sql)
+
+    @classmethod
+    async def open(cls, url: str, *, connections: int = CONNECTIONS) -> PostgresDatabase:
+        """Connect, and migrate the schema (one process at a time).
+
+        Raises errors.PersistenceError naming the problem when the server cannot
+        be reached or refuses us.
+        """
+        try:
+            await asyncio.to_thread(_migrate, url)
+        except psycopg.Error as error:
+            raise errors.PersistenceError(f"cannot use database {redact(url)}: {error}") from error
+        return cls(url, connections=connections)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._threads.close)
+        await asyncio.to_thread(self._urgent_threads.close)
+
+    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `fn` in a transaction of its own; its changes are committed when this returns."""
+        threads = self._urgent_threads if urgent else self._threads
+        return await threads.run(fn, read_only=False)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in a read-only transaction that sees one consistent snapshot."""
+        return await self._threads.run(fn, read_only=True)
+
+    async def check_integrity(self) -> None:
+        """PostgreSQL keeps its own files whole; this checks that it answers, with our schema."""
+        await self._threads.run(_check_schema, read_only=True)
 
 
 def _migrate(url: str) -> None:
