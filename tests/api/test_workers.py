@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from support.jobs import submit_echo_sleep, tasks_by_name
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
@@ -77,12 +79,72 @@ async def test_immediate_status_change_stops_task(manager: RunningManager) -> No
     assert details["activity"] == "Task was requeued by Manager because worker signed off"
 
 
+async def request_status(
+    manager: RunningManager, worker: WorkerSession, status: str, *, is_lazy: bool
+) -> None:
+    await manager.client.post(
+        f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
+        json_body={"status": status, "is_lazy": is_lazy},
+        expect=204,
+    )
+
+
+async def status_change_of(manager: RunningManager, worker: WorkerSession) -> object:
+    details = (
+        await manager.client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=200)
+    ).json()
+    return details.get("status_change")
+
+
 async def test_sign_off_remembers_status_for_next_sign_on(manager: RunningManager) -> None:
     worker = WorkerSession(manager.client)
     await worker.start()
     await worker.state_changed("asleep")
     await worker.sign_off()
     assert await worker.sign_on() == "asleep"
+
+
+@pytest.mark.parametrize("status", ["awake", "asleep"])
+@pytest.mark.parametrize(("requested", "can_restart"), [("offline", False), ("restart", True)])
+async def test_sign_off_fulfils_offline_request_then_remembers_status(
+    manager: RunningManager, status: str, requested: str, can_restart: bool
+) -> None:
+    """Upstream's SignOff and TestWorkerRememberPreviousStatus.
+
+    Signing off fulfils a pending `offline` or `restart` request; the status the Worker had
+    then becomes the (non-lazy) request for its next sign-on.
+    """
+    worker = WorkerSession(manager.client)
+    await worker.register()
+    await worker.sign_on(can_restart=can_restart)
+    await worker.state_changed(status)
+    await request_status(manager, worker, requested, is_lazy=True)
+
+    await worker.sign_off()
+    assert await status_change_of(manager, worker) == {"status": status, "is_lazy": False}
+    assert await worker.sign_on() == status
+
+
+async def test_sign_off_keeps_other_pending_request(manager: RunningManager) -> None:
+    """Upstream's SignOff: a request that is not `offline` or `restart` waits for sign-on."""
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    await request_status(manager, worker, "asleep", is_lazy=True)
+    await worker.sign_off()
+    assert await status_change_of(manager, worker) == {"status": "asleep", "is_lazy": True}
+    assert await worker.sign_on() == "asleep"
+
+
+async def test_sign_off_from_error_is_not_remembered(manager: RunningManager) -> None:
+    """Upstream's TestWorkerDontRememberPreviousStatus: only awake and asleep come back."""
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    await worker.state_changed("error")
+    await request_status(manager, worker, "offline", is_lazy=True)
+    await worker.sign_off()
+    assert await status_change_of(manager, worker) is None
+    # Nothing pending: the sign-on answer comes from the sleep schedule, here none.
+    assert await worker.sign_on() == "awake"
 
 
 async def test_restart_needs_restartable_worker(manager: RunningManager) -> None:
