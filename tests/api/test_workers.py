@@ -177,11 +177,15 @@ async def test_deleted_worker_loses_tasks_and_access(manager: RunningManager) ->
     job = await submit_echo_sleep(client, repeats=1)
     await worker.next_task()
     await client.delete(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=204)
-    assert (await tasks_by_name(client, job["id"]))["echo"]["status"] == "queued"
+    echo = (await tasks_by_name(client, job["id"]))["echo"]
+    assert echo["status"] == "queued"
+    details = (await client.get(f"/api/v3/tasks/{echo['id']}", expect=200)).json()
+    assert details["activity"] == "Task was requeued by Manager because worker is being deleted"
     await worker.schedule(expect=403)
     listed = (await client.get("/api/v3/worker-mgt/workers", expect=200)).json()
     assert listed["workers"] == []
     await client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=404)
+    await client.delete(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=404)
 
 
 async def test_worker_details_show_task_and_tags(manager: RunningManager) -> None:
@@ -262,3 +266,76 @@ async def test_submission_with_unknown_tag_is_refused(manager: RunningManager) -
     }
     reply = await manager.client.post("/api/v3/jobs", json_body=job, expect=400)
     assert "worker tag" in reply.json()["message"]
+
+
+async def test_unrequested_status_change_keeps_the_request(manager: RunningManager) -> None:
+    """Upstream's TestWorkerStateChangedAfterChangeRequest: only the requested status acks it.
+
+    A Worker may pass through other statuses on its way (offline, starting, asleep).
+    """
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    await worker.sign_off()
+    await request_status(manager, worker, "asleep", is_lazy=False)
+    assert await worker.sign_on() == "asleep"
+    await worker.state_changed("starting")
+    assert await status_change_of(manager, worker) == {"status": "asleep", "is_lazy": False}
+    await worker.state_changed("asleep")
+    assert await status_change_of(manager, worker) is None
+
+
+async def test_leaving_awake_gives_back_the_task(manager: RunningManager) -> None:
+    """Upstream's TestWorkerStateChanged: a Worker that stops being awake loses its task."""
+    client = manager.client
+    worker = WorkerSession(client, name="dozy")
+    await worker.start()
+    job = await submit_echo_sleep(client, repeats=1)
+    task = await worker.next_task()
+    await worker.state_changed("asleep")
+    details = (await client.get(f"/api/v3/tasks/{task['uuid']}", expect=200)).json()
+    assert details["status"] == "queued"
+    assert details["activity"] == (
+        f"Task was requeued by Manager because worker dozy ({worker.uuid}) "
+        "changed status to 'asleep'"
+    )
+    assert (await tasks_by_name(client, job["id"]))["echo"]["status"] == "queued"
+
+
+async def test_status_request_comes_before_not_awake(manager: RunningManager) -> None:
+    """Upstream's TestTaskScheduleOtherStatusRequestedAndBadState: 423 wins over 409.
+
+    This is how a Worker in error (after a timeout, say) gets back to work: it is asked
+    to wake up, acknowledges, and is handed tasks again.
+    """
+    worker = WorkerSession(manager.client)
+    await worker.start()
+    await worker.state_changed("error")
+    await worker.schedule(expect=409)
+    await request_status(manager, worker, "awake", is_lazy=False)
+    reply = await worker.schedule(expect=423)
+    assert reply.json() == {"status_requested": "awake"}
+    await worker.state_changed("awake")
+    await worker.schedule(expect=204)
+
+
+async def test_may_i_run_checks_the_task_first(manager: RunningManager) -> None:
+    """Upstream's MayWorkerRun: an unknown task, then a pending request, then ownership."""
+    client = manager.client
+    worker = WorkerSession(client)
+    other = WorkerSession(client, name="other")
+    for each in (worker, other):
+        await each.start()
+    await submit_echo_sleep(client, repeats=1)
+    task = await worker.next_task()
+    assert await other.may_i_run(task["uuid"]) == {
+        "mayKeepRunning": False,
+        "reason": "task not assigned to this worker",
+        "statusChangeRequested": False,
+    }
+    await request_status(manager, worker, "asleep", is_lazy=False)
+    assert await worker.may_i_run(str(uuid.uuid4())) == {
+        "mayKeepRunning": False,
+        "reason": "Task not found",
+        "statusChangeRequested": False,
+    }
+    assert (await worker.may_i_run(task["uuid"]))["statusChangeRequested"] is True
