@@ -339,3 +339,39 @@ async def test_may_i_run_checks_the_task_first(manager: RunningManager) -> None:
         "statusChangeRequested": False,
     }
     assert (await worker.may_i_run(task["uuid"]))["statusChangeRequested"] is True
+
+
+async def test_worker_address_follows_proxy_headers(manager: RunningManager) -> None:
+    """Upstream records echo's RealIP: X-Forwarded-For's first hop, X-Real-IP, else the peer."""
+    client = manager.client
+    worker = WorkerSession(client)
+    registered = (
+        await client.post(
+            "/api/v3/worker/register-worker",
+            json_body={
+                "name": worker.name,
+                "platform": "linux",
+                "secret": worker.secret,
+                "supported_task_types": ["misc"],
+            },
+            headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"},
+            expect=200,
+        )
+    ).json()
+    assert registered["address"] == "203.0.113.7"
+    worker.uuid = registered["uuid"]
+    await client.post(
+        "/api/v3/worker/sign-on",
+        json_body={
+            "name": worker.name,
+            "supported_task_types": [" MISC "],
+            "software_version": "3",
+        },
+        headers={"X-Real-IP": "198.51.100.2"},
+        auth=worker.auth,
+        expect=200,
+    )
+    details = (await client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=200)).json()
+    assert details["ip_address"] == "198.51.100.2"
+    # As upstream's sign-on, task types are trimmed and lower-cased.
+    assert details["supported_task_types"] == ["misc"]

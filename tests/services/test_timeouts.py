@@ -143,6 +143,43 @@ async def test_any_worker_call_counts_as_seen(
         assert await worker_status(running, worker) == "awake"
 
 
+@pytest.mark.parametrize(
+    ("call", "touches"),
+    [("schedule", True), ("may-i-run", True), ("task-update", True), ("refused may-i-run", False)],
+)
+async def test_worker_calls_that_touch_the_task(
+    make_manager_config: ConfigMaker, clock: FakeClock, call: str, touches: bool
+) -> None:
+    """Upstream's TaskTouchedByWorker: scheduleTask, taskUpdate and an allowed may-i-run."""
+    async for running in run_with_clock(
+        make_manager_config, clock, task_timeout="1m0s", worker_timeout="0s"
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        await submit_echo_sleep(running.client, repeats=1)
+        task = await worker.next_task()
+
+        clock.advance(dt.timedelta(seconds=40))
+        match call:
+            case "schedule":
+                await worker.schedule(expect=200)
+            case "may-i-run":
+                assert (await worker.may_i_run(task["uuid"]))["mayKeepRunning"]
+            case "task-update":
+                await worker.update(task["uuid"], activity="rendering")
+            case "refused may-i-run":
+                await running.client.post(
+                    f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
+                    json_body={"status": "asleep", "is_lazy": False},
+                    expect=204,
+                )
+                assert not (await worker.may_i_run(task["uuid"]))["mayKeepRunning"]
+        clock.advance(dt.timedelta(seconds=40))
+        await running.app[keys.TIMEOUT_CHECKER].check()
+        details = (await running.client.get(f"/api/v3/tasks/{task['uuid']}", expect=200)).json()
+        assert details["status"] == ("active" if touches else "failed")
+
+
 async def test_restart_gives_workers_and_tasks_a_whole_timeout(
     make_manager_config: ConfigMaker, clock: FakeClock
 ) -> None:
