@@ -265,6 +265,23 @@ async def test_short_timeouts_act_within_seconds_on_the_real_clock(
                 await asyncio.sleep(0.1)
 
 
+async def test_zero_worker_timeout_switches_off_only_worker_timeouts(
+    make_manager_config: ConfigMaker, clock: FakeClock
+) -> None:
+    """Ours: `0s` switches off one check. Upstream's `worker_timeout: 0s` times out every Worker.
+
+    And upstream's `task_timeout: 0s` switches off the Worker timeouts as well.
+    """
+    async for running in run_with_clock(
+        make_manager_config, clock, task_timeout="10m0s", worker_timeout="0s"
+    ):
+        worker = WorkerSession(running.client)
+        await worker.start()
+        clock.advance(dt.timedelta(minutes=11))
+        await running.app[keys.TIMEOUT_CHECKER].check()
+        assert await worker_status(running, worker) == "awake"
+
+
 async def test_checks_can_be_switched_off(manager: RunningManager) -> None:
     from flamenco.manager.services.timeout_checker import Timeouts
 
