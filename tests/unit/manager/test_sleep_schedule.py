@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from flamenco.api.enums import WorkerStatus
-from flamenco.manager.services.sleep_schedule import Schedule, ScheduleInvalid
+from flamenco.manager.services.sleep_schedule import Schedule, ScheduleInvalid, request_to_apply
 
 MONDAY = dt.datetime(2026, 1, 5, 12, 30)  # A Monday, local time.
 
@@ -66,3 +66,41 @@ def test_next_check_is_the_next_boundary() -> None:
     assert daytime.next_check(MONDAY) == MONDAY.replace(hour=18, minute=0)
     assert daytime.next_check(MONDAY.replace(hour=19)) == dt.datetime(2026, 1, 6, 0, 0)
     assert daytime.next_check(MONDAY.replace(hour=7)) == MONDAY.replace(hour=9, minute=0)
+
+
+AWAKE, ASLEEP, OFFLINE = WorkerStatus.AWAKE, WorkerStatus.ASLEEP, WorkerStatus.OFFLINE
+ERROR, STARTING = WorkerStatus.ERROR, WorkerStatus.STARTING
+
+
+@pytest.mark.parametrize(
+    ("status", "requested", "lazy", "scheduled", "expected"),
+    [
+        # Upstream's TestApplySleepSchedule: an offline Worker is asked, for its next sign-on.
+        (OFFLINE, None, False, ASLEEP, ASLEEP),
+        (OFFLINE, None, False, AWAKE, AWAKE),
+        # A lazy request for the scheduled status becomes an immediate one.
+        (AWAKE, ASLEEP, True, ASLEEP, ASLEEP),
+        # Another pending request is overruled.
+        (AWAKE, OFFLINE, False, ASLEEP, ASLEEP),
+        (STARTING, AWAKE, False, ASLEEP, ASLEEP),
+        # Upstream's TestApplySleepScheduleNoStatusChange: already there, already asked,
+        # or in error (the skip list).
+        (ASLEEP, None, False, ASLEEP, None),
+        (AWAKE, ASLEEP, False, ASLEEP, None),
+        (ERROR, None, False, ASLEEP, None),
+        (ERROR, None, False, AWAKE, None),
+        # Already in the scheduled status but asked to leave it: asked to stay instead.
+        (ASLEEP, AWAKE, True, ASLEEP, ASLEEP),
+    ],
+)
+def test_request_to_apply(
+    status: WorkerStatus,
+    requested: WorkerStatus | None,
+    lazy: bool,
+    scheduled: WorkerStatus,
+    expected: WorkerStatus | None,
+) -> None:
+    assert (
+        request_to_apply(status=status, requested=requested, lazy=lazy, scheduled=scheduled)
+        == expected
+    )

@@ -115,12 +115,13 @@ class TaskScheduler:
         def transaction(conn: Connection) -> MayKeepRunning:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.mark_seen(conn, worker.id, now)
-            if worker.status_requested is not None and not worker.lazy_status_request:
-                return MayKeepRunning(False, "worker status change requested", True)
+            # In upstream's order: the task must exist before anything else is asked.
             try:
                 task = jobs.fetch_task(conn, task_uuid)
             except errors.TaskNotFound:
                 return MayKeepRunning(False, "Task not found")
+            if worker.status_requested is not None and not worker.lazy_status_request:
+                return MayKeepRunning(False, "worker status change requested", True)
             if task.worker is None or task.worker.id != worker.id:
                 return MayKeepRunning(False, "task not assigned to this worker")
             if task.status != TaskStatus.ACTIVE:

@@ -10,6 +10,8 @@ from flamenco.api.enums import WorkerStatus
 from flamenco.manager.errors import RequestRefused
 
 DAY_NAMES = ("mo", "tu", "we", "th", "fr", "sa", "su")
+# Upstream's skip list: a Worker in error keeps its status until someone looks at it.
+UNTOUCHED_STATUSES = frozenset({WorkerStatus.ERROR})
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -72,6 +74,29 @@ class Schedule:
                 if at > moment:
                     candidates.append(at)
         return min(candidates)
+
+
+def request_to_apply(
+    *,
+    status: WorkerStatus,
+    requested: WorkerStatus | None,
+    lazy: bool,
+    scheduled: WorkerStatus,
+) -> WorkerStatus | None:
+    """The status request a schedule puts on a Worker, or None to leave the Worker be.
+
+    As upstream's ApplySleepSchedule: Workers in a skipped status are left alone, and so
+    are Workers already in the scheduled status with nothing pending, or already asked
+    to go there without waiting for their task. Anything else, a lazy request for the
+    same status included, gets a non-lazy request for the scheduled status.
+    """
+    if status in UNTOUCHED_STATUSES:
+        return None
+    if requested == scheduled and not lazy:
+        return None
+    if status == scheduled and requested is None:
+        return None
+    return scheduled
 
 
 def _normalise_time(text: str, key: str) -> str:

@@ -12,7 +12,7 @@ from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, sleep_schedules, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import SleepSchedule, Worker
-from flamenco.manager.services.sleep_schedule import Schedule
+from flamenco.manager.services.sleep_schedule import Schedule, request_to_apply
 from flamenco.manager.state_machine.changes import Changes
 
 logger = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ class SleepScheduler:
                 next_check=schedule.next_check(now),
                 now=now,
             )
-            if schedule.is_active:
-                self._apply(conn, changes, worker, schedule.status_at(now))
+            # Every save applies, as upstream: an inactive schedule asks for awake, so a
+            # Worker it had sent to sleep wakes up at once.
+            self._apply(conn, changes, worker, schedule.status_at(now))
 
         await self._db.write(transaction)
         for event in changes.events:
@@ -102,15 +103,18 @@ class SleepScheduler:
     def _apply(
         self, conn: Connection, changes: Changes, worker: Worker, scheduled: WorkerStatus
     ) -> None:
-        if worker.status == WorkerStatus.ERROR:
-            return
-        if worker.status_requested == scheduled and not worker.lazy_status_request:
-            return
-        if worker.status == scheduled and worker.status_requested is None:
+        request = request_to_apply(
+            status=worker.status,
+            requested=worker.status_requested,
+            lazy=worker.lazy_status_request,
+            scheduled=scheduled,
+        )
+        if request is None:
             return
         logger.info(
             "sleep schedule changes worker status",
-            extra={"worker": worker.uuid, "status": scheduled},
+            extra={"worker": worker.uuid, "status": request},
         )
-        workers.save_status_request(conn, worker.id, scheduled, False, self._clock.now())
+        # Never lazy, as upstream: a render can run for hours.
+        workers.save_status_request(conn, worker.id, request, False, self._clock.now())
         changes.event(events.worker_updated(workers.fetch_worker_by_id(conn, worker.id)))

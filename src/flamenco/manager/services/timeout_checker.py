@@ -46,6 +46,10 @@ class TimeoutChecker:
         self._state_machine = state_machine
         self._clock = clock
         self._timeouts = timeouts
+        # Silence is only counted while this Manager runs: after a restart, Workers and
+        # tasks get a whole timeout to be heard from again (upstream waits 5 minutes
+        # before its first check, for the same reason).
+        self._started_at = clock.now()
 
     async def run(self) -> None:
         interval = self._timeouts.check_interval()
@@ -62,13 +66,17 @@ class TimeoutChecker:
         await self._db.write(lambda conn: self._check_blocking(conn, changes, now))
         self._state_machine.publish(changes)
 
+    def _due(self, timeout: dt.timedelta, now: dt.datetime) -> bool:
+        """Whether a check with this timeout is on, and this Manager has run that long."""
+        return timeout > dt.timedelta(0) and now - self._started_at >= timeout
+
     def _check_blocking(self, conn: Connection, changes: Changes, now: dt.datetime) -> None:
         timeouts = self._timeouts
-        if timeouts.task > dt.timedelta(0):
+        if self._due(timeouts.task, now):
             self._fail_timed_out_tasks(conn, changes, now - timeouts.task, now)
-        if timeouts.no_progress > dt.timedelta(0):
+        if self._due(timeouts.no_progress, now):
             self._requeue_hung_tasks(conn, changes, now - timeouts.no_progress, now)
-        if timeouts.worker > dt.timedelta(0):
+        if self._due(timeouts.worker, now):
             self._error_silent_workers(conn, changes, now - timeouts.worker, now)
 
     def _fail_timed_out_tasks(

@@ -169,11 +169,15 @@ class WorkerService:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.save_status(conn, worker.id, WorkerStatus.OFFLINE, now)
             workers.mark_seen(conn, worker.id, now)
-            if worker.status_requested in OFFLINE_STATUSES:
-                workers.save_status_request(conn, worker.id, None, False, now)
-            elif worker.status_requested is None and worker.status in REMEMBERED_STATUSES:
+            requested = worker.status_requested
+            if requested in OFFLINE_STATUSES:
+                # Signing off fulfils the request, which leaves nothing pending.
+                requested = None
+            if requested is None and worker.status in REMEMBERED_STATUSES:
                 # Come back in the same status on the next sign-on.
-                workers.save_status_request(conn, worker.id, worker.status, False, now)
+                requested = worker.status
+            if requested != worker.status_requested:
+                workers.save_status_request(conn, worker.id, requested, False, now)
             self._state_machine.apply_requeue_worker_tasks(
                 conn, changes, worker, "worker signed off", now
             )
