@@ -83,9 +83,13 @@ async def test_events_reach_the_broker(make_manager_config: ConfigMaker, mosquit
             assert received["farm/jobs"]["id"] == job["id"]
 
 
-def test_task_logs_are_not_sent_and_the_queue_is_bounded(caplog: pytest.LogCaptureFixture) -> None:
+async def test_task_logs_are_not_sent_and_the_queue_is_bounded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     broker = Broker()
     forwarder = MQTTForwarder(broker, MQTTClientConfig(enabled=True, broker="tcp://127.0.0.1:9"))
+    running = asyncio.create_task(forwarder.run())
+    await asyncio.sleep(0)
     broker.publish(Event("/tasklog/x", EventKind.TASK_LOG_UPDATE, {"task_id": "x", "log": "a"}))
     for number in range(QUEUE_SIZE + 500):
         broker.publish(Event("/jobs", EventKind.JOB_UPDATE, {"id": str(number)}))
@@ -96,6 +100,15 @@ def test_task_logs_are_not_sent_and_the_queue_is_bounded(caplog: pytest.LogCaptu
     broker.publish(Event("/jobs", EventKind.JOB_UPDATE, {"id": "later"}))
     assert "500 events were dropped" in caplog.text
     assert forwarder._queue.qsize() == QUEUE_SIZE
+    running.cancel()
+
+
+async def test_a_forwarder_that_does_not_run_queues_nothing() -> None:
+    # With several Manager processes, only the one that leads the farm forwards.
+    broker = Broker()
+    forwarder = MQTTForwarder(broker, MQTTClientConfig(enabled=True, broker="tcp://127.0.0.1:9"))
+    broker.publish(Event("/jobs", EventKind.JOB_UPDATE, {"id": "1"}))  # type: ignore[typeddict-item]
+    assert forwarder._queue.qsize() == 0
 
 
 @pytest.mark.parametrize(

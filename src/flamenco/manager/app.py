@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -16,6 +15,8 @@ from flamenco.manager import web as web_routes
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
+from flamenco.manager.cluster.event_relay import RedisEventRelay, channel_for_farm
+from flamenco.manager.cluster.farm_duties import Duty, FarmDuties
 from flamenco.manager.config.variables import Variables
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
@@ -24,6 +25,7 @@ from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.persistence import maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
+from flamenco.manager.persistence.postgresql import FarmLock
 from flamenco.manager.services import upnp_ssdp
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 # How long background services get to stop before the Manager gives up on them.
 SERVICE_STOP_TIMEOUT_SECONDS = 10.0
+# How long a background service waits before trying again while the database is away.
+OUTAGE_RETRY_SECONDS = 2.0
+FARM_DUTIES_LOCK = "flamenco-farm-duties"
 
 # Largest request body read whole (JSON): a Shaman checkout of 100,000 files is about
 # 15 MB, far over aiohttp's 1 MiB default. Uploads stream and have no such limit.
@@ -121,7 +126,14 @@ async def create_app(
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
     )
-    app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker)
+    app[keys.FARM_LOCK] = (
+        FarmLock(str(loaded.database_location), FARM_DUTIES_LOCK)
+        if loaded.uses_postgresql
+        else None
+    )
+    app[keys.FARM_STATUS] = FarmStatusService(
+        db=db, broker=broker, announces=lambda: _leads_the_farm(app)
+    )
     app[keys.TIMEOUT_CHECKER] = TimeoutChecker(
         db=db,
         state_machine=state_machine,
@@ -152,6 +164,9 @@ async def create_app(
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
+    if settings.redis_url:
+        channel = channel_for_farm(str(loaded.database_location))
+        app[keys.EVENT_RELAY] = RedisEventRelay(broker, settings.redis_url, channel)
 
     api.setup_routes(app, spec)
     web_routes.setup_routes(app, settings, storage)
@@ -174,29 +189,52 @@ async def _database_lifetime(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background_services(app: web.Application) -> AsyncIterator[None]:
-    """Finish interrupted job changes, then run each long-lived service as a named task."""
-    await app[keys.STATE_MACHINE].check_stuck()
+    """Finish interrupted job changes, then run each long-lived service as a named task.
+
+    Services that each process runs for itself run at once; the farm's duties run
+    in whichever process leads the farm (always this one on SQLite).
+    """
+    state_machine = app[keys.STATE_MACHINE]
+    await state_machine.check_stuck()
     db = app[keys.DATABASE]
-    services: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+    services: dict[str, Duty] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
+        "last-rendered": app[keys.LAST_RENDERED].run,
+    }
+    if isinstance(db, SQLiteDatabase):
+        services["wal-checkpoints"] = lambda: maintenance.run_wal_checkpoints(db)
+    if keys.EVENT_RELAY in app:
+        services["event-relay"] = app[keys.EVENT_RELAY].run
+    duties: dict[str, Duty] = {
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
-        "last-rendered": app[keys.LAST_RENDERED].run,
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, app[keys.CONFIG].config.database_check_period
         ),
     }
-    if isinstance(db, SQLiteDatabase):
-        services["wal-checkpoints"] = lambda: maintenance.run_wal_checkpoints(db)
     if (shaman := app[keys.SHAMAN]) is not None:
-        services["shaman"] = shaman.run
+        duties["shaman"] = shaman.run
     if keys.MQTT in app:
-        services["mqtt"] = app[keys.MQTT].run
+        duties["mqtt"] = app[keys.MQTT].run
     if keys.SSDP in app:
-        services["upnp-ssdp"] = app[keys.SSDP].run
-    tasks = [asyncio.create_task(run(), name=name) for name, run in services.items()]
+        duties["upnp-ssdp"] = app[keys.SSDP].run
+    lock = app[keys.FARM_LOCK]
+    farm_duties = FarmDuties(
+        {name: _retrying_through_outages(name, run) for name, run in duties.items()},
+        lock=lock,
+        # A process that takes over finishes what the previous leader left halfway.
+        on_lead=state_machine.check_stuck if lock is not None else _nothing,
+    )
+    app[keys.FARM_DUTIES] = farm_duties
+    # Decided before serving, so that a lone process forwards its first events too.
+    await farm_duties.try_to_lead()
+    services["farm-duties"] = farm_duties.run
+    tasks = [
+        asyncio.create_task(_retrying_through_outages(name, run)(), name=name)
+        for name, run in services.items()
+    ]
     for task in tasks:
         task.add_done_callback(lambda done: _service_ended(app, done))
     app[keys.BROKER].publish(events.lifecycle("manager-startup"))
@@ -206,6 +244,32 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     _, pending = await asyncio.wait(tasks, timeout=SERVICE_STOP_TIMEOUT_SECONDS)
     for task in pending:
         logger.error("service did not stop in time", extra={"service": task.get_name()})
+
+
+def _leads_the_farm(app: web.Application) -> bool:
+    return keys.FARM_DUTIES in app and app[keys.FARM_DUTIES].is_leader
+
+
+async def _nothing() -> None:
+    pass
+
+
+def _retrying_through_outages(name: str, run: Duty) -> Duty:
+    """`run`, started again when the database is unreachable for a while, as when it restarts."""
+
+    async def retrying() -> None:
+        while True:
+            try:
+                await run()
+                return
+            except persistence.DatabaseBusy as error:
+                logger.warning(
+                    "background service waits for the database",
+                    extra={"service": name, "error": str(error)},
+                )
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+
+    return retrying
 
 
 def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:

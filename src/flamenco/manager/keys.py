@@ -9,6 +9,8 @@ from aiohttp import web
 if TYPE_CHECKING:
     from flamenco.clock import Clock
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
+    from flamenco.manager.cluster.event_relay import RedisEventRelay
+    from flamenco.manager.cluster.farm_duties import FarmDuties
     from flamenco.manager.config import LoadedConfig
     from flamenco.manager.config.variables import Variables
     from flamenco.manager.eventbus.broker import Broker
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.persistence import Database
+    from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.farm_status import FarmStatusService
     from flamenco.manager.services.job_deleter import JobDeleter
     from flamenco.manager.services.jobs import JobService
@@ -58,6 +61,12 @@ MQTT: web.AppKey[MQTTForwarder] = web.AppKey("mqtt")
 SSDP: web.AppKey[SSDPServer] = web.AppKey("ssdp")
 TIMEOUT_CHECKER: web.AppKey[TimeoutChecker] = web.AppKey("timeout_checker")
 SLEEP_SCHEDULER: web.AppKey[SleepScheduler] = web.AppKey("sleep_scheduler")
+# Only present when redis_url is set: events to and from other Manager processes.
+EVENT_RELAY: web.AppKey[RedisEventRelay] = web.AppKey("event_relay")
+# None on SQLite, where the only process always leads the farm.
+FARM_LOCK: web.AppKey[FarmLock | None] = web.AppKey("farm_lock")
+# Set once the background services start.
+FARM_DUTIES: web.AppKey[FarmDuties] = web.AppKey("farm_duties")
 # How the app asks to be stopped or restarted by whoever runs it.
 RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 

@@ -805,6 +805,7 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "job_compiler_timeout",
         "task_log_max_bytes",
         "no_progress_timeout",
+        "redis_url",
         "variables",
     ]
 

@@ -63,8 +63,7 @@ async def fetch_job(request: web.Request) -> web.Response:
 
 
 async def delete_job(request: web.Request) -> web.Response:
-    job = await request.app[keys.JOBS].request_deletion(_path(request, "job_id"))
-    request.app[keys.JOB_DELETER].queue(job.uuid)
+    await request.app[keys.JOBS].request_deletion(_path(request, "job_id"))
     return web.Response(status=204)
 
 
@@ -73,13 +72,11 @@ async def delete_job_mass(request: web.Request) -> web.Response:
     if not moment:
         return error_response(400, "invalid format (no last_updated_max)")
     try:
-        jobs = await request.app[keys.JOBS].request_mass_deletion(
+        await request.app[keys.JOBS].request_mass_deletion(
             wire.round_up_to_second(wire.parse_time(moment))
         )
     except JobNotFound as error:
         return error_response(416, error.message)
-    for job in jobs:
-        request.app[keys.JOB_DELETER].queue(job.uuid)
     return web.Response(status=204)
 
 

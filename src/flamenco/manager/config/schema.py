@@ -90,6 +90,12 @@ def _positive_duration(value: datetime.timedelta) -> str | None:
     return None if value > datetime.timedelta(0) else "must be longer than 0s"
 
 
+def _redis_url(value: str) -> str | None:
+    if not value.strip() or value.strip().startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return "must be empty or a Redis URL, e.g. redis://127.0.0.1:6379/0"
+
+
 def _not_blank(value: str) -> str | None:
     # SQLite opens a throw-away temporary database for an empty name: all jobs
     # would vanish on restart, so refuse instead.
@@ -217,6 +223,7 @@ class ManagerConfig:
     no_progress_timeout: datetime.timedelta = dataclasses.field(
         default=datetime.timedelta(0), metadata=_extension(_not_negative)
     )
+    redis_url: str = dataclasses.field(default="", metadata=_extension(_redis_url))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

@@ -49,7 +49,7 @@ class MQTTForwarder:
         # Events dropped since the queue last had room: a burst of 10,000 task
         # updates logs two lines, not 10,000.
         self._dropped = 0
-        broker.subscribe(self._on_event)
+        self._broker = broker
 
     def _on_event(self, event: Event) -> None:
         if event.kind == EventKind.TASK_LOG_UPDATE:
@@ -67,6 +67,15 @@ class MQTTForwarder:
             self._dropped = 0
 
     async def run(self) -> None:
+        # Only while running: with several Manager processes, one of them forwards
+        # the whole farm's events, and the others queue nothing.
+        self._broker.subscribe(self._on_event)
+        try:
+            await self._forward()
+        finally:
+            self._broker.unsubscribe(self._on_event)
+
+    async def _forward(self) -> None:
         while True:
             try:
                 async with aiomqtt.Client(

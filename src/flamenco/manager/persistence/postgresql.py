@@ -233,3 +233,59 @@ def redact(url: str) -> str:
     port = f":{info['port']}" if info.get("port") else ""
     user = f"{info['user']}@" if info.get("user") else ""
     return f"postgresql://{user}{host}{port}/{info.get('dbname', '')}"
+
+
+class FarmLock:
+    """A PostgreSQL advisory lock, held on a connection of its own while this process leads.
+
+    The server releases it the moment that connection goes, so when the leading
+    process dies, another one can take over at its next try.
+    """
+
+    def __init__(self, url: str, name: str) -> None:
+        self._url = url
+        self._name = name
+        self._conn: psycopg.Connection[Any] | None = None
+        # A cancelled caller leaves its thread running; the next call waits for it.
+        self._busy = threading.Lock()
+
+    def try_acquire_blocking(self) -> bool:
+        """Take the lock if nobody holds it; False when another process does, or on errors."""
+        with self._busy:
+            return self._try_acquire()
+
+    def _try_acquire(self) -> bool:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                )
+            row = self._conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(current_schema() || '/' || %s))",
+                (self._name,),
+            ).fetchone()
+            return bool(row and row[0])
+        except psycopg.Error:
+            self._release()
+            return False
+
+    def still_held_blocking(self) -> bool:
+        """Whether the lock's connection still works, so that the lock is still ours."""
+        with self._busy:
+            if self._conn is None or self._conn.closed:
+                return False
+            try:
+                self._conn.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                self._release()
+                return False
+
+    def release_blocking(self) -> None:
+        with self._busy:
+            self._release()
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # Closing the session releases the lock.
+            self._conn = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flamenco.api.enums import FarmStatus, JobStatus, WorkerStatus
 from flamenco.manager.eventbus import events
@@ -45,9 +45,19 @@ def compute_farm_status(
 
 
 class FarmStatusService:
-    def __init__(self, *, db: Database, broker: Broker) -> None:
+    """Keeps `status` current in every Manager process; the farm's leader announces changes.
+
+    `announces` tells whether this process leads the farm: with several processes,
+    each computes the status for its own getFarmStatus answers, and only one
+    publishes the event, so that clients hear each change once.
+    """
+
+    def __init__(
+        self, *, db: Database, broker: Broker, announces: Callable[[], bool] = lambda: True
+    ) -> None:
         self._db = db
         self._broker = broker
+        self._announces = announces
         self.status = FarmStatus.STARTING
         self._poll_requested = asyncio.Event()
         broker.subscribe(self._on_event)
@@ -79,7 +89,8 @@ class FarmStatusService:
         if status != self.status:
             logger.info("farm status changed", extra={"from": self.status, "to": status})
             self.status = status
-            self._broker.publish(events.farm_status(status))
+            if self._announces():
+                self._broker.publish(events.farm_status(status))
         return status
 
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from flamenco.manager.eventbus import events
-from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.persistence import Database, errors, jobs
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job
@@ -45,10 +45,20 @@ class JobDeleter:
     def would_erase_checkout(self, job: Job) -> bool:
         return self._erase_checkout is not None and bool(job.shaman_checkout_id)
 
-    def queue(self, job_uuid: str) -> None:
-        self._queue.put_nowait(job_uuid)
+    def _on_event(self, event: Event) -> None:
+        # Deletion is requested through any Manager process; the one running the
+        # deleter hears of it from the job's update.
+        if event.kind == EventKind.JOB_UPDATE and "delete_requested_at" in event.payload:
+            self._queue.put_nowait(str(event.payload["id"]))  # type: ignore[typeddict-item]
 
     async def run(self) -> None:
+        self._broker.subscribe(self._on_event)
+        try:
+            await self._run()
+        finally:
+            self._broker.unsubscribe(self._on_event)
+
+    async def _run(self) -> None:
         while True:
             for job in await self._db.read(jobs.fetch_jobs_to_delete):
                 await self.delete(job.uuid)

@@ -1,0 +1,1 @@
+"""Running one farm on several Manager processes: farm duties in one of them, events between all."""
