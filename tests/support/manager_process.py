@@ -17,7 +17,7 @@ MANAGER_YAML = """\
 _meta:
   version: 3
 manager_name: End-to-end Farm
-database: flamenco-manager.sqlite
+database: {database}
 listen: 127.0.0.1:{port}
 autodiscoverable: false
 local_manager_storage_path: ./storage
@@ -38,6 +38,17 @@ variables:
       - platform: all
         value: -b -y
 """
+
+
+def manager_yaml(
+    port: int, shared: Path, *, database: str = "flamenco-manager.sqlite", **settings: object
+) -> str:
+    """The end-to-end configuration; `settings` add or replace top-level keys."""
+    text = MANAGER_YAML.format(port=port, shared=shared, database=database)
+    for key, value in settings.items():
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key}:"))
+        text += f"\n{key}: {value}\n"
+    return text
 
 
 def free_port() -> int:
@@ -64,15 +75,23 @@ async def wait_until_up(url: str, timeout: float = 30.0) -> None:
 class ManagerProcess:
     """`python -m flamenco.manager` in `directory`, on a fixed loopback port across restarts."""
 
-    def __init__(self, directory: Path, shared_storage: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        shared_storage: Path,
+        *,
+        database: str = "flamenco-manager.sqlite",
+        port: int | None = None,
+        **settings: object,
+    ) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.port = port or free_port()
         self.config_path = directory / "flamenco-manager.yaml"
         self.log_path = directory / "manager.log"
         directory.mkdir(parents=True, exist_ok=True)
         shared_storage.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
-            MANAGER_YAML.format(port=self.port, shared=shared_storage), encoding="utf-8"
+            manager_yaml(self.port, shared_storage, database=database, **settings), encoding="utf-8"
         )
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -75,8 +75,8 @@ async def page(manager: ManagerProcess, browser: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def manager(tmp_path: Path) -> AsyncIterator[ManagerProcess]:
-    process = ManagerProcess(tmp_path / "manager", tmp_path / "shared")
+async def manager(tmp_path: Path, database_setting: str) -> AsyncIterator[ManagerProcess]:
+    process = ManagerProcess(tmp_path / "manager", tmp_path / "shared", database=database_setting)
     await process.start()
     try:
         yield process

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from support.manager_process import MANAGER_YAML, free_port
+from support.manager_process import free_port, manager_yaml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
@@ -126,7 +126,7 @@ def installed_manager(
     shared = directory / "shared"
     shared.mkdir()
     config = directory / "flamenco-manager.yaml"
-    config.write_text(MANAGER_YAML.format(port=port, shared=shared), encoding="utf-8")
+    config.write_text(manager_yaml(port, shared), encoding="utf-8")
     base_url = f"http://127.0.0.1:{port}"
     log_path = directory / "manager.log"
     with log_path.open("wb") as log:

@@ -195,9 +195,9 @@ async def test_blender_render_job_makes_frames_and_video(
 
 @pytest.mark.timeout(110)
 async def test_manager_killed_mid_task_loses_no_update(
-    session: aiohttp.ClientSession, tmp_path: Path
+    session: aiohttp.ClientSession, tmp_path: Path, database_setting: str
 ) -> None:
-    manager = ManagerProcess(tmp_path / "manager", tmp_path / "shared")
+    manager = ManagerProcess(tmp_path / "manager", tmp_path / "shared", database=database_setting)
     await manager.start()
     api = Api(session, manager.base_url)
     job = await api.call(

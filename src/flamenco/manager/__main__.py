@@ -15,6 +15,7 @@ from aiohttp import web
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
 from flamenco.manager import config, interpreter_tuning, keys
 from flamenco.manager.app import create_app
+from flamenco.manager.cluster.processes import EXIT_RESTART_ALL, run_supervisor
 from flamenco.manager.lifecycle import Ending
 from flamenco.manager.persistence import PersistenceError
 from flamenco.shaman import cli as shaman_cli
@@ -55,33 +56,54 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--shaman-gc-delete", action="store_true", help="run Shaman garbage collection, then exit"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the farm with N Manager processes on one port (needs PostgreSQL and Redis; "
+        "see docs/scale-out.md)",
+    )
+    # Set by --processes for its children: share the port, leave restarts to the parent.
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error("--processes must be 1 or more")
+    return args
 
 
-async def serve(loaded: config.LoadedConfig) -> int:
-    """Run the Manager until a signal stops it; restart it in-process when it asks to."""
+async def serve(loaded: config.LoadedConfig, *, reuse_port: bool = False) -> int:
+    """Run the Manager until a signal stops it; restart it in-process when it asks to.
+
+    With `reuse_port`, one of several processes on the port: a restart is left to
+    the supervisor, which restarts them all.
+    """
     signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, signalled.set)
     while True:
-        ending = await serve_once(loaded, signalled)
+        ending = await serve_once(loaded, signalled, reuse_port=reuse_port)
         if ending is Ending.FAILURE:
             return 1
         if ending is Ending.STOP:
             return 0
+        if reuse_port:
+            return EXIT_RESTART_ALL
         logger.info("restarting with the new configuration")
         loaded = config.load_config(loaded.path)
 
 
-async def serve_once(loaded: config.LoadedConfig, signalled: asyncio.Event) -> Ending:
+async def serve_once(
+    loaded: config.LoadedConfig, signalled: asyncio.Event, *, reuse_port: bool = False
+) -> Ending:
     app = await create_app(loaded)
     lifecycle = app[keys.RESTART]
     host, port = config.listen_address(loaded.config.listen)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port)
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
         logger.info("Flamenco Manager %s listening on %s", __version__, where)
@@ -127,11 +149,43 @@ def main(argv: list[str] | None = None) -> int:
         return shaman_cli.collect_garbage_once(
             config.shaman_settings(loaded), dry_run=args.shaman_gc_show
         )
+    if args.processes > 1:
+        problem = _cannot_run_several(loaded)
+        if problem:
+            print(f"flamenco-manager: --processes {args.processes}: {problem}", file=sys.stderr)
+            return 2
+        return run_supervisor(args.processes, _child_arguments(argv))
     try:
-        return asyncio.run(serve(loaded))
+        return asyncio.run(serve(loaded, reuse_port=args.reuse_port))
     except (OSError, PersistenceError, config.ConfigError) as error:
         print(f"flamenco-manager: cannot start: {error}", file=sys.stderr)
         return 1
+
+
+def _cannot_run_several(loaded: config.LoadedConfig) -> str | None:
+    if not loaded.uses_postgresql:
+        return (
+            "several processes need a shared PostgreSQL database (database: postgresql://...); "
+            "SQLite allows one writing process"
+        )
+    if not loaded.config.redis_url:
+        return "several processes need redis_url, so that live events reach every process"
+    return None
+
+
+def _child_arguments(argv: list[str] | None) -> list[str]:
+    """The command line without --processes, for each child."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    kept: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--processes":
+            skip = True
+        elif not argument.startswith("--processes="):
+            kept.append(argument)
+    return kept
 
 
 if __name__ == "__main__":
