@@ -50,7 +50,7 @@ def _fill_every_table(conn: sqlite3.Connection) -> None:
             if not parents <= done | {table}:
                 continue
             columns = list(conn.execute(f"PRAGMA table_info({table})"))
-            values = [1 if "INT" in column[2].upper() else f"{table}.{column[1]}" for column in columns]
+            values = [1 if "INT" in c[2].upper() else f"{table}.{c[1]}" for c in columns]
             names = ", ".join(column[1] for column in columns)
             placeholders = ", ".join("?" for _ in columns)
             conn.execute(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", values)

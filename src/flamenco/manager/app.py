@@ -22,8 +22,9 @@ from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.lifecycle import Lifecycle
-from flamenco.manager.persistence import Database, maintenance
+from flamenco.manager.persistence import Database, backups, maintenance
 from flamenco.manager.services import upnp_ssdp
+from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
 from flamenco.manager.services.jobs import JobService
@@ -117,7 +118,8 @@ async def create_app(
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
     )
-    app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker)
+    app[keys.FARM_STATUS] = FarmStatusService(db=db, broker=broker, clock=clock)
+    app[keys.DATABASE_HEALTH] = DatabaseHealth(app[keys.FARM_STATUS], loaded)
     app[keys.TIMEOUT_CHECKER] = TimeoutChecker(
         db=db,
         state_machine=state_machine,
@@ -173,6 +175,13 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     """Finish interrupted job changes, then run each long-lived service as a named task."""
     await app[keys.STATE_MACHINE].check_stuck()
     db = app[keys.DATABASE]
+    loaded = app[keys.CONFIG]
+    health = app[keys.DATABASE_HEALTH]
+    backup_settings = backups.BackupSettings(
+        folder=loaded.database_backup_path,
+        period=loaded.config.database_backup_period,
+        keep=loaded.config.database_backup_keep,
+    )
     services: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
@@ -182,7 +191,15 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "last-rendered": app[keys.LAST_RENDERED].run,
         "wal-checkpoints": lambda: maintenance.run_wal_checkpoints(db),
         "integrity-checks": lambda: maintenance.run_integrity_checks(
-            db, app[keys.CONFIG].config.database_check_period
+            db, loaded.config.database_check_period, health.integrity_checked
+        ),
+        "database-backups": lambda: backups.run_backups(
+            db.backup,
+            loaded.database_path,
+            backup_settings,
+            app[keys.CLOCK],
+            on_success=health.backup_made,
+            on_failure=health.backup_failed,
         ),
     }
     if (shaman := app[keys.SHAMAN]) is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.persistence import Database
+    from flamenco.manager.services.database_health import DatabaseHealth
     from flamenco.manager.services.farm_status import FarmStatusService
     from flamenco.manager.services.job_deleter import JobDeleter
     from flamenco.manager.services.jobs import JobService
@@ -47,6 +48,7 @@ WORKERS: web.AppKey[WorkerService] = web.AppKey("workers")
 SCHEDULER: web.AppKey[TaskScheduler] = web.AppKey("scheduler")
 TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
+DATABASE_HEALTH: web.AppKey[DatabaseHealth] = web.AppKey("database_health")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 # None when Shaman is disabled (in the configuration, or during a first run).

@@ -1,13 +1,18 @@
-"""The farm's overall status, recomputed on events and periodically, broadcast when it changes."""
+"""The farm's overall status and its alarms, recomputed on events and periodically, broadcast."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
 import sqlite3
 from collections.abc import Mapping
+from typing import Any
 
-from flamenco.api.enums import FarmStatus, JobStatus, WorkerStatus
+from flamenco.api import wire
+from flamenco.api.enums import AlarmKind, FarmStatus, JobStatus, WorkerStatus
+from flamenco.clock import Clock, SystemClock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.persistence import Database, PersistenceError, workers
@@ -44,13 +49,64 @@ def compute_farm_status(
     return FarmStatus.UNKNOWN
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Alarm:
+    """A farm-wide problem that needs an operator; it stays until its condition is gone."""
+
+    kind: AlarmKind
+    message: str
+    since: dt.datetime
+
+
 class FarmStatusService:
-    def __init__(self, *, db: Database, broker: Broker) -> None:
+    def __init__(self, *, db: Database, broker: Broker, clock: Clock | None = None) -> None:
         self._db = db
         self._broker = broker
+        self._clock = clock or SystemClock()
         self.status = FarmStatus.STARTING
+        self._alarms: dict[AlarmKind, Alarm] = {}
         self._poll_requested = asyncio.Event()
         broker.subscribe(self._on_event)
+
+    @property
+    def alarms(self) -> list[Alarm]:
+        return list(self._alarms.values())
+
+    def report(self) -> dict[str, Any]:
+        """The FarmStatusReport: upstream's `status`, and our `alarms` only while there are any."""
+        body: dict[str, Any] = {"status": self.status}
+        if self._alarms:
+            body["alarms"] = [
+                {
+                    "kind": alarm.kind,
+                    "message": alarm.message,
+                    "since": wire.format_time(alarm.since),
+                }
+                for alarm in self._alarms.values()
+            ]
+        return body
+
+    def raise_alarm(self, kind: AlarmKind, message: str) -> None:
+        """Raise (or re-word) an alarm; it is broadcast with the farm status."""
+        current = self._alarms.get(kind)
+        if current is not None and current.message == message:
+            return
+        since = current.since if current is not None else self._clock.now()
+        self._alarms[kind] = Alarm(kind, message, since)
+        self._publish()
+
+    def clear_alarm(self, kind: AlarmKind) -> None:
+        if self._alarms.pop(kind, None) is not None:
+            logger.warning("farm alarm cleared", extra={"alarm": kind})
+            self._publish()
+
+    def _publish(self) -> None:
+        if not self._alarms:
+            self._broker.publish(events.farm_status(self.status))
+            return
+        # The same event as events.farm_status(), with our optional `alarms` field.
+        event = events.farm_status(self.status)
+        self._broker.publish(Event(event.topic, event.kind, self.report()))
 
     def _on_event(self, event: Event) -> None:
         if event.kind not in (EventKind.JOB_UPDATE, EventKind.WORKER_UPDATE):
@@ -79,7 +135,7 @@ class FarmStatusService:
         if status != self.status:
             logger.info("farm status changed", extra={"from": self.status, "to": status})
             self.status = status
-            self._broker.publish(events.farm_status(status))
+            self._publish()
         return status
 
 
