@@ -9,27 +9,7 @@ from pathlib import Path
 import pytest
 
 from flamenco.manager.persistence import migrate
-
-
-def _migrated(path: Path, *, up_to: int | None = None) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    if up_to is None:
-        migrate.migrate_blocking(conn)
-        return conn
-    conn.execute("BEGIN")
-    for migration in migrate.available_migrations()[:up_to]:
-        for statement in migrate.split_statements(migration.sql):
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {up_to:d}")
-    conn.execute("COMMIT")
-    return conn
-
-
-def _tables(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    return [row[0] for row in rows]
+from support.database_files import fill_every_table, migrated, tables
 
 
 def _is_without_rowid(conn: sqlite3.Connection, table: str) -> bool:
@@ -37,34 +17,12 @@ def _is_without_rowid(conn: sqlite3.Connection, table: str) -> bool:
     return re.search(r"\)\s*WITHOUT\s+ROWID\s*$", sql, re.IGNORECASE) is not None
 
 
-def _fill_every_table(conn: sqlite3.Connection) -> None:
-    """One row in every table, every column set, parents before children (id 1 everywhere)."""
-    tables = _tables(conn)
-    done: set[str] = set()
-    while len(done) < len(tables):
-        progressed = False
-        for table in tables:
-            if table in done:
-                continue
-            parents = {row[2] for row in conn.execute(f"PRAGMA foreign_key_list({table})")}
-            if not parents <= done | {table}:
-                continue
-            columns = list(conn.execute(f"PRAGMA table_info({table})"))
-            values = [1 if "INT" in c[2].upper() else f"{table}.{c[1]}" for c in columns]
-            names = ", ".join(column[1] for column in columns)
-            placeholders = ", ".join("?" for _ in columns)
-            conn.execute(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", values)
-            done.add(table)
-            progressed = True
-        assert progressed, f"cannot order the tables by their foreign keys: {set(tables) - done}"
-
-
 def test_without_rowid_tables_declare_their_key_columns_first(tmp_path: Path) -> None:
     # SQLite 3.40's integrity_check reports "NULL value in t.c" for a NOT NULL
     # column that comes before the key columns of a WITHOUT ROWID table.
-    conn = _migrated(tmp_path / "db.sqlite")
+    conn = migrated(tmp_path / "db.sqlite")
     checked = []
-    for table in _tables(conn):
+    for table in tables(conn):
         if not _is_without_rowid(conn, table):
             continue
         columns = list(conn.execute(f"PRAGMA table_info({table})"))
@@ -76,16 +34,16 @@ def test_without_rowid_tables_declare_their_key_columns_first(tmp_path: Path) ->
 
 
 def test_a_row_in_every_table_passes_integrity_check(tmp_path: Path) -> None:
-    conn = _migrated(tmp_path / "db.sqlite")
+    conn = migrated(tmp_path / "db.sqlite")
     conn.execute("PRAGMA foreign_keys = ON")
-    _fill_every_table(conn)
+    fill_every_table(conn)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_migration_0003_keeps_task_failures_and_fixes_the_check(tmp_path: Path) -> None:
-    conn = _migrated(tmp_path / "db.sqlite", up_to=2)
-    _fill_every_table(conn)
+    conn = migrated(tmp_path / "db.sqlite", up_to=2)
+    fill_every_table(conn)
     before = conn.execute("SELECT task_id, worker_id, created_at FROM task_failures").fetchall()
     assert before == [(1, 1, "task_failures.created_at")]
     if sqlite3.sqlite_version_info[:2] == (3, 40):
@@ -106,7 +64,7 @@ def test_migration_0003_keeps_task_failures_and_fixes_the_check(tmp_path: Path) 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_old_schemas_with_rows_migrate_to_a_clean_check(tmp_path: Path, version: int) -> None:
-    conn = _migrated(tmp_path / "db.sqlite", up_to=version)
-    _fill_every_table(conn)
+    conn = migrated(tmp_path / "db.sqlite", up_to=version)
+    fill_every_table(conn)
     migrate.migrate_blocking(conn)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -285,24 +285,31 @@ def _copy_table(reader: sqlite3.Connection, writer: sqlite3.Connection, table: s
     key_names = ", ".join(key)
     selected = f'SELECT {key_names}, {names} FROM "{table}"'
     insert = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    # Read on after the row with key `after`, or, past damage, from first key `resume_from`
+    # (seeking "after X" visits X's page, which may be the damaged one).
     after: tuple[object, ...] | None = None
+    resume_from: int | None = None
     limit = ROWS_PER_PAGE
     while True:
         try:
-            rows = _page(reader, selected, key, after, limit)
+            rows = _page(reader, selected, key, after, limit, first_key_from=resume_from)
         except sqlite3.DatabaseError:
             if limit > 1:
                 limit = 1  # Row by row up to the damage, so no readable row before it is lost.
                 continue
-            resume = _skip_damage(reader, selected, key, after)
-            if resume is None:
+            if after is not None and isinstance(after[0], int):
+                start = after[0] + 1
+            else:
+                start = resume_from or 0
+            resume_from = _skip_damage(reader, selected, key, start)
+            if resume_from is None:
                 return
-            after, limit = resume, ROWS_PER_PAGE
+            after, limit = None, ROWS_PER_PAGE
             continue
         if not rows:
             return
         writer.executemany(insert, [tuple(row[len(key) :]) for row in rows])
-        after = tuple(rows[-1][: len(key)])
+        after, resume_from = tuple(rows[-1][: len(key)]), None
 
 
 def _page(
@@ -329,14 +336,14 @@ def _page(
 
 
 def _skip_damage(
-    reader: sqlite3.Connection, selected: str, key: list[str], after: tuple[object, ...] | None
-) -> tuple[object, ...] | None:
-    """The key just before the first readable row past the damage; None when nothing follows.
+    reader: sqlite3.Connection, selected: str, key: list[str], start: int
+) -> int | None:
+    """The first key past damage that begins at `start` from which rows can be read again.
 
-    Probes at growing distances on the first key column (every key here is an
-    integer), then narrows down to the nearest readable row.
+    None when nothing readable follows. Probes at growing distances on the
+    first key column (every key here is an integer), then narrows down to the
+    nearest readable row.
     """
-    start = int(after[0]) + 1 if after is not None and isinstance(after[0], int) else 0
 
     def readable_from(first: int) -> bool | None:
         try:
@@ -363,8 +370,7 @@ def _skip_damage(
             found = middle
         else:
             low = middle
-    # Resume with rows whose first key column is at least `found`.
-    return (found - 1, *([2**63 - 1] * (len(key) - 1)))
+    return found
 
 
 def _key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
