@@ -53,7 +53,7 @@ def list_backups(folder: Path, database_path: Path) -> list[Backup]:
     found = []
     try:
         entries = list(folder.iterdir())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     for entry in entries:
         match = _NAME.match(entry.name)
@@ -168,7 +168,10 @@ async def run_backups(
         return
     failed = False
     while True:
-        newest = await asyncio.to_thread(list_backups, settings.folder, database_path)
+        try:
+            newest = await asyncio.to_thread(list_backups, settings.folder, database_path)
+        except OSError:
+            newest = []  # Making the backup will fail too, and say why.
         now = clock.now()
         if failed:
             wait = min(settings.period, RETRY_AFTER_FAILURE)
