@@ -75,7 +75,11 @@ async def _drive(
         for status in ("active", "completed"):
             async with session.post(
                 f"{base}/api/v3/worker/task/{task['uuid']}",
-                json={"taskStatus": status, "activity": status},
+                json={
+                    "taskStatus": status,
+                    "activity": status,
+                    "log": f"{status} {task['uuid']}\n",
+                },
                 headers=worker,
             ) as reply:
                 if reply.status != 204:
@@ -132,6 +136,8 @@ async def _verify(session: aiohttp.ClientSession, base: str, acknowledged: Ackno
             assert reply.status == 200
             task = await reply.json()
         assert task["status"] == "completed", f"acknowledged completion of {task['name']} lost"
+        async with session.get(f"{base}/api/v3/tasks/{task_id}/logtail") as reply:
+            assert f"completed {task_id}" in await reply.text(), "acknowledged log text lost"
 
 
 async def test_sigkill_at_random_moments_loses_no_acknowledged_change(tmp_path: Path) -> None:
