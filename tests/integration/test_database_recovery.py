@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ async def test_row_copy_keeps_every_row_outside_the_damaged_pages(
     await _populate(loaded)
     database = loaded.database_path
     lost = _damage_tasks(database)
+    database.chmod(0o600)
     steps: list[str] = []
     result = recovery.recover_blocking(
         database, dt.datetime.now(dt.UTC), shell=None, progress=steps.append
@@ -111,6 +113,7 @@ async def test_row_copy_keeps_every_row_outside_the_damaged_pages(
     assert result.row_counts["jobs"] == JOBS
     assert result.row_counts["tasks"] == JOBS * TASKS_PER_JOB - lost
     assert result.report.ok
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600, "as private as the damaged file"
     # Dependencies on the lost tasks went with them; nothing refers to a missing row.
     conn = sqlite3.connect(database)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,8 @@ def make_backup_blocking(database_path: Path, folder: Path, now: dt.datetime) ->
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
     try:
         _copy_and_check(database_path, partial)
+        # As private as the database itself: it holds the same data.
+        shutil.copymode(database_path, partial)
         _fsync(partial)
         os.replace(partial, final)
         _fsync_directory(folder)

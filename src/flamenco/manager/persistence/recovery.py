@@ -121,6 +121,7 @@ def recover_blocking(
         _copy_with_companions(path, source)
         rebuilt, method, lost = _rebuild(source, work, shell, progress)
         orphans, counts, report = _finish(rebuilt, progress)
+        _copy_owner_and_mode(path, rebuilt)
         for suffix in _COMPANIONS:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.replace(rebuilt, path)
@@ -443,6 +444,19 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+def _copy_owner_and_mode(original: Path, replacement: Path) -> None:
+    """Give the rebuilt file the damaged one's permissions, and its owner where we may.
+
+    An operator who recovers as root must not leave a file that the Manager's
+    own account cannot write.
+    """
+    shutil.copymode(original, replacement)
+    if hasattr(os, "chown"):
+        status = original.stat()
+        with contextlib.suppress(PermissionError):
+            os.chown(replacement, status.st_uid, status.st_gid)
 
 
 def _copy_with_companions(path: Path, destination: Path) -> None:
