@@ -46,3 +46,10 @@ class FarmStatus(StrEnum):
     INOPERATIVE = "inoperative"
     UNKNOWN = "unknown"
     STARTING = "starting"
+
+
+class AlarmKind(StrEnum):
+    """What raised a farm alarm (our extension of the farm status report)."""
+
+    DATABASE_INTEGRITY = "database-integrity"
+    DATABASE_BACKUP = "database-backup"

@@ -17,7 +17,8 @@ from flamenco.manager import config, interpreter_tuning, keys
 from flamenco.manager.app import create_app
 from flamenco.manager.cluster.processes import EXIT_RESTART_ALL, run_supervisor
 from flamenco.manager.lifecycle import Ending
-from flamenco.manager.persistence import PersistenceError
+from flamenco.manager.persistence import IntegrityError, PersistenceError
+from flamenco.manager.persistence import cli as database_cli
 from flamenco.shaman import cli as shaman_cli
 
 logger = logging.getLogger("flamenco.manager")
@@ -55,6 +56,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--shaman-gc-delete", action="store_true", help="run Shaman garbage collection, then exit"
+    )
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument(
+        "--check-database",
+        action="store_true",
+        help="check the database (integrity, foreign keys, schema version) without changing it; "
+        "exit 0 when it is fine, 1 when it is damaged",
+    )
+    database.add_argument(
+        "--recover-database",
+        action="store_true",
+        help="rebuild a damaged database into a new file and put it in place, keeping a copy "
+        "of the damaged one; stop the Manager first",
+    )
+    database.add_argument(
+        "--backup-database",
+        action="store_true",
+        help="back up the database now (also while the Manager runs), then exit",
     )
     parser.add_argument(
         "--processes",
@@ -144,6 +163,25 @@ def main(argv: list[str] | None = None) -> int:
         config.write_config(loaded.config, loaded.path)
         print(f"configuration written to {loaded.path}")
         return 0
+    database_command = (
+        database_cli.check
+        if args.check_database
+        else database_cli.recover
+        if args.recover_database
+        else database_cli.backup
+        if args.backup_database
+        else None
+    )
+    if database_command is not None and loaded.uses_postgresql:
+        if args.check_database:
+            return database_cli.check_postgresql(loaded)
+        option = "--recover-database" if args.recover_database else "--backup-database"
+        return database_cli.not_for_postgresql(option)
+    if database_command is not None:
+        if not args.debug:
+            # Migration notes while rebuilding would only muddle the command's own report.
+            logging.getLogger("flamenco.manager.persistence").setLevel(logging.WARNING)
+        return database_command(loaded)
     if args.shaman_gc_show or args.shaman_gc_delete:
         # Showing wins when both are given: deleting is the one that cannot be undone.
         return shaman_cli.collect_garbage_once(
@@ -157,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_supervisor(args.processes, _child_arguments(argv))
     try:
         return asyncio.run(serve(loaded, reuse_port=args.reuse_port))
+    except IntegrityError as error:
+        print(database_cli.cannot_start_message(loaded, error), file=sys.stderr)
+        return 1
     except (OSError, PersistenceError, config.ConfigError) as error:
         print(f"flamenco-manager: cannot start: {error}", file=sys.stderr)
         return 1

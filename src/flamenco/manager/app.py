@@ -23,10 +23,11 @@ from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.lifecycle import Lifecycle
-from flamenco.manager.persistence import maintenance
+from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
 from flamenco.manager.services import upnp_ssdp
+from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
 from flamenco.manager.services.jobs import JobService
@@ -132,8 +133,9 @@ async def create_app(
         else None
     )
     app[keys.FARM_STATUS] = FarmStatusService(
-        db=db, broker=broker, announces=lambda: _leads_the_farm(app)
+        db=db, broker=broker, clock=clock, announces=lambda: _leads_the_farm(app)
     )
+    app[keys.DATABASE_HEALTH] = DatabaseHealth(app[keys.FARM_STATUS], loaded)
     app[keys.TIMEOUT_CHECKER] = TimeoutChecker(
         db=db,
         state_machine=state_machine,
@@ -197,6 +199,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     state_machine = app[keys.STATE_MACHINE]
     await state_machine.check_stuck()
     db = app[keys.DATABASE]
+    loaded = app[keys.CONFIG]
+    health = app[keys.DATABASE_HEALTH]
     services: dict[str, Duty] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
@@ -211,9 +215,24 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
         "integrity-checks": lambda: maintenance.run_integrity_checks(
-            db, app[keys.CONFIG].config.database_check_period
+            db, loaded.config.database_check_period, health.integrity_checked
         ),
     }
+    if isinstance(db, SQLiteDatabase):
+        # PostgreSQL's backups are its administrator's (pg_dump, docs/scale-out.md).
+        backup_settings = backups.BackupSettings(
+            folder=loaded.database_backup_path,
+            period=loaded.config.database_backup_period,
+            keep=loaded.config.database_backup_keep,
+        )
+        duties["database-backups"] = lambda: backups.run_backups(
+            db.backup,
+            loaded.database_path,
+            backup_settings,
+            app[keys.CLOCK],
+            on_success=health.backup_made,
+            on_failure=health.backup_failed,
+        )
     if (shaman := app[keys.SHAMAN]) is not None:
         duties["shaman"] = shaman.run
     if keys.MQTT in app:

@@ -1,4 +1,4 @@
-// The Manager as a whole: its name and version, the farm status, the first-run flag.
+// The Manager as a whole: its name and version, the farm status and alarms, the first-run flag.
 import { reactive } from 'vue';
 import * as api from '../lib/api.js';
 import { onEvent, onReconnect } from '../lib/socket.js';
@@ -8,8 +8,15 @@ export const farm = reactive({
   name: '',
   version: '',
   status: '',
+  // Our extension of the farm status report: problems that need an operator.
+  alarms: [],
   configuration: null,
 });
+
+function applyReport(report) {
+  farm.status = report.status;
+  farm.alarms = Array.isArray(report.alarms) ? report.alarms : [];
+}
 
 let loadedVersion = null;
 
@@ -21,7 +28,7 @@ export async function loadFarm() {
   farm.configuration = configuration;
   loadedVersion = `${version.name}\n${version.version}`;
   document.title = version.name ? `${version.name} · Flamenco` : 'Flamenco';
-  farm.status = (await status).status;
+  applyReport(await status);
 }
 
 /** An upgraded or renamed Manager may serve a different web interface: load it afresh. */
@@ -32,16 +39,14 @@ async function reloadIfManagerChanged() {
       window.location.reload();
       return;
     }
-    farm.status = (await api.getFarmStatus()).status;
+    applyReport(await api.getFarmStatus());
   } catch {
     // Still restarting; the next reconnect will check again.
   }
 }
 
 export function followFarm() {
-  onEvent('/status', (report) => {
-    farm.status = report.status;
-  });
+  onEvent('/status', applyReport);
   onEvent('/lifecycle', (event) => {
     if (event.type === 'manager-shutdown') notify('The Manager is shutting down.', 'warning');
     if (event.type === 'manager-startup') {

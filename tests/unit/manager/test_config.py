@@ -806,6 +806,9 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "task_log_max_bytes",
         "no_progress_timeout",
         "redis_url",
+        "database_backup_period",
+        "database_backup_keep",
+        "database_backup_path",
         "variables",
     ]
 

@@ -75,7 +75,7 @@ async def get_shared_storage(request: web.Request) -> web.Response:
 
 
 async def get_farm_status(request: web.Request) -> web.Response:
-    return web.json_response({"status": request.app[keys.FARM_STATUS].status})
+    return web.json_response(request.app[keys.FARM_STATUS].report())
 
 
 async def check_shared_storage_path(request: web.Request) -> web.Response:

@@ -54,6 +54,15 @@ class LoadedConfig:
         return self.database_path
 
     @property
+    def database_backup_path(self) -> Path:
+        """Where backups go: `database_backup_path`, else `<database name>-backups` beside it."""
+        configured = self.config.database_backup_path.strip()
+        if configured:
+            return _absolute(configured, self.config_dir)
+        database = self.database_path
+        return database.with_name(f"{database.stem}-backups")
+
+    @property
     def local_storage_path(self) -> Path:
         return _absolute(self.config.local_manager_storage_path, self.config_dir)
 

@@ -96,6 +96,10 @@ def _redis_url(value: str) -> str | None:
     return "must be empty or a Redis URL, e.g. redis://127.0.0.1:6379/0"
 
 
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else "must be at least 1"
+
+
 def _not_blank(value: str) -> str | None:
     # SQLite opens a throw-away temporary database for an empty name: all jobs
     # would vanish on restart, so refuse instead.
@@ -224,6 +228,11 @@ class ManagerConfig:
         default=datetime.timedelta(0), metadata=_extension(_not_negative)
     )
     redis_url: str = dataclasses.field(default="", metadata=_extension(_redis_url))
+    database_backup_period: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(hours=24), metadata=_extension(_not_negative)
+    )
+    database_backup_keep: int = dataclasses.field(default=7, metadata=_extension(_at_least_one))
+    database_backup_path: str = dataclasses.field(default="", metadata=_extension(_any_value))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

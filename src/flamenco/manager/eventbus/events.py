@@ -106,8 +106,12 @@ def lifecycle(kind: Literal["manager-startup", "manager-shutdown"]) -> Event:
     return Event(topics.LIFECYCLE, EventKind.LIFECYCLE, {"type": kind})
 
 
-def farm_status(status: str) -> Event:
-    return Event(topics.FARM_STATUS, EventKind.FARM_STATUS, {"status": status})
+def farm_status(status: str, alarms: list[payloads.FarmAlarm] | None = None) -> Event:
+    """The FarmStatusReport; our `alarms` only while there are any, so upstream sees its own."""
+    payload: payloads.EventFarmStatus = {"status": status}
+    if alarms:
+        payload["alarms"] = alarms
+    return Event(topics.FARM_STATUS, EventKind.FARM_STATUS, payload)
 
 
 def last_rendered_updated(

@@ -87,8 +87,15 @@ class EventLifeCycle(TypedDict):
     type: Literal["manager-startup", "manager-shutdown"]
 
 
+class FarmAlarm(TypedDict):
+    kind: str
+    message: str
+    since: str
+
+
 class EventFarmStatus(TypedDict):
     status: str
+    alarms: NotRequired[list[FarmAlarm]]
 
 
 Payload = (

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from flamenco.manager.persistence.connection import Connection, Dialect
+from flamenco.manager.persistence.integrity import IntegrityReport
 
 T = TypeVar("T")
 
@@ -28,8 +29,8 @@ class Database(Protocol):
         """Run `fn` in a read transaction that sees one consistent snapshot."""
         ...
 
-    async def check_integrity(self) -> None:
-        """Raise errors.IntegrityError when the database is damaged or not ours."""
+    async def check_integrity(self) -> IntegrityReport:
+        """What the database's own checks find; damage is reported, not raised."""
         ...
 
     async def close(self) -> None: ...

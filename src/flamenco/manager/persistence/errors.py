@@ -14,6 +14,11 @@ PersistenceError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flamenco.manager.persistence.integrity import IntegrityReport
+
 
 class PersistenceError(Exception):
     """Database error."""
@@ -53,6 +58,14 @@ class DatabaseUnavailable(DatabaseBusy):
 
 class IntegrityError(PersistenceError):
     """The database failed its integrity check."""
+
+    def __init__(
+        self, message: str | None = None, *, path: str = "", report: IntegrityReport | None = None
+    ) -> None:
+        super().__init__(message)
+        # The database file, and what the checks found (None when it could not be opened).
+        self.path = path
+        self.report = report
 
 
 class UniqueViolation(PersistenceError):

@@ -36,14 +36,19 @@ def available_migrations() -> list[Migration]:
     return migrations
 
 
-def migrate_blocking(conn: sqlite3.Connection) -> list[str]:
-    """Apply every pending migration, each in its own transaction; return their names.
+def migrate_blocking(conn: sqlite3.Connection, *, up_to: int | None = None) -> list[str]:
+    """Apply every pending migration (up to version `up_to`), each in its own transaction.
 
-    Foreign keys are switched off while migrating, so that a migration can rebuild
-    a table, and checked afterwards. `conn` must be in autocommit mode.
+    Returns the names of the migrations applied. Foreign keys are switched off
+    while migrating, so that a migration can rebuild a table, and checked
+    afterwards. `conn` must be in autocommit mode.
     """
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    pending = [m for m in available_migrations() if m.version > current]
+    pending = [
+        m
+        for m in available_migrations()
+        if m.version > current and (up_to is None or m.version <= up_to)
+    ]
     if not pending:
         return []
 

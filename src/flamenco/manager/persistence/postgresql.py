@@ -22,7 +22,13 @@ from psycopg.rows import RowMaker
 
 from flamenco.manager.persistence import errors
 from flamenco.manager.persistence.connection import Connection, Dialect, Params
-from flamenco.manager.persistence.postgresql_migrate import migrate_blocking, schema_problem
+from flamenco.manager.persistence.integrity import IntegrityReport
+from flamenco.manager.persistence.postgresql_migrate import (
+    available_migrations,
+    current_version,
+    migrate_blocking,
+    schema_problem,
+)
 from flamenco.manager.persistence.queries import load_queries
 
 logger = logging.getLogger(__name__)
@@ -207,9 +213,9 @@ class PostgresDatabase:
         """Run `fn` in a read-only transaction that sees one consistent snapshot."""
         return await self._threads.run(fn, read_only=True)
 
-    async def check_integrity(self) -> None:
+    async def check_integrity(self) -> IntegrityReport:
         """PostgreSQL keeps its own files whole; this checks that it answers, with our schema."""
-        await self._threads.run(_check_schema, read_only=True)
+        return await self._threads.run(_check_schema, read_only=True)
 
 
 def _migrate(url: str) -> None:
@@ -219,11 +225,18 @@ def _migrate(url: str) -> None:
             logger.info("applied database migration %s", name)
 
 
-def _check_schema(conn: Connection) -> None:
+def _check_schema(conn: Connection) -> IntegrityReport:
     assert isinstance(conn, PostgresConnection)
     problem = schema_problem(conn.raw)
-    if problem:
-        raise errors.IntegrityError(problem)
+    version = current_version(conn.raw)
+    return IntegrityReport(
+        problems=(problem,) if problem else (),
+        misreports=(),
+        foreign_key_violations=(),
+        foreign_key_violation_count=0,
+        schema_version=version,
+        latest_schema_version=len(available_migrations()),
+    )
 
 
 def redact(url: str) -> str:

@@ -52,7 +52,7 @@ def migrate_blocking(conn: psycopg.Connection[Any]) -> list[str]:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        current = _current_version(conn)
+        current = current_version(conn)
         pending = [m for m in available_migrations() if m.version > current]
         for migration in pending:
             with conn.transaction():
@@ -68,7 +68,7 @@ def migrate_blocking(conn: psycopg.Connection[Any]) -> list[str]:
         conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
-def _current_version(conn: psycopg.Connection[Any]) -> int:
+def current_version(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return int(row[0]) if row else 0
 
@@ -76,7 +76,7 @@ def _current_version(conn: psycopg.Connection[Any]) -> int:
 def schema_problem(conn: psycopg.Connection[Any]) -> str | None:
     """What is wrong with the schema version, or None when it is the one we know."""
     latest = len(available_migrations())
-    current = _current_version(conn)
+    current = current_version(conn)
     if current > latest:
         return (
             f"the database schema is version {current}, newer than this Manager knows "

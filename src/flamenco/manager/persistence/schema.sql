@@ -84,13 +84,6 @@ CREATE TABLE task_dependencies (
     PRIMARY KEY (task_id, dependency_id)
 ) WITHOUT ROWID;
 
-CREATE TABLE task_failures (
-    created_at TEXT NOT NULL,
-    task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
-    worker_id INTEGER NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
-    PRIMARY KEY (task_id, worker_id)
-) WITHOUT ROWID;
-
 CREATE TABLE job_blocks (
     id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -119,6 +112,13 @@ CREATE TABLE last_rendereds (
     job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
 );
 
+CREATE TABLE task_failures (
+    task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    worker_id INTEGER NOT NULL REFERENCES workers (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, worker_id)
+) WITHOUT ROWID;
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -142,11 +142,11 @@ CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
 
 CREATE INDEX task_dependencies_dependency ON task_dependencies (dependency_id);
 
-CREATE INDEX task_failures_worker ON task_failures (worker_id);
-
 CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
 
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
+
+CREATE INDEX task_failures_worker ON task_failures (worker_id);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

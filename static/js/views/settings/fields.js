@@ -29,7 +29,10 @@ export const CATEGORIES = [
       { path: 'shared_storage_path', label: 'Shared storage', type: 'text', required: true, help: 'Storage that the Manager, the Workers and the artists’ computers all reach, as the Manager sees it.' },
       { path: 'local_manager_storage_path', label: 'Manager storage', type: 'text', required: true, help: 'Where the Manager keeps task logs and last-rendered images; only the Manager needs it. Relative to the configuration file.' },
       { path: 'database', label: 'Database file', type: 'text', required: true, help: 'The SQLite database, relative to the configuration file.' },
-      { path: 'database_check_period', label: 'Database check period', type: 'duration', help: 'How often the database is checked for damage while running; 0s turns the check off.' },
+      { path: 'database_check_period', label: 'Database check period', type: 'duration', help: 'How often the database is checked for damage while running; 0s turns the check off. A failed check raises an alarm; the Manager keeps running.' },
+      { path: 'database_backup_period', label: 'Database backup period', type: 'duration', help: 'How often the Manager copies its database while running; 0s turns backups off.' },
+      { path: 'database_backup_keep', label: 'Backups kept', type: 'integer', min: 1, help: 'How many backups to keep; older ones are removed.' },
+      { path: 'database_backup_path', label: 'Backup folder', type: 'text', help: 'Where backups go, relative to the configuration file. Empty: a folder named after the database, beside it (flamenco-manager-backups).' },
     ],
   },
   {
