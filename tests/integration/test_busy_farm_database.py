@@ -15,6 +15,13 @@ from support.jobs import submit_echo_sleep
 from support.manager import RunningManager, run_manager
 from support.worker_session import WorkerSession
 
+
+@pytest.fixture
+def database() -> str:
+    """These tests are about SQLite's own files and checks."""
+    return "sqlite"
+
+
 # Every table a farm in use fills; each must hold rows when the checks run.
 FARM_TABLES = {
     "workers",

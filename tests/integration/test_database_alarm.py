@@ -17,6 +17,13 @@ from support.jobs import submit_echo_sleep
 from support.manager import RunningManager, run_manager
 from support.spec_client import SpecCheckedClient
 
+
+@pytest.fixture
+def database() -> str:
+    """These tests are about SQLite's own files and checks."""
+    return "sqlite"
+
+
 ORPHAN = "INSERT INTO task_failures (task_id, worker_id, created_at) VALUES (99999, 99999, 'x')"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from conftest import ConfigMaker
 from flamenco.manager import keys
@@ -21,6 +22,12 @@ from support.fakes import FakeClock
 from support.jobs import submit_echo_sleep
 from support.manager import run_manager
 from support.manager_process import ManagerProcess
+
+
+@pytest.fixture
+def database() -> str:
+    """These tests are about SQLite's own files and checks."""
+    return "sqlite"
 
 
 async def _advance_until(

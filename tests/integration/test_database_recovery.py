@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ConfigMaker
 from flamenco.manager import config
-from flamenco.manager.persistence import Database, recovery
+from flamenco.manager.persistence import recovery
+from flamenco.manager.persistence.database import SQLiteDatabase
 from support.database_files import (
     files_in,
     fill_every_table,
@@ -24,6 +25,13 @@ from support.database_files import (
 from support.jobs import submit_echo_sleep
 from support.manager import run_manager
 from support.worker_session import WorkerSession
+
+
+@pytest.fixture
+def database() -> str:
+    """These tests are about SQLite's own files and checks."""
+    return "sqlite"
+
 
 JOBS = 20
 TASKS_PER_JOB = 7  # echo-sleep with 6 repeats: one echo task, six sleep tasks.
@@ -169,7 +177,7 @@ def test_old_schema_misreport_is_explained_not_called_damage(tmp_path: Path) -> 
 async def test_manager_starts_on_an_old_schema_that_sqlite_misreports(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     _old_schema_with_task_failures(path)
-    db = await Database.open(path)
+    db = await SQLiteDatabase.open(path)
     try:
         report = await db.check_integrity()
         assert report.ok and report.schema_version == 3 and not report.misreports

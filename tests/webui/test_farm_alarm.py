@@ -12,6 +12,13 @@ import pytest
 from support.manager_process import ManagerProcess
 from webui.helpers import screenshot
 
+
+@pytest.fixture
+def database() -> str:
+    """These tests are about SQLite's own files and checks."""
+    return "sqlite"
+
+
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
 
