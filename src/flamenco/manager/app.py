@@ -21,6 +21,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
+from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.persistence import Database, maintenance
 from flamenco.manager.services import upnp_ssdp
@@ -148,6 +149,7 @@ async def create_app(
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
+    app[keys.WORK_NOTICES] = WorkNotices(broker)
 
     api.setup_routes(app, spec)
     web_routes.setup_routes(app, settings, storage)
@@ -176,6 +178,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     services: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
+        "work-notices": app[keys.WORK_NOTICES].run,
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
@@ -220,3 +223,4 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
 async def _announce_shutdown(app: web.Application) -> None:
     app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
     await app[keys.SOCKET_IO].close()
+    await app[keys.WORK_NOTICES].close()

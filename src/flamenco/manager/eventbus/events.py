@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flamenco.api import wire
@@ -90,6 +91,14 @@ def worker_tag_updated(tag: WorkerTag, *, was_deleted: bool = False) -> Event:
     if was_deleted:
         payload["was_deleted"] = True
     return Event(topics.WORKER_TAGS, EventKind.WORKER_TAG_UPDATE, payload)
+
+
+def work_available(worker_uuids: Iterable[str] | None = None) -> Event:
+    """Work may be waiting for these Workers (None: for any), where no other event says so."""
+    payload: dict[str, Any] = {}
+    if worker_uuids is not None:
+        payload["workers"] = sorted(set(worker_uuids))
+    return Event(topics.WORK_AVAILABLE, EventKind.WORK_AVAILABLE, payload)
 
 
 def lifecycle(kind: str) -> Event:
