@@ -129,6 +129,7 @@ class WorkNotices:
             if not self._stopping:
                 logger.info("work notice socket disconnected, reconnecting")
                 await self._clock.sleep(self._jittered(delay))
+                delay = min(delay * 2, RECONNECT_MAX)
 
     def _jittered(self, seconds: float) -> float:
         spread = seconds * RECONNECT_JITTER

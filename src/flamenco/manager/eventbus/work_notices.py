@@ -164,6 +164,11 @@ class WorkNotices:
     def waiting_count(self) -> int:
         return len(self._waiting)
 
+    @property
+    def has_pending(self) -> bool:
+        """Whether changes were heard that the next round has yet to send notices for."""
+        return self._pending is not None
+
     def _on_event(self, event: Event) -> None:
         if not self._connections:
             return
@@ -216,12 +221,16 @@ class WorkNotices:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            hint, self._pending = self._pending, None
-            if hint is None:
-                continue
-            sent = await self._send(self._recipients(hint))
+            sent = await self.deliver_pending()
             # Changes that arrive meanwhile are merged into the next round.
             await asyncio.sleep(pause_after_round(sent))
+
+    async def deliver_pending(self) -> int:
+        """Send one round of notices for the changes heard since the last; returns how many."""
+        hint, self._pending = self._pending, None
+        if hint is None:
+            return 0
+        return await self._send(self._recipients(hint))
 
     def _recipients(self, hint: Hint) -> list[Connection]:
         """Pick who gets a notice, and mark who must get one when it waits again."""
