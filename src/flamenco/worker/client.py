@@ -218,7 +218,8 @@ class ManagerClient:
                 self.url(WORK_NOTICES_PATH),
                 headers=self._auth_headers(),
                 heartbeat=20.0,
-                # No timeout for a connection meant to stay open while idle.
+                # Closing waits at most 5 s for the Manager's answer; receiving has
+                # no timeout, as the socket may stay quiet for hours.
                 timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
