@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
+from flamenco.manager.config import MQTTClientConfig
 from flamenco.manager.eventbus import topics
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.eventbus.events import work_available
+from flamenco.manager.eventbus.mqtt import MQTTForwarder
+from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.eventbus.work_notices import (
     Connection,
     Hint,
@@ -246,3 +249,13 @@ async def test_close_closes_every_socket_and_refuses_new_ones() -> None:
     await farm.notices.close()
     assert farm.notices.closed
     assert all(socket.closed for socket in farm.sockets)
+
+
+def test_the_internal_event_is_not_forwarded_to_socketio_or_mqtt() -> None:
+    broker = Broker()
+    socket_io = SocketIOForwarder(broker)
+    mqtt = MQTTForwarder(broker, MQTTClientConfig(enabled=True, broker="tcp://127.0.0.1:9"))
+    broker.publish(work_available(["worker-1"]))
+    broker.publish(work_available())
+    assert len(socket_io._coalescer) == 0
+    assert mqtt._queue.qsize() == 0
