@@ -22,6 +22,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
+from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
@@ -169,6 +170,7 @@ async def create_app(
     if settings.redis_url:
         channel = channel_for_farm(str(loaded.database_location))
         app[keys.EVENT_RELAY] = RedisEventRelay(broker, settings.redis_url, channel)
+    app[keys.WORK_NOTICES] = WorkNotices(broker)
 
     api.setup_routes(app, spec)
     web_routes.setup_routes(app, settings, storage)
@@ -204,6 +206,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     services: dict[str, Duty] = {
         "farm-status": app[keys.FARM_STATUS].run,
         "socket-io": app[keys.SOCKET_IO].run,
+        "work-notices": app[keys.WORK_NOTICES].run,
         "last-rendered": app[keys.LAST_RENDERED].run,
     }
     if isinstance(db, SQLiteDatabase):
@@ -308,3 +311,4 @@ def _service_ended(app: web.Application, task: asyncio.Task[None]) -> None:
 async def _announce_shutdown(app: web.Application) -> None:
     app[keys.BROKER].publish(events.lifecycle("manager-shutdown"))
     await app[keys.SOCKET_IO].close()
+    await app[keys.WORK_NOTICES].close()

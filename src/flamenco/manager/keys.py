@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flamenco.manager.eventbus.broker import Broker
     from flamenco.manager.eventbus.mqtt import MQTTForwarder
     from flamenco.manager.eventbus.socketio import SocketIOForwarder
+    from flamenco.manager.eventbus.work_notices import WorkNotices
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.persistence import Database
@@ -57,6 +58,7 @@ LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 # None when Shaman is disabled (in the configuration, or during a first run).
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")
+WORK_NOTICES: web.AppKey[WorkNotices] = web.AppKey("work_notices")
 # Only present when MQTT is enabled and configured.
 MQTT: web.AppKey[MQTTForwarder] = web.AppKey("mqtt")
 # Only present when the Manager is autodiscoverable.

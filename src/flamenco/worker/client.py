@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT = f"Flamenco/{FLAMENCO_API_VERSION} (flamenco-py {__version__})"
 SOFTWARE_VERSION = f"{FLAMENCO_API_VERSION} (flamenco-py {__version__})"
 LOG_STREAM_PATH = "/api/v3/worker/task-log-stream"
+WORK_NOTICES_PATH = "/api/v3/worker/work-notices"
 
 # Every call but an image upload is small; a Manager that takes longer is in trouble.
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
@@ -61,6 +62,8 @@ class ManagerClient:
     def __init__(self, base_url: str, *, credentials: Credentials | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
+        # The paths of the Manager's spec, fetched once: which extensions it offers.
+        self._spec_paths: frozenset[str] | None = None
         self._session = aiohttp.ClientSession(
             headers={"User-Agent": USER_AGENT},
             timeout=DEFAULT_TIMEOUT,
@@ -122,14 +125,25 @@ class ManagerClient:
 
     async def offers_log_stream(self) -> bool:
         """Whether the Manager's spec lists the log streaming extension; upstream's does not."""
+        return LOG_STREAM_PATH in await self._offered_paths()
+
+    async def offers_work_notices(self) -> bool:
+        """Whether the Manager's spec lists the work notices extension; upstream's does not."""
+        return WORK_NOTICES_PATH in await self._offered_paths()
+
+    async def _offered_paths(self) -> frozenset[str]:
+        """The paths in the Manager's spec; none when it cannot be had (and ask again later)."""
+        if self._spec_paths is not None:
+            return self._spec_paths
         try:
             answer = await self.get_spec()
         except ManagerUnreachable:
-            return False
+            return frozenset()
         if answer.status != 200 or not isinstance(answer.body, dict):
-            return False
+            return frozenset()
         paths = answer.body.get("paths")
-        return isinstance(paths, dict) and LOG_STREAM_PATH in paths
+        self._spec_paths = frozenset(paths) if isinstance(paths, dict) else frozenset()
+        return self._spec_paths
 
     # --- worker
 
@@ -196,6 +210,20 @@ class ManagerClient:
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise ManagerUnreachable(f"log stream: {type(error).__name__}: {error}") from error
+
+    async def connect_work_notices(self) -> aiohttp.ClientWebSocketResponse:
+        """Open the work notices WebSocket (our extension); raises ManagerUnreachable."""
+        try:
+            return await self._session.ws_connect(
+                self.url(WORK_NOTICES_PATH),
+                headers=self._auth_headers(),
+                heartbeat=20.0,
+                # Closing waits at most 5 s for the Manager's answer; receiving has
+                # no timeout, as the socket may stay quiet for hours.
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise ManagerUnreachable(f"work notices: {type(error).__name__}: {error}") from error
 
 
 def _decode(raw: bytes, content_type: str) -> Any:

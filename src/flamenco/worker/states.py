@@ -42,6 +42,15 @@ class TaskRunner(Protocol):
     async def run(self, task: Mapping[str, Any]) -> None: ...
 
 
+class WorkWaiter(Protocol):
+    """Our Manager's work notices (see work_notices.py); absent with an upstream Manager."""
+
+    async def waiting(self) -> None: ...
+    async def not_waiting(self) -> None: ...
+    def forget_notices(self) -> None: ...
+    async def wait_for_work(self, seconds: float) -> bool: ...
+
+
 def effective_state(requested: str) -> WorkerStatus:
     """The state a Worker goes to when asked for `requested`; unknown ones mean asleep."""
     if requested in (
@@ -83,12 +92,14 @@ class StateMachine:
         *,
         timings: Timings | None = None,
         rng: random.Random | None = None,
+        notices: WorkWaiter | None = None,
     ) -> None:
         self._client = client
         self._runner = runner
         self._clock = clock
         self._timings = timings or Timings()
         self._random = rng or random.Random()
+        self._notices = notices
         self.state = WorkerStatus.STARTING
 
     async def run(self, requested: str) -> WorkerStatus:
@@ -135,9 +146,20 @@ class StateMachine:
             await self._clock.sleep(self._timings.after_task)
 
     async def _fetch_task(self) -> tuple[Mapping[str, Any] | None, str | None]:
+        notices = self._notices
+        if notices is not None:
+            await notices.waiting()
         wait = self._timings.first_fetch
+        no_task = False
         while True:
-            await self._clock.sleep(self._jittered(wait))
+            if no_task and notices is not None:
+                # Our Manager says when work may be waiting; the poll stays as a fallback.
+                await notices.wait_for_work(self._jittered(wait))
+            else:
+                await self._clock.sleep(self._jittered(wait))
+            if notices is not None:
+                notices.forget_notices()
+            no_task = False
             try:
                 answer = await self._client.schedule_task()
             except ManagerUnreachable as error:
@@ -146,14 +168,21 @@ class StateMachine:
                 continue
             if answer.status == 200 and isinstance(answer.body, dict):
                 logger.info("obtained task", extra={"task": answer.body.get("uuid")})
+                if notices is not None:
+                    await notices.not_waiting()
                 return answer.body, None
             if answer.status == 423 and isinstance(answer.body, dict):
                 requested = str(answer.body.get("status_requested", ""))
                 logger.info("Manager requests status change", extra={"status": requested})
+                if notices is not None:
+                    await notices.not_waiting()
                 return None, requested
             if answer.status == 204:
                 logger.debug("no task available")
                 wait = self._timings.no_task
+                no_task = True
+                if notices is not None:
+                    await notices.waiting()
             elif answer.status == 403:
                 logger.error("access denied", extra={"error": answer.message})
                 wait = self._timings.fetch_failed

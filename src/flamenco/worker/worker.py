@@ -22,6 +22,7 @@ from flamenco.worker.reporter import Reporter
 from flamenco.worker.states import StateMachine, Timings
 from flamenco.worker.task_executor import TaskExecutor
 from flamenco.worker.upstream_buffer import UpstreamBuffer
+from flamenco.worker.work_notices import WorkNotices
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class Worker:
         self._startup_done = False
         self.machine: StateMachine | None = None
         self.log_stream: LogStream | None = None
+        self.work_notices: WorkNotices | None = None
 
     def request_stop(self) -> None:
         """Stop gracefully, as on SIGINT or SIGTERM."""
@@ -229,7 +231,14 @@ class Worker:
             output_produced=uploader.offer,
             oom_score_adjust=self.options.config.oom_score_adjust,
         )
-        self.machine = StateMachine(client, executor, self.clock, timings=self.options.timings)
+        notices: WorkNotices | None = None
+        if await client.offers_work_notices():
+            notices = WorkNotices(client, self.clock)
+            logger.info("Manager offers work notices, waiting for them between polls")
+        self.work_notices = notices
+        self.machine = StateMachine(
+            client, executor, self.clock, timings=self.options.timings, notices=notices
+        )
 
         async with asyncio.TaskGroup() as side_loops:
             loops = [
@@ -239,7 +248,11 @@ class Worker:
             ]
             if stream is not None:
                 loops.append(side_loops.create_task(stream.run(), name="log stream"))
+            if notices is not None:
+                loops.append(side_loops.create_task(notices.run(), name="work notices"))
             exit_code = await self._run_states(initial)
+            if notices is not None:
+                await notices.close()
             await self._drain(reporter, stream)
             for task in loops:
                 task.cancel()

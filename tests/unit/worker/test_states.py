@@ -195,3 +195,68 @@ async def test_shutdown_while_a_task_is_being_aborted_is_not_lost() -> None:
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(loop, 5)
+
+
+class RecordingWaiter:
+    """Work notices that record what the state machine tells them; no notice ever comes."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def waiting(self) -> None:
+        self.log.append("waiting")
+
+    async def not_waiting(self) -> None:
+        self.log.append("not-waiting")
+
+    def forget_notices(self) -> None:
+        self.log.append("forget")
+
+    async def wait_for_work(self, seconds: float) -> bool:
+        self.log.append(f"wait-for-work {seconds:g}")
+        await asyncio.sleep(0)
+        return False
+
+
+async def test_with_work_notices_idle_waits_are_notice_waits() -> None:
+    log: list[str] = []
+
+    class LoggingManager(ScriptedManager):
+        async def schedule_task(self) -> Answer:
+            log.append("schedule")
+            return await super().schedule_task()
+
+    manager = LoggingManager(
+        [
+            Answer(204, None),
+            Answer(204, None),
+            ManagerUnreachable("refused"),
+            Answer(200, {"uuid": "task-1"}),
+            Answer(423, {"status_requested": "offline"}),
+        ]
+    )
+    clock = InstantClock()
+    states = StateMachine(manager, Runner(), clock, timings=NO_JITTER, notices=RecordingWaiter(log))
+    assert await states.run("awake") == WorkerStatus.OFFLINE
+    assert log == [
+        "waiting",
+        "forget",
+        "schedule",  # after the first 3 s, a plain wait
+        "waiting",
+        "wait-for-work 20",  # no task: wait for a notice, at most the usual 20 s
+        "forget",
+        "schedule",
+        "waiting",
+        "wait-for-work 20",
+        "forget",
+        "schedule",  # unreachable: the 1 min wait is a plain one
+        "forget",
+        "schedule",
+        "not-waiting",  # got a task
+        "waiting",
+        "forget",
+        "schedule",
+        "not-waiting",  # leaves the awake state
+    ]
+    fetch_waits = [wait for wait in clock.sleeps if wait != 10.0]
+    assert fetch_waits == [3.0, 60.0, 2.0, 3.0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from flamenco.manager import keys
-from flamenco.manager.api import jobs, log_stream, meta, shaman, worker, worker_mgt
+from flamenco.manager.api import jobs, log_stream, meta, shaman, work_notices, worker, worker_mgt
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Spec
 
@@ -33,6 +33,7 @@ HANDLERS: dict[str, Handler] = {
     "mayWorkerRun": worker.may_worker_run,
     "taskOutputProduced": worker.task_output_produced,
     "streamTaskLogs": log_stream.stream_task_logs,
+    "streamWorkNotices": work_notices.stream_work_notices,
     # worker-mgt
     "fetchWorkers": worker_mgt.fetch_workers,
     "fetchWorker": worker_mgt.fetch_worker,

@@ -23,6 +23,9 @@ class EventKind(StrEnum):
     LAST_RENDERED_UPDATE = "/last-rendered"
     WORKER_UPDATE = "/workers"
     WORKER_TAG_UPDATE = "/workertags"
+    # Internal, not in the spec and never forwarded to Socket.IO or MQTT: work may
+    # be waiting where no other event says so (see work_notices.py).
+    WORK_AVAILABLE = "/work-available"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from flamenco.api import wire
@@ -100,6 +101,17 @@ def worker_tag_updated(tag: WorkerTag, *, was_deleted: bool = False) -> Event:
     if was_deleted:
         payload["was_deleted"] = True
     return Event(topics.WORKER_TAGS, EventKind.WORKER_TAG_UPDATE, payload)
+
+
+def work_available(worker_uuids: Iterable[str] | None = None) -> Event:
+    """Work may be waiting for these Workers (None: for any), where no other event says so.
+
+    Internal: it wakes our Workers' work notices, and no client ever sees it.
+    """
+    payload: payloads.WorkAvailable = {}
+    if worker_uuids is not None:
+        payload["workers"] = sorted(set(worker_uuids))
+    return Event(topics.WORK_AVAILABLE, EventKind.WORK_AVAILABLE, payload)
 
 
 def lifecycle(kind: Literal["manager-startup", "manager-shutdown"]) -> Event:

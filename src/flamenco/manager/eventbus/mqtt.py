@@ -54,6 +54,8 @@ class MQTTForwarder:
     def _on_event(self, event: Event) -> None:
         if event.kind == EventKind.TASK_LOG_UPDATE:
             return  # Task logs are too chatty for MQTT, as upstream decided.
+        if event.kind == EventKind.WORK_AVAILABLE:
+            return  # Internal: for the Workers' notice sockets only.
         topic = self._settings.topic_prefix + event.topic
         try:
             self._queue.put_nowait((topic, json.dumps(event.payload)))

@@ -98,6 +98,12 @@ class EventFarmStatus(TypedDict):
     alarms: NotRequired[list[FarmAlarm]]
 
 
+class WorkAvailable(TypedDict, total=False):
+    """Internal, never sent to clients: which Workers may find work (all when absent)."""
+
+    workers: list[str]
+
+
 Payload = (
     EventJobUpdate
     | EventTaskUpdate
@@ -107,4 +113,5 @@ Payload = (
     | EventWorkerTagUpdate
     | EventLifeCycle
     | EventFarmStatus
+    | WorkAvailable
 )

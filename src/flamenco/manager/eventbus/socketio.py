@@ -107,6 +107,8 @@ class SocketIOForwarder:
         self.server.attach(app, socketio_path="socket.io")
 
     def _on_event(self, event: Event) -> None:
+        if event.kind == EventKind.WORK_AVAILABLE:
+            return  # Internal: for the Workers' notice sockets only.
         self._coalescer.add(event)
         self._wakeup.set()
 

@@ -8,6 +8,8 @@ JOBS = "/jobs"
 WORKERS = "/workers"
 WORKER_TAGS = "/workertags"
 LAST_RENDERED = "/last-rendered"
+# Internal: no Socket.IO client can join it and MQTT does not publish it.
+WORK_AVAILABLE = "/internal/work-available"
 
 
 def job(job_uuid: str) -> str:

@@ -247,6 +247,8 @@ class JobService:
                 failures.remove_job_block(conn, job.id, entry.worker_uuid, entry.task_type)
 
         await self._db.write(transaction)
+        # These Workers may now take the job's tasks that they failed before.
+        self._broker.publish(events.work_available(entry.worker_uuid for entry in entries))
 
     async def request_deletion(self, job_uuid: str) -> Job:
         now = self._clock.now()
