@@ -181,7 +181,9 @@ async def test_manager_starts_on_an_old_schema_that_sqlite_misreports(tmp_path: 
     try:
         report = await db.check_integrity()
         assert report.ok and report.schema_version == 3 and not report.misreports
-        rows = await db.read(lambda conn: conn.execute("SELECT * FROM task_failures").fetchall())
+        rows = await db.read(
+            lambda conn: conn.raw.execute("SELECT * FROM task_failures").fetchall()
+        )
         assert len(rows) == 1
     finally:
         await db.close()
