@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -57,29 +58,74 @@ def session_processes(session: int) -> list[int]:
 
 
 class Farm:
-    """A running `./farm`, in a session of its own so that nothing it started can outlive a test."""
+    """A running `./farm`, in a session of its own so that nothing it started can outlive a test.
 
-    def __init__(self, data: Path, *args: str) -> None:
+    With `terminal`, it runs in a pseudo-terminal of its own, as when a person starts it:
+    Ctrl+C there goes to whichever process group holds the terminal.
+    """
+
+    def __init__(self, data: Path, *args: str, terminal: bool = False) -> None:
         self.data = data
         self.output_path = data.parent / f"{data.name}-farm-output.txt"
-        with self.output_path.open("ab") as output:
-            self.process = subprocess.Popen(
-                ["bash", str(FARM), *args],
-                env=farm_environment(data),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.terminal: int | None = None
+        if not terminal:
+            with self.output_path.open("ab") as output:
+                self.process = subprocess.Popen(
+                    ["bash", str(FARM), *args],
+                    env=farm_environment(data),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            return
+        self.output_path.touch()
+        self.terminal, child_end = os.openpty()
+        # setsid makes bash a session leader with this terminal as its controlling one;
+        # not being a group leader itself, it execs bash rather than forking.
+        self.process = subprocess.Popen(
+            ["setsid", "--ctty", "bash", str(FARM), *args],
+            env=farm_environment(data),
+            stdin=child_end,
+            stdout=child_end,
+            stderr=child_end,
+        )
+        os.close(child_end)
+        threading.Thread(target=self._copy_terminal_output, daemon=True).start()
+
+    def _copy_terminal_output(self) -> None:
+        assert self.terminal is not None
+        with self.output_path.open("ab", buffering=0) as output:
+            while True:
+                try:
+                    data = os.read(self.terminal, 65536)
+                except OSError:
+                    return  # the last process holding the terminal is gone
+                if not data:
+                    return
+                output.write(data)
 
     def output(self) -> str:
         return self.output_path.read_text(encoding="utf-8", errors="replace")
 
     async def wait(self, timeout: float = 60.0) -> int:
-        return await asyncio.wait_for(asyncio.to_thread(self.process.wait), timeout)
+        # Polled rather than waited for in a thread, which would outlive a timeout.
+        deadline = time.monotonic() + timeout
+        while (code := self.process.poll()) is None:
+            assert time.monotonic() < deadline, f"./farm did not exit:\n{self.output()}"
+            await asyncio.sleep(0.05)
+        return code
 
     async def stop(self, signum: int = signal.SIGTERM) -> int:
         self.process.send_signal(signum)
+        return await self.wait()
+
+    async def press_ctrl_c(self) -> int:
+        """Ctrl+C in its terminal; without one, SIGINT to its process group as a terminal would."""
+        if self.terminal is not None:
+            os.write(self.terminal, b"\x03")
+        else:
+            os.killpg(self.process.pid, signal.SIGINT)
         return await self.wait()
 
     def kill_leftovers(self) -> None:
@@ -89,6 +135,9 @@ class Farm:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.terminal is not None:
+            os.close(self.terminal)
+            self.terminal = None
 
 
 @pytest.fixture
@@ -212,12 +261,33 @@ async def test_the_worker_follows_the_configured_port_and_a_stop_exits_0(
     assert yaml.safe_load(config_path.read_text(encoding="utf-8"))["listen"] == (
         f"127.0.0.1:{requested}"
     )
-    assert await farm.stop(signal.SIGINT) == 0
+    assert await farm.press_ctrl_c() == 0
+    assert session_processes(farm.process.pid) == []
 
     farm = Farm(data)
     farms.append(farm)
     await wait_for_awake_worker(farm, requested)
     assert await farm.stop(signal.SIGTERM) == 0
+    assert session_processes(farm.process.pid) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "process-group"])
+async def test_ctrl_c_while_the_manager_starts_stops_it_and_exits_0(
+    tmp_path: Path, farms: list[Farm], terminal: bool
+) -> None:
+    data = tmp_path / "farm-data"
+    write_config(data, free_port())
+    farm = Farm(data, terminal=terminal)
+    farms.append(farm)
+    deadline = time.monotonic() + 60
+    while "farm: starting the Manager" not in farm.output():
+        assert time.monotonic() < deadline and farm.process.poll() is None, farm.output()
+        await asyncio.sleep(0.02)
+    assert await farm.press_ctrl_c() == 0, farm.output()
+    assert "farm: stopping the Manager" in farm.output()
+    assert "starting a local Worker" not in farm.output()
     assert session_processes(farm.process.pid) == []
 
 
