@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -203,6 +205,92 @@ async def test_unknown_command_fails_the_task_with_a_clear_reason(
     task = await only_task(manager.client, job["id"])
     assert task["activity"] == 'Failed: unknown command: "bogus"'
     assert 'Failed: unknown command: "bogus"' in await task_log(manager.client, task["id"])
+
+
+COMMAND_JOB_TYPE = """
+const JOB_TYPE = {
+  label: "Command Test",
+  settings: [
+    { key: "command", type: "string" },
+    { key: "parameters", type: "string", default: "{}" },
+  ],
+};
+
+function compileJob(job) {
+  const task = author.Task("run", "misc");
+  task.addCommand(author.Command(job.settings.command, JSON.parse(job.settings.parameters)));
+  job.addTask(task);
+}
+"""
+
+# Debian's Blender is built without OpenImageDenoise, so asking for it fails the render.
+DENOISE = (
+    "import bpy; scene = bpy.context.scene; scene.render.engine = 'CYCLES'; "
+    "scene.cycles.samples = 1; scene.cycles.use_denoising = True; "
+    "scene.render.resolution_x = 16; scene.render.resolution_y = 16"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(
+    shutil.which("blender") is None or shutil.which("ffmpeg") is None,
+    reason="needs blender and ffmpeg on the PATH",
+)
+@pytest.mark.parametrize("program", ["blender", "ffmpeg"])
+async def test_a_failed_render_says_why(
+    manager: Any, manager_yaml: Path, start_worker: Any, tmp_path: Path, program: str
+) -> None:
+    scripts = manager_yaml.parent / "scripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "command_test.js").write_text(COMMAND_JOB_TYPE, encoding="utf-8")
+    if program == "blender":
+        command = "blender-render"
+        parameters: dict[str, Any] = {
+            "exe": "blender",
+            "argsBefore": ["-b", "--factory-startup"],
+            "args": ["--python-expr", DENOISE, "-o", f"{tmp_path}/frame_", "-f", "1"],
+        }
+        said = "Error: Build without OpenImageDenoiser"
+    else:
+        command = "frames-to-video"
+        frames = tmp_path / "frames"
+        frames.mkdir()
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=red:s=16x16:d=0.1",
+                str(frames / "frame_%03d.png"),
+            ],
+            check=True,
+            timeout=60,
+        )
+        output = tmp_path / "no-such-folder" / "video.mp4"
+        parameters = {
+            "exe": "ffmpeg",
+            "fps": 24,
+            "inputGlob": str(frames / "*.png"),
+            "outputFile": str(output),
+        }
+        said = f"{output}: No such file or directory"
+    job = await submit(
+        manager.client,
+        "command-test",
+        {"command": command, "parameters": json.dumps(parameters)},
+    )
+    await start_worker()
+    await wait_for_job(manager.client, job["id"], "failed", timeout=90)
+    task = await only_task(manager.client, job["id"])
+    reason = f"Failed: command exited abnormally with code 1: {said}"
+    assert task["activity"] == reason
+    assert reason in await task_log(manager.client, task["id"])
+    failed_job = (await manager.client.get(f"/api/v3/jobs/{job['id']}", expect=200)).json()
+    assert failed_job["status"] == "failed"
 
 
 async def worker_id(client: Any) -> str:

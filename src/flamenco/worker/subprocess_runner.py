@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from flamenco.worker.error_lines import ErrorLines
 from flamenco.worker.errors import CommandError
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,15 @@ async def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
     await asyncio.to_thread(process.wait)
 
 
+def failure_message(return_code: int, said: str) -> str:
+    """Upstream's "exited abnormally" message, with what the program itself said went wrong."""
+    message = f"command exited abnormally with code {return_code}"
+    if return_code < 0:
+        with contextlib.suppress(ValueError):
+            message += f" ({signal.Signals(-return_code).name})"
+    return f"{message}: {said}" if said else message
+
+
 def child_environment(executable: str) -> dict[str, str]:
     """The environment for a command: the Worker's, minus the Worker's own virtualenv.
 
@@ -213,6 +223,7 @@ async def run_command(
     *,
     task_log: LinesCallback,
     on_lines: LinesCallback | None = None,
+    error_lines: ErrorLines | None = None,
     oom_score_adjust: int | None = None,
     terminate_grace: float = TERMINATE_GRACE,
 ) -> None:
@@ -220,8 +231,12 @@ async def run_command(
 
     `on_lines` gets the plain output lines too, for commands that parse them.
     Raises CommandError when the process cannot start or exits with a non-zero
-    code. Cancellation stops the process group before re-raising.
+    code; then the error says what the output's last error lines said, as
+    picked by `error_lines` (by default, lines with the usual words for trouble).
+    Cancellation stops the process group before re-raising.
     """
+    if error_lines is None:
+        error_lines = ErrorLines()
     quoted = shlex.join(args)
     logger.info("going to run", extra={"command": quoted})
     task_log(["going to run:", "", f"    {quoted}", ""])
@@ -267,6 +282,7 @@ async def run_command(
                 logger.debug(line, extra={"pid": process.pid})
         if on_lines is not None:
             on_lines(lines)
+        error_lines.feed(lines)
         task_log([prefix + line for line in lines])
 
     try:
@@ -283,5 +299,5 @@ async def run_command(
 
     if return_code != 0:
         logger.warning("command exited abnormally", extra={"pid": process.pid, "code": return_code})
-        raise CommandError(f"command exited abnormally with code {return_code}")
+        raise CommandError(failure_message(return_code, error_lines.summary()))
     logger.info("command exited successfully", extra={"pid": process.pid})

@@ -2,10 +2,73 @@
 // Rows are plain objects; pass `revision` so the table re-renders when they change.
 // Keyboard: arrows, Page Up/Down, Home/End move (Shift extends the selection),
 // Space toggles, Ctrl+A selects all, Escape clears.
-import { h, ref, onMounted, onBeforeUnmount, watch, nextTick } from 'vue';
+import { h, ref, computed, onMounted, onBeforeUnmount, watch, nextTick } from 'vue';
 
 const OVERSCAN = 8;
 let tableCounter = 0;
+
+// A column with `fit: true` is as wide as its widest value and its heading (with room
+// for the sort arrow), measured in the table's own fonts: each row is a grid of its own,
+// so the content cannot size the column. Beyond this many rem it is cut off after all.
+const MAX_FIT_REM = 20;
+const SORT_ARROW = ' ▾';
+let measuring = null;
+let measuringFont = '';
+const measuredWidths = new Map(); // font + text -> px
+
+function textWidth(text, font) {
+  const key = `${font}\n${text}`;
+  let width = measuredWidths.get(key);
+  if (width === undefined) {
+    measuring ??= document.createElement('canvas').getContext('2d');
+    if (measuringFont !== font) {
+      measuring.font = font;
+      measuringFont = font;
+    }
+    width = measuring.measureText(text).width;
+    if (measuredWidths.size > 10_000) measuredWidths.clear();
+    measuredWidths.set(key, width);
+  }
+  return width;
+}
+
+function fontOf(element) {
+  const style = getComputedStyle(element);
+  return {
+    cell: `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`,
+    // Matches .vt-header's weight.
+    header: `${style.fontStyle} 600 ${style.fontSize} ${style.fontFamily}`,
+    padding: parseFloat(style.fontSize), // .vt-cell has 0.5em on either side
+    rem: parseFloat(getComputedStyle(document.documentElement).fontSize),
+  };
+}
+
+/** The text of a fit column's cell: what it shows, and what is measured. */
+function cellText(column, row) {
+  return String(row[column.key] ?? '');
+}
+
+function fitWidth(column, rows, font) {
+  let widest = textWidth(column.label + SORT_ARROW, font.header);
+  const seen = new Set();
+  let longestNumber = 0;
+  for (const row of rows) {
+    const value = row[column.key];
+    // Digits are all as wide as each other (.cell-number uses tabular figures), so for
+    // numbers only the count matters: 10,000 tasks are not 10,000 measurements.
+    if (typeof value === 'number') {
+      longestNumber = Math.max(longestNumber, String(value).length);
+      continue;
+    }
+    const text = cellText(column, row);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    widest = Math.max(widest, textWidth(text, font.cell));
+  }
+  if (longestNumber) widest = Math.max(widest, textWidth('0'.repeat(longestNumber), font.cell));
+  // One pixel more than the text, so that rounding never cuts off its last letter.
+  return Math.ceil(Math.min(widest + font.padding, MAX_FIT_REM * font.rem)) + 1;
+}
 
 export default {
   name: 'VirtualTable',
@@ -25,16 +88,43 @@ export default {
     const scroller = ref(null);
     const scrollTop = ref(0);
     const viewportHeight = ref(400);
+    const font = ref(null);
     let resizeObserver = null;
     let scrollFrame = 0;
 
+    // The text grows on wall monitors, so the fonts are read again when the table resizes.
+    function readFont() {
+      const current = fontOf(scroller.value);
+      const known = font.value;
+      if (!known || known.cell !== current.cell || known.rem !== current.rem) font.value = current;
+    }
+
     onMounted(() => {
       resizeObserver = new ResizeObserver(() => {
-        if (scroller.value) viewportHeight.value = scroller.value.clientHeight;
+        if (!scroller.value) return;
+        viewportHeight.value = scroller.value.clientHeight;
+        readFont();
       });
       resizeObserver.observe(scroller.value);
       viewportHeight.value = scroller.value.clientHeight;
+      readFont();
     });
+
+    const fitWidths = computed(() => {
+      void props.revision;
+      const widths = new Map();
+      if (!font.value) return widths;
+      for (const column of props.columns) {
+        if (column.fit) widths.set(column.key, fitWidth(column, props.rows, font.value));
+      }
+      return widths;
+    });
+
+    function columnWidth(column) {
+      const fitted = fitWidths.value.get(column.key);
+      if (fitted !== undefined) return `${fitted}px`;
+      return column.width || 'minmax(0, 1fr)';
+    }
     onBeforeUnmount(() => {
       resizeObserver?.disconnect();
       cancelAnimationFrame(scrollFrame);
@@ -143,7 +233,7 @@ export default {
       void props.selection.state.version;
       const rows = props.rows;
       const rowHeight = props.rowHeight;
-      const template = props.columns.map((column) => column.width || 'minmax(0, 1fr)').join(' ');
+      const template = props.columns.map(columnWidth).join(' ');
       const first = Math.max(0, Math.floor(scrollTop.value / rowHeight) - OVERSCAN);
       const last = Math.min(rows.length, Math.ceil((scrollTop.value + viewportHeight.value) / rowHeight) + OVERSCAN);
       const active = props.selection.state.active;
@@ -165,9 +255,13 @@ export default {
               style: { gridTemplateColumns: template, height: `${rowHeight}px` },
               onClick: (event) => onRowClick(event, row),
             },
-            props.columns.map((column) =>
-              h('div', { role: 'gridcell', class: ['vt-cell', column.class] }, column.cell ? column.cell(row) : String(row[column.key] ?? '')),
-            ),
+            props.columns.map((column) => {
+              if (column.cell) return h('div', { role: 'gridcell', class: ['vt-cell', column.class] }, column.cell(row));
+              const text = cellText(column, row);
+              // A fit column's text is cut off only beyond its widest allowed; the title has it all.
+              const title = column.fit && typeof row[column.key] !== 'number' ? text : undefined;
+              return h('div', { role: 'gridcell', class: ['vt-cell', column.class], title }, text);
+            }),
           ),
         );
       }

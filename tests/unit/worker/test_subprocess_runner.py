@@ -67,6 +67,28 @@ async def test_non_zero_exit_is_an_error() -> None:
         await run("import sys; sys.exit(3)")
 
 
+async def test_a_failure_says_what_the_program_said_last() -> None:
+    with pytest.raises(CommandError) as failure:
+        await run(
+            """
+            import sys
+            print("loading scene.blend", flush=True)
+            print("Error: cannot read scene.blend: no such file", file=sys.stderr, flush=True)
+            print("shutting down", flush=True)
+            sys.exit(1)
+            """
+        )
+    assert str(failure.value) == (
+        "command exited abnormally with code 1: Error: cannot read scene.blend: no such file"
+    )
+
+
+async def test_a_program_killed_by_a_signal_says_which() -> None:
+    with pytest.raises(CommandError) as failure:
+        await run("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert str(failure.value) == "command exited abnormally with code -9 (SIGKILL)"
+
+
 async def test_missing_executable_is_an_error() -> None:
     with pytest.raises(CommandError, match="cannot run"):
         await subprocess_runner.run_command(["/nonexistent/blender"], task_log=lambda _: None)

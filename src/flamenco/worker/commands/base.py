@@ -10,6 +10,7 @@ from typing import Any
 
 from flamenco.clock import Clock
 from flamenco.worker import subprocess_runner
+from flamenco.worker.error_lines import ErrorLines
 from flamenco.worker.errors import ParameterInvalid, ParameterMissing
 
 
@@ -32,12 +33,18 @@ class CommandContext:
         self.log_lines(text.splitlines() or [""])
 
     async def run(
-        self, args: Sequence[str], on_lines: Callable[[list[str]], None] | None = None
+        self,
+        args: Sequence[str],
+        on_lines: Callable[[list[str]], None] | None = None,
+        *,
+        error_lines: ErrorLines | None = None,
     ) -> None:
+        """Run a program; when it fails, the error names what its output said went wrong."""
         await subprocess_runner.run_command(
             args,
             task_log=self.log_lines,
             on_lines=on_lines,
+            error_lines=error_lines,
             oom_score_adjust=self.oom_score_adjust,
         )
 

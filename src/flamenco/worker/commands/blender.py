@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flamenco import crosspath
 from flamenco.worker.commands.base import CommandContext, shlex_split
+from flamenco.worker.error_lines import ErrorLines
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,12 @@ _PREFIX = r"^\s*(?:[0-9:.]+\s+\S+\s+\|\s*)?"
 SAVED = re.compile(_PREFIX + r"Saved: '(.*)'")
 FRAME_RENDERED = re.compile(_PREFIX + r"Time: ([0-9:.]+)")
 FRAME_SKIPPED = re.compile(_PREFIX + r"[Ss]kipping existing frame")
+# "Error: Build without OpenImageDenoiser", "ERROR (bke.appdir): ...", and the last line of a
+# Python traceback ("ValueError: ..."), which says more than Blender's "script failed" after it.
+ERROR = re.compile(_PREFIX + r"(?:Error|ERROR)\b")
+PYTHON_EXCEPTION = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)(?::|$)")
+# Said at the end of every run, failed or not.
+UNINFORMATIVE = frozenset({"Blender quit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,19 @@ def parse_line(line: str) -> OutputLine:
     if "kipping existing frame" in line and FRAME_SKIPPED.match(line):
         return OutputLine(frame_done=True)
     return NOTHING
+
+
+def is_error_line(line: str) -> bool:
+    if "rror" not in line and "ERROR" not in line and "Exception" not in line:
+        return False
+    if line.endswith("Traceback (most recent call last):"):
+        return False  # the exception itself comes at the end of the traceback
+    return ERROR.match(line) is not None or PYTHON_EXCEPTION.match(line) is not None
+
+
+def error_lines() -> ErrorLines:
+    """What of Blender's output goes in the failure reason when Blender fails."""
+    return ErrorLines(is_error_line, uninformative=UNINFORMATIVE)
 
 
 def build_args(ctx: CommandContext) -> list[str]:
@@ -77,4 +97,4 @@ async def blender_render(ctx: CommandContext) -> None:
                 logger.info("blender-render: frame done", extra={"task": ctx.task_id})
                 ctx.step()
 
-    await ctx.run(args, on_lines)
+    await ctx.run(args, on_lines, error_lines=error_lines())

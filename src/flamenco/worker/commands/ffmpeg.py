@@ -13,10 +13,27 @@ from pathlib import Path
 
 from flamenco import crosspath
 from flamenco.worker.commands.base import CommandContext, go_value, shlex_split
+from flamenco.worker.error_lines import ErrorLines
 
 logger = logging.getLogger(__name__)
 
 INDEX_FILENAME = "ffmpeg-file-index.txt"
+
+# FFmpeg's errors have no common prefix, but it stops soon after one, and everything
+# else it prints has a recognisable start or is indented (the banner, stream details).
+_INFORMATIONAL_STARTS = (
+    "ffmpeg version ",
+    "Input #",
+    "Output #",
+    "Stream mapping:",
+    "Press [q]",
+    "frame=",
+    "size=",
+    "video:",
+    "Consider increasing the value",
+)
+# FFmpeg's closing line after any error; the lines before it say which.
+UNINFORMATIVE = frozenset({"Conversion failed!"})
 
 
 def find_ffmpeg() -> str | None:
@@ -35,6 +52,15 @@ def ffmpeg_version(exe: str) -> str | None:
     first = result.stdout.partition("\n")[0]
     prefix = "ffmpeg version "
     return first[len(prefix) :].split(" ")[0] if first.startswith(prefix) else None
+
+
+def is_error_line(line: str) -> bool:
+    return not line[:1].isspace() and not line.startswith(_INFORMATIONAL_STARTS)
+
+
+def error_lines() -> ErrorLines:
+    """What of FFmpeg's output goes in the failure reason when FFmpeg fails."""
+    return ErrorLines(is_error_line, uninformative=UNINFORMATIVE)
 
 
 def _fps(ctx: CommandContext) -> float:
@@ -101,11 +127,11 @@ async def frames_to_video(ctx: CommandContext) -> None:
     fps = _fps(ctx)
     input_glob = ctx.required_string("inputGlob")
     if ctx.platform != "win32":
-        await ctx.run(build_args(ctx, glob_input_args(input_glob, fps)))
+        await ctx.run(build_args(ctx, glob_input_args(input_glob, fps)), error_lines=error_lines())
         return
     with contextlib.ExitStack() as cleanup:
         try:
             input_args = cleanup.enter_context(concat_index(input_glob, fps))
         except OSError as error:
             raise ctx.invalid("inputGlob", f"creating input for FFmpeg: {error}") from error
-        await ctx.run(build_args(ctx, input_args))
+        await ctx.run(build_args(ctx, input_args), error_lines=error_lines())

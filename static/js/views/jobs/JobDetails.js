@@ -12,6 +12,7 @@ import { tags, followTags, tagName } from '../../stores/tags.js';
 import { notify, notifyError } from '../../stores/notifications.js';
 import TabBar from '../../components/TabBar.js';
 import CopyText from '../../components/CopyText.js';
+import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
 
 const jobTypeCache = new Map(); // name -> Promise<AvailableJobType | null>
@@ -35,7 +36,7 @@ const SHOWN_VISIBILITIES = new Set([undefined, '', 'visible', 'web']);
 
 export default {
   name: 'JobDetails',
-  components: { TabBar, CopyText, StatusBadge, RouterLink },
+  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink },
   props: { jobId: { type: String, required: true } },
   setup(props) {
     const job = ref(null);
@@ -193,7 +194,7 @@ export default {
           <p class="details-subtitle"><StatusBadge :status="job.status" />
             <span>{{ jobType ? jobType.label : job.type }}</span>
             <span v-if="job.steps_total">· {{ job.steps_completed }} of {{ job.steps_total }} steps</span></p>
-          <p v-if="job.activity" class="activity">{{ job.activity }}</p>
+          <p v-if="job.activity" class="activity"><PathText :text="job.activity" /></p>
         </div>
       </div>
       <TabBar :tabs="tabs" v-model="tab" label="Job information" id-prefix="job" />
@@ -201,14 +202,14 @@ export default {
         <template v-if="tab === 'settings'">
           <dl v-if="settings.length" class="facts">
             <template v-for="row in settings" :key="row.key">
-              <dt :title="row.help">{{ row.label }}</dt><dd>{{ row.value }}</dd>
+              <dt :title="row.help">{{ row.label }}</dt><dd><PathText :text="row.value" /></dd>
             </template>
           </dl>
           <p v-else class="hint">This job has no settings to show.</p>
         </template>
         <template v-else-if="tab === 'metadata'">
           <dl v-if="metadata.length" class="facts">
-            <template v-for="row in metadata" :key="row.key"><dt>{{ row.key }}</dt><dd>{{ row.value }}</dd></template>
+            <template v-for="row in metadata" :key="row.key"><dt>{{ row.key }}</dt><dd><PathText :text="row.value" /></dd></template>
           </dl>
           <p v-else class="hint">This job has no metadata.</p>
         </template>
@@ -231,7 +232,7 @@ export default {
           <dt>Steps</dt><dd>{{ job.steps_completed }} of {{ job.steps_total }}</dd>
           <template v-if="job.submitter_platform"><dt>Submitted from</dt><dd>{{ job.submitter_platform }}</dd></template>
           <template v-if="job.storage && job.storage.shaman_checkout_id"><dt>Shaman checkout</dt><dd>{{ job.storage.shaman_checkout_id }}</dd></template>
-          <dt>Activity</dt><dd>{{ job.activity || '–' }}</dd>
+          <dt>Activity</dt><dd><PathText :text="job.activity || '–'" /></dd>
         </dl>
         <div v-else class="blocklist">
           <p class="hint">Workers that failed too many tasks of a type in this job get no more tasks of that type from it. Remove an entry to let the Worker try again.</p>

@@ -26,8 +26,8 @@ const columns = [
     descendingFirst: true,
     cell: (job) => h('time', { datetime: job.updated, title: absoluteTime(job.updated) }, relativeTime(job.updated, now.value)),
   },
-  { key: 'priority', label: 'Prio', width: '3.5rem', sortKey: 'priority', descendingFirst: true, class: 'cell-number' },
-  { key: 'type', label: 'Type', width: 'minmax(5rem, 9rem)', sortKey: 'type', class: 'cell-type' },
+  { key: 'priority', label: 'Prio', width: '3.5rem', fit: true, sortKey: 'priority', descendingFirst: true, class: 'cell-number' },
+  { key: 'type', label: 'Type', width: 'minmax(5rem, 9rem)', fit: true, sortKey: 'type', class: 'cell-type' },
 ];
 
 function rowClass(job) {

@@ -7,11 +7,12 @@ import { RouterLink } from '../../lib/router.js';
 import { onTaskEvents } from '../../stores/tasks.js';
 import { openFooter } from '../../stores/ui.js';
 import CopyText from '../../components/CopyText.js';
+import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
 
 export default {
   name: 'TaskDetails',
-  components: { CopyText, StatusBadge, RouterLink },
+  components: { CopyText, PathText, StatusBadge, RouterLink },
   props: { taskId: { type: String, required: true } },
   setup(props) {
     const task = ref(null);
@@ -83,14 +84,14 @@ export default {
         <dt>Created</dt><dd>{{ absoluteTime(task.created) }}</dd>
         <dt>Updated</dt><dd>{{ absoluteTime(task.updated) }}</dd>
         <dt>Last touched</dt><dd>{{ task.last_touched ? absoluteTime(task.last_touched) : 'never, by any Worker' }}</dd>
-        <dt>Activity</dt><dd>{{ task.activity || '–' }}</dd>
+        <dt>Activity</dt><dd><PathText :text="task.activity || '–'" /></dd>
       </dl>
       <h3>Commands</h3>
       <ol class="commands">
         <li v-for="(command, index) in task.commands" :key="index">
           <strong>{{ command.name }}</strong>
           <span v-if="command.total_step_count" class="hint"> · {{ command.total_step_count }} steps</span>
-          <pre>{{ parameters(command) }}</pre>
+          <pre><PathText :text="parameters(command)" /></pre>
         </li>
       </ol>
     </template>

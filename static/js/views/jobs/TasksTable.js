@@ -13,7 +13,7 @@ const statusFilter = ref(new Set());
 const sort = reactive({ key: 'index_in_job', descending: false });
 
 const columns = [
-  { key: 'index_in_job', label: 'Num', width: '3.5rem', sortKey: 'index_in_job', class: 'cell-number' },
+  { key: 'index_in_job', label: 'Num', width: '3.5rem', fit: true, sortKey: 'index_in_job', class: 'cell-number' },
   { key: 'status', label: 'Status', width: 'minmax(7rem, 9rem)', sortKey: 'status', cell: (task) => statusCell(task) },
   { key: 'name', label: 'Name', width: 'minmax(6rem, 1fr)', sortKey: 'sortName', class: 'cell-name', cell: (task) => h('span', { title: task.name }, task.name) },
   {

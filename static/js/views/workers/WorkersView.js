@@ -31,7 +31,7 @@ export function workerStatusCell(worker) {
 const columns = [
   { key: 'status', label: 'Status', width: 'minmax(9rem, 15rem)', sortKey: 'status', cell: workerStatusCell },
   { key: 'name', label: 'Name', width: 'minmax(8rem, 1fr)', sortKey: 'sortName', class: 'cell-name' },
-  { key: 'version', label: 'Version', width: 'minmax(5rem, 9rem)', sortKey: 'version' },
+  { key: 'version', label: 'Version', width: 'minmax(5rem, 9rem)', fit: true, sortKey: 'version' },
   {
     key: 'last_seen',
     label: 'Last seen',
