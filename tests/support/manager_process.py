@@ -46,9 +46,23 @@ def manager_yaml(
     """The end-to-end configuration; `settings` add or replace top-level keys."""
     text = MANAGER_YAML.format(port=port, shared=shared, database=database)
     for key, value in settings.items():
-        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key}:"))
-        text += f"\n{key}: {value}\n"
+        text = _without_setting(text, key) + f"{key}: {value}\n"
     return text
+
+
+def _without_setting(text: str, key: str) -> str:
+    """`text` without the top-level `key` and the indented lines that belong to it."""
+    kept: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith(f"{key}:"):
+            inside = True
+            continue
+        if inside and line.startswith((" ", "-")):
+            continue
+        inside = False
+        kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 def free_port() -> int:

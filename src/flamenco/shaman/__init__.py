@@ -149,10 +149,13 @@ class Shaman:
     async def run(self) -> None:
         """Clear uploads abandoned before start-up, then collect garbage every period."""
         try:
+            older_than = self._opened_at
+            if self.settings.shared_with_other_processes:
+                older_than = min(older_than, time.time() - gc.STALE_UPLOAD_SECONDS)
             removed = await asyncio.to_thread(
                 gc.remove_temp_files_blocking,
                 self.store,
-                older_than=self._opened_at,
+                older_than=older_than,
                 in_flight=self.uploads.temp_paths(),
             )
             if removed:

@@ -22,6 +22,9 @@ class ShamanSettings:
     link_mode: LinkMode = LinkMode.AUTO
     gc_period: datetime.timedelta = datetime.timedelta(hours=24)
     gc_max_age: datetime.timedelta = datetime.timedelta(days=31)
+    # Other Manager processes may be uploading into the same store right now, so an
+    # upload file only counts as abandoned once it has been left alone for a while.
+    shared_with_other_processes: bool = False
 
     @property
     def file_store_path(self) -> Path:

@@ -19,4 +19,6 @@ def shaman_settings(loaded: LoadedConfig) -> ShamanSettings | None:
         link_mode=LinkMode(shaman.link_mode.value),
         gc_period=shaman.garbage_collect.period,
         gc_max_age=shaman.garbage_collect.max_age,
+        # Only PostgreSQL lets several Manager processes serve one farm.
+        shared_with_other_processes=loaded.uses_postgresql,
     )
