@@ -17,7 +17,10 @@ from support.manager_process import ManagerProcess, free_port
 from support.postgresql import fresh_schema
 
 REDIS_URL = os.environ.get("FLAMENCO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRESQL_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's PostgreSQL server programs, of whichever version is installed.
+POSTGRESQL_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin")
+)
 
 
 class Cluster:

@@ -15,6 +15,11 @@ from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
 
 
+# A job this big changes the tasks table enough that the database's query planner
+# should look at it again before the next task is scheduled.
+TASKS_NEEDING_FRESH_STATISTICS = 500
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewTask:
     uuid: str
@@ -95,6 +100,13 @@ def insert_job(conn: Connection, job: NewJob) -> int:
             for dependency in task.dependencies
         ),
     )
+    if job.tasks:
+        conn.execute(
+            "set_job_task_count",
+            {"job_id": job_id, "status": job.task_status, "num_tasks": len(job.tasks)},
+        )
+    if len(job.tasks) >= TASKS_NEEDING_FRESH_STATISTICS:
+        conn.execute("refresh_task_statistics")
     return job_id
 
 
@@ -184,6 +196,7 @@ def delete_tasks_of_job(conn: Connection, job_id: int, limit: int) -> int:
 
 
 def count_tasks_by_status(conn: Connection, job_id: int) -> dict[TaskStatus, int]:
+    """How many of the job's tasks are in each status (kept in job_task_counts)."""
     rows = conn.execute("count_tasks_of_job_by_status", {"job_id": job_id})
     counts: dict[TaskStatus, int] = {}
     for row in rows:
@@ -252,6 +265,26 @@ def fetch_tasks_of_worker(
             {"worker_id": worker_id, "job_id": job_id, "status": status},
         )
     return [Task.from_row(row) for row in rows]
+
+
+def move_task_between_counts(
+    conn: Connection, job_id: int, old_status: TaskStatus, new_status: TaskStatus
+) -> None:
+    """Keep the job's task counts right after one task went from `old_status` to `new_status`.
+
+    Call it after fetch_job_for_update(), so that every transaction locks the
+    job's row before its counts.
+    """
+    if old_status == new_status:
+        return
+    conn.execute("take_from_job_task_count", {"job_id": job_id, "status": old_status})
+    conn.execute("add_to_job_task_count", {"job_id": job_id, "status": new_status})
+
+
+def recount_job_tasks(conn: Connection, job_id: int) -> None:
+    """Count the job's tasks per status again, after a mass update."""
+    conn.execute("clear_job_task_counts", {"job_id": job_id})
+    conn.execute("recount_job_tasks", {"job_id": job_id})
 
 
 def save_task_status(conn: Connection, task: Task, status: TaskStatus, now: dt.datetime) -> int:
@@ -339,6 +372,7 @@ def update_job_tasks(
             "statuses": None if only_statuses is None else json.dumps(list(only_statuses)),
         },
     )
+    recount_job_tasks(conn, job_id)
 
 
 def update_job_tasks_batch(

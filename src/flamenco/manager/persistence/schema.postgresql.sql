@@ -129,6 +129,13 @@ CREATE TABLE sleep_schedules (
     next_check TEXT
 );
 
+CREATE TABLE job_task_counts (
+    job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    num_tasks INTEGER NOT NULL,
+    PRIMARY KEY (job_id, status)
+);
+
 CREATE TABLE last_rendereds (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     created_at TEXT NOT NULL,

@@ -119,6 +119,13 @@ CREATE TABLE task_failures (
     PRIMARY KEY (task_id, worker_id)
 ) WITHOUT ROWID;
 
+CREATE TABLE job_task_counts (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    num_tasks INTEGER NOT NULL,
+    PRIMARY KEY (job_id, status)
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);

@@ -95,6 +95,7 @@ class StateMachine:
         steps_delta = jobs.save_task_status(conn, task, new_status, now)
         # Task first, then job: every transaction takes its locks in this order.
         job = jobs.fetch_job_for_update(conn, task.job_id)
+        jobs.move_task_between_counts(conn, job.id, old_status, new_status)
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")

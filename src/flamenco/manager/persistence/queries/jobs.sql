@@ -53,7 +53,26 @@ DELETE FROM tasks WHERE id IN (
 );
 
 -- name: count_tasks_of_job_by_status
-SELECT status, count(*) AS num_tasks FROM tasks WHERE job_id = :job_id GROUP BY status;
+SELECT status, num_tasks FROM job_task_counts WHERE job_id = :job_id AND num_tasks > 0;
+
+-- name: set_job_task_count
+-- A new job's tasks all start in the same status.
+INSERT INTO job_task_counts (job_id, status, num_tasks) VALUES (:job_id, :status, :num_tasks);
+
+-- name: take_from_job_task_count
+UPDATE job_task_counts SET num_tasks = num_tasks - 1 WHERE job_id = :job_id AND status = :status;
+
+-- name: add_to_job_task_count
+INSERT INTO job_task_counts (job_id, status, num_tasks) VALUES (:job_id, :status, 1)
+ON CONFLICT (job_id, status) DO UPDATE SET num_tasks = job_task_counts.num_tasks + 1;
+
+-- name: clear_job_task_counts
+DELETE FROM job_task_counts WHERE job_id = :job_id;
+
+-- name: recount_job_tasks
+-- After a mass update of a job's tasks: count them again.
+INSERT INTO job_task_counts (job_id, status, num_tasks)
+SELECT job_id, status, count(*) FROM tasks WHERE job_id = :job_id GROUP BY job_id, status;
 
 -- name: recompute_job_steps
 -- Sum the steps of all tasks after a mass update of their statuses.

@@ -9,8 +9,17 @@ ORDER BY id;
 -- The job, locked until the transaction ends: every change to a job's tasks that can
 -- change the job's status takes this lock before counting them, so two processes
 -- finishing a job's last two tasks at once cannot both miss the job's completion.
+-- NO KEY UPDATE, not UPDATE: a transaction that changed a task twice holds a key-share
+-- lock on its job from PostgreSQL's foreign key check, and two such transactions
+-- asking for the stronger lock would wait for each other.
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid
 FROM jobs
 LEFT JOIN worker_tags ON worker_tags.id = jobs.worker_tag_id
 WHERE jobs.id = :id
-FOR UPDATE OF jobs;
+FOR NO KEY UPDATE OF jobs;
+
+-- name: refresh_task_statistics
+-- After a big job is stored, so that the scheduler's query plan knows the tasks are
+-- there: otherwise PostgreSQL keeps planning as for an empty table until autovacuum
+-- gets round to it, and scheduling takes a hundred times longer meanwhile.
+ANALYZE tasks, task_dependencies;

@@ -5,6 +5,10 @@
 -- order (the order of the partial index tasks_schedulable). The task's row stays locked
 -- until the transaction ends, and rows other processes have locked are skipped: two
 -- Workers asking at once, through any Manager process, never get the same task.
+-- OFFSET 0 keeps each NOT EXISTS a lookup per candidate task: as joins, PostgreSQL
+-- would first gather every unfinished dependency of the whole farm (10,000 of them
+-- for one video task), on every call. The scalar subquery looks a dependency up by
+-- its key for the same reason.
 SELECT tasks.id FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
@@ -14,17 +18,21 @@ WHERE tasks.status IN ('queued', 'soft-failed')
   AND NOT EXISTS (
     SELECT 1 FROM task_failures
     WHERE task_failures.task_id = tasks.id AND task_failures.worker_id = :worker_id
+    OFFSET 0
   )
   AND NOT EXISTS (
     SELECT 1 FROM task_dependencies
-    JOIN tasks AS dependency ON dependency.id = task_dependencies.dependency_id
-    WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
+    WHERE task_dependencies.task_id = tasks.id
+      AND (SELECT dependency.status FROM tasks AS dependency
+           WHERE dependency.id = task_dependencies.dependency_id) != 'completed'
+    OFFSET 0
   )
   AND NOT EXISTS (
     SELECT 1 FROM job_blocks
     WHERE job_blocks.job_id = tasks.job_id
       AND job_blocks.worker_id = :worker_id
       AND job_blocks.task_type = tasks.type
+    OFFSET 0
   )
   AND (
     jobs.worker_tag_id IS NULL
