@@ -148,14 +148,24 @@ def copy_farm_blocking(
             f"{source} is in use by another program, probably a running Manager: stop it first, "
             "so that no change made after the copy is lost"
         )
-    with _snapshot(source) as snapshot:
-        progress(f"took a snapshot of {source.name} to read from")
-        reader = sqlite3.connect(snapshot, isolation_level=None)
+    try:
+        target = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    except psycopg.Error as error:
+        raise MigrationRefused(f"cannot connect to {redact(url)}: {_one_line(error)}") from error
+    with target:
+        # Early, to spare the wait for the snapshot; again once the tables are locked.
         try:
-            version, upgraded = _prepare_source(reader, progress)
-            return _copy_into(reader, url, version, upgraded, progress, clock)
-        finally:
-            reader.close()
+            _refuse_if_occupied(target, url)
+        except psycopg.Error as error:
+            raise MigrationRefused(f"cannot read {redact(url)}: {_one_line(error)}") from error
+        with _snapshot(source) as snapshot:
+            progress(f"took a snapshot of {source.name} to read from")
+            reader = sqlite3.connect(snapshot, isolation_level=None)
+            try:
+                version, upgraded = _prepare_source(reader, progress)
+                return _copy_into(reader, target, url, version, upgraded, progress, clock)
+            finally:
+                reader.close()
 
 
 @contextlib.contextmanager
@@ -223,6 +233,7 @@ def _prepare_source(conn: sqlite3.Connection, progress: Progress) -> tuple[int, 
 
 def _copy_into(
     reader: sqlite3.Connection,
+    target: psycopg.Connection[Any],
     url: str,
     version: int,
     upgraded: tuple[str, ...],
@@ -230,42 +241,45 @@ def _copy_into(
     clock: Callable[[], float],
 ) -> FarmCopy:
     try:
-        target = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        applied = tuple(postgresql_migrate.migrate_blocking(target))
+        problem = postgresql_migrate.schema_problem(target)
     except psycopg.Error as error:
-        raise MigrationRefused(f"cannot connect to {redact(url)}: {_one_line(error)}") from error
-    with target:
-        try:
-            applied = tuple(postgresql_migrate.migrate_blocking(target))
-            problem = postgresql_migrate.schema_problem(target)
-        except psycopg.Error as error:
-            raise MigrationRefused(
-                f"cannot prepare the schema in {redact(url)}: {_one_line(error)}"
-            ) from error
-        if problem:
-            raise MigrationRefused(problem)
-        if applied:
-            progress(f"created the Manager's schema in PostgreSQL ({', '.join(applied)})")
-        try:
-            columns = _common_columns(reader, target)
-            with target.transaction():
-                _lock_and_check_empty(target, url)
-                started = clock()
-                restore = _set_aside_checks(target)
-                for table in FARM_TABLES:
-                    count = _copy_table(reader, target, table.name, columns[table.name])
-                    progress(f"copied {table.name}: {count} rows")
-                for statement in restore:
-                    target.execute(statement)
-                progress("indexes rebuilt, foreign keys checked")
-                next_ids = _move_sequences(target)
-                checks = compare(FARM_TABLES, _figures(reader.execute), _figures(target.execute))
-                if not all(check.matches for check in checks):
-                    raise CopyFailed(
-                        "the copy does not match the SQLite database; it was rolled back", checks
-                    )
-                copy_seconds = clock() - started
-        except (psycopg.Error, sqlite3.Error) as error:
-            raise CopyFailed(f"copying failed and was rolled back: {_one_line(error)}") from error
+        raise MigrationRefused(
+            f"cannot prepare the schema in {redact(url)}: {_one_line(error)}"
+        ) from error
+    if problem:
+        raise MigrationRefused(problem)
+    if applied:
+        progress(f"created the Manager's schema in PostgreSQL ({', '.join(applied)})")
+    try:
+        columns = _common_columns(reader, target)
+        with target.transaction():
+            _lock(target, url)
+            _refuse_if_occupied(target, url)
+            started = clock()
+            restore = _set_aside_checks(target)
+            for table in FARM_TABLES:
+                count = _copy_table(reader, target, table.name, columns[table.name])
+                progress(f"copied {table.name} ({count} row{'' if count == 1 else 's'})")
+            for statement in restore:
+                target.execute(statement)
+            progress("rebuilt the indexes and checked the foreign keys")
+            # Statistics now, so that the first queries on the new database are planned
+            # for its real size rather than for empty tables.
+            target.execute(
+                sql.SQL("ANALYZE {}").format(
+                    sql.SQL(", ").join(sql.Identifier(table.name) for table in FARM_TABLES)
+                )
+            )
+            next_ids = _move_sequences(target)
+            checks = compare(FARM_TABLES, _figures(reader.execute), _figures(target.execute))
+            if not all(check.matches for check in checks):
+                raise CopyFailed(
+                    "the copy does not match the SQLite database; it was rolled back", checks
+                )
+            copy_seconds = clock() - started
+    except (psycopg.Error, sqlite3.Error) as error:
+        raise CopyFailed(f"copying failed and was rolled back: {_one_line(error)}") from error
     return FarmCopy(version, upgraded, applied, tuple(checks), next_ids, copy_seconds)
 
 
@@ -304,18 +318,31 @@ def _common_columns(
     return theirs
 
 
-def _lock_and_check_empty(target: psycopg.Connection[Any], url: str) -> None:
-    """Keep others off the farm's tables until commit, and refuse if they hold rows."""
+def _lock(target: psycopg.Connection[Any], url: str) -> None:
+    """Keep others off the farm's tables until this transaction ends."""
     target.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
     names = sql.SQL(", ").join(sql.Identifier(table.name) for table in FARM_TABLES)
     try:
         target.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(names))
     except psycopg.errors.LockNotAvailable as error:
         raise MigrationRefused(
-            f"another program is writing to {redact(url)} (a running Manager?): stop it first"
+            f"another program is using {redact(url)} (a running Manager?): stop it first"
         ) from error
+
+
+def _refuse_if_occupied(target: psycopg.Connection[Any], url: str) -> None:
+    """Refuse a target whose farm tables, those it has, hold any row."""
+    present = {
+        row[0]
+        for row in target.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    }
     held = {}
     for table in FARM_TABLES:
+        if table.name not in present:
+            continue
         row = target.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.name))
         ).fetchone()
