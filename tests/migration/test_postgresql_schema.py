@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
 
 import psycopg
 import pytest
 
 from flamenco.manager.persistence import postgresql_migrate
-from support.postgresql import fresh_schema
+from support.postgresql import describe_schema, fresh_schema
 
 SCHEMA_SQL = resources.files("flamenco.manager.persistence").joinpath("schema.postgresql.sql")
-
-# Everything that makes up a schema, by kind, in a form that does not name the schema.
-CATALOG_QUERIES = {
-    "columns": """
-        SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
-        FROM information_schema.columns WHERE table_schema = current_schema()
-        ORDER BY table_name, ordinal_position""",
-    "constraints": """
-        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
-        FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
-        ORDER BY 1, 2""",
-    "indexes": """
-        SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+\\.', ' ON ')
-        FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2""",
-    "views": """
-        SELECT viewname, definition FROM pg_views
-        WHERE schemaname = current_schema() ORDER BY 1""",
-}
-
-
-def _describe(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    with psycopg.connect(url) as conn:
-        described = {
-            kind: conn.execute(query).fetchall() for kind, query in CATALOG_QUERIES.items()
-        }
-    # The migrations' own bookkeeping table is not part of the farm's schema.
-    return {
-        kind: [row for row in rows if "schema_migrations" not in str(row[0])]
-        for kind, rows in described.items()
-    }
 
 
 def test_migrations_produce_schema_postgresql_sql() -> None:
@@ -50,7 +19,7 @@ def test_migrations_produce_schema_postgresql_sql() -> None:
             postgresql_migrate.migrate_blocking(conn)
         with psycopg.connect(written, autocommit=True) as conn:
             conn.execute(SCHEMA_SQL.read_text(encoding="utf-8").encode())
-        from_migrations, from_schema = _describe(migrated), _describe(written)
+        from_migrations, from_schema = describe_schema(migrated), describe_schema(written)
     assert from_migrations["columns"], "the migrations made no tables"
     assert from_migrations == from_schema
 

@@ -11,6 +11,7 @@ import secrets
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -41,3 +42,35 @@ def fresh_schema(base: str | None = None) -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# Everything that makes up a schema, by kind, in a form that does not name the schema.
+CATALOG_QUERIES = {
+    "columns": """
+        SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
+        FROM information_schema.columns WHERE table_schema = current_schema()
+        ORDER BY table_name, ordinal_position""",
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+        ORDER BY 1, 2""",
+    "indexes": """
+        SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+\\.', ' ON ')
+        FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2""",
+    "views": """
+        SELECT viewname, definition FROM pg_views
+        WHERE schemaname = current_schema() ORDER BY 1""",
+}
+
+
+def describe_schema(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table, column, constraint, index and view of the schema at `url`, by kind."""
+    with psycopg.connect(url) as conn:
+        described = {
+            kind: conn.execute(query).fetchall() for kind, query in CATALOG_QUERIES.items()
+        }
+    # The migrations' own bookkeeping table is not part of the farm's schema.
+    return {
+        kind: [row for row in rows if "schema_migrations" not in str(row[0])]
+        for kind, rows in described.items()
+    }

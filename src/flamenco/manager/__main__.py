@@ -75,6 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="back up the database now (also while the Manager runs), then exit",
     )
+    database.add_argument(
+        "--migrate-database",
+        metavar="URL",
+        help="copy the farm from the configured SQLite database into the empty PostgreSQL "
+        "database at URL (postgresql://...), check the copy, then exit; the SQLite file and "
+        "the configuration are left as they are (see docs/scale-out.md)",
+    )
     parser.add_argument(
         "--processes",
         type=int,
@@ -163,25 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         config.write_config(loaded.config, loaded.path)
         print(f"configuration written to {loaded.path}")
         return 0
-    database_command = (
-        database_cli.check
-        if args.check_database
-        else database_cli.recover
-        if args.recover_database
-        else database_cli.backup
-        if args.backup_database
-        else None
-    )
-    if database_command is not None and loaded.uses_postgresql:
-        if args.check_database:
-            return database_cli.check_postgresql(loaded)
-        option = "--recover-database" if args.recover_database else "--backup-database"
-        return database_cli.not_for_postgresql(option)
-    if database_command is not None:
-        if not args.debug:
-            # Migration notes while rebuilding would only muddle the command's own report.
-            logging.getLogger("flamenco.manager.persistence").setLevel(logging.WARNING)
-        return database_command(loaded)
+    database_exit = _run_database_command(args, loaded)
+    if database_exit is not None:
+        return database_exit
     if args.shaman_gc_show or args.shaman_gc_delete:
         # Showing wins when both are given: deleting is the one that cannot be undone.
         return shaman_cli.collect_garbage_once(
@@ -201,6 +192,33 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, PersistenceError, config.ConfigError) as error:
         print(f"flamenco-manager: cannot start: {error}", file=sys.stderr)
         return 1
+
+
+def _run_database_command(args: argparse.Namespace, loaded: config.LoadedConfig) -> int | None:
+    """Run the database command asked for, if any: its exit code, or None when none was."""
+    database_command = (
+        database_cli.check
+        if args.check_database
+        else database_cli.recover
+        if args.recover_database
+        else database_cli.backup
+        if args.backup_database
+        else None
+    )
+    if database_command is None and args.migrate_database is None:
+        return None
+    if loaded.uses_postgresql and database_command is not None:
+        if args.check_database:
+            return database_cli.check_postgresql(loaded)
+        option = "--recover-database" if args.recover_database else "--backup-database"
+        return database_cli.not_for_postgresql(option)
+    if not args.debug:
+        # Migration notes while rebuilding or copying would only muddle the command's own report.
+        logging.getLogger("flamenco.manager.persistence").setLevel(logging.WARNING)
+    if args.migrate_database is not None:
+        return database_cli.migrate_to_postgresql(loaded, args.migrate_database)
+    assert database_command is not None
+    return database_command(loaded)
 
 
 def _cannot_run_several(loaded: config.LoadedConfig) -> str | None:

@@ -1,4 +1,4 @@
-"""The database commands of flamenco-manager (check, recover, back up) and advice when damaged."""
+"""The database commands of flamenco-manager (check, recover, back up, move to PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,21 @@ import datetime as dt
 import shutil
 import sqlite3
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TextIO
 
 import psycopg
 
 from flamenco.manager import config
-from flamenco.manager.persistence import backups, errors, postgresql_migrate, recovery
+from flamenco.manager.config.paths import is_postgresql_url
+from flamenco.manager.persistence import (
+    backups,
+    errors,
+    postgresql_migrate,
+    recovery,
+    sqlite_to_postgresql,
+)
 from flamenco.manager.persistence.integrity import IntegrityReport
 from flamenco.manager.persistence.postgresql import redact
 
@@ -210,3 +218,115 @@ def not_for_postgresql(option: str) -> int:
         file=sys.stderr,
     )
     return 2
+
+
+def migrate_to_postgresql(loaded: config.LoadedConfig, url: str, out: TextIO = sys.stdout) -> int:
+    """`--migrate-database URL`: copy the SQLite farm into an empty PostgreSQL database.
+
+    0 when the copy is committed and matches; 1 when it failed or did not match
+    (rolled back); 2 when it was refused before copying anything.
+    """
+    option = "--migrate-database"
+    if loaded.uses_postgresql:
+        print(
+            f"{PROGRAM}: {option} copies a farm from SQLite, but {loaded.path} already uses "
+            f"PostgreSQL ({redact(str(loaded.database_location))}); there is nothing to move",
+            file=sys.stderr,
+        )
+        return 2
+    if not is_postgresql_url(url):
+        print(
+            f"{PROGRAM}: {option} needs the URL of a PostgreSQL database, such as "
+            f"postgresql://flamenco@db-host/flamenco, not {url!r}",
+            file=sys.stderr,
+        )
+        return 2
+    source = loaded.database_path
+    print(f"Copying the farm in {source}\n         to {redact(url)}", file=out, flush=True)
+    try:
+        copied = sqlite_to_postgresql.copy_farm_blocking(
+            source, url, progress=lambda line: print(f"  {line}", file=out, flush=True)
+        )
+    except sqlite_to_postgresql.SourceDamaged as error:
+        print(f"{PROGRAM}: cannot migrate: {error}", file=sys.stderr)
+        print("Nothing was copied. Repair the SQLite database first:", file=sys.stderr)
+        print(damaged_database_advice(loaded), file=sys.stderr)
+        return 2
+    except sqlite_to_postgresql.MigrationRefused as error:
+        print(f"{PROGRAM}: cannot migrate: {error}", file=sys.stderr)
+        print("Nothing was copied; the SQLite database was not changed.", file=sys.stderr)
+        return 2
+    except sqlite_to_postgresql.CopyFailed as error:
+        if error.checks:
+            for line in _comparison_lines(error.checks):
+                print(line, file=out)
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        print(
+            "PostgreSQL holds none of the farm's rows; the SQLite database was not changed, "
+            "and the Manager can keep running on it.",
+            file=sys.stderr,
+        )
+        return 1
+    for line in _comparison_lines(copied.checks):
+        print(line, file=out)
+    tables = len(copied.checks)
+    rows = sum(check.target.rows for check in copied.checks)
+    print(
+        f"Copied {rows} rows in {copied.copy_seconds:.1f} s. All {tables} tables match "
+        "(row counts and id sums), and new rows get ids past the copied ones. "
+        f"The SQLite database was not changed.",
+        file=out,
+    )
+    print(_next_steps(loaded, url), file=out)
+    return 0
+
+
+def _comparison_lines(checks: tuple[sqlite_to_postgresql.TableCheck, ...]) -> list[str]:
+    width = max(len(check.table.name) for check in checks)
+    lines = [f"  {'table':<{width}}  {'SQLite':>10}  {'PostgreSQL':>10}  check"]
+    for check in checks:
+        verdict = "ok" if check.matches else "MISMATCH: " + "; ".join(check.differences())
+        lines.append(
+            f"  {check.table.name:<{width}}  {check.source.rows:>10}  {check.target.rows:>10}  "
+            f"{verdict}"
+        )
+    return lines
+
+
+def _next_steps(loaded: config.LoadedConfig, url: str) -> str:
+    shown = hide_password(url)
+    lines = [
+        "Next steps (this command changed no configuration):",
+        "  1. Keep the Manager stopped until step 4: changes made on SQLite from now on would",
+        "     not be in PostgreSQL.",
+        f"  2. In {loaded.path.absolute()}, set",
+        f"       database: {shown}",
+    ]
+    if shown != url:
+        lines.append("     with the real password (or leave it out and put it in ~/.pgpass).")
+    lines += [
+        f"  3. Keep local_manager_storage_path ({loaded.local_storage_path}): task logs and",
+        "     last-rendered images are there, not in the database. Several Manager processes",
+        "     on several machines must all use that one folder (a shared mount).",
+        "  4. Start the Manager. Keep the SQLite file as a backup until you are happy.",
+        "See docs/scale-out.md, 'Moving a farm from SQLite to PostgreSQL'.",
+    ]
+    return "\n".join(lines)
+
+
+def hide_password(url: str) -> str:
+    """`url` with its password, if it has one, replaced by ****; otherwise `url` as given."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    in_query = any(key == "password" for key, _ in query)
+    if parts.password is None and not in_query:
+        return url
+    netloc = parts.netloc
+    if parts.password is not None:
+        user_info, _, host = netloc.rpartition("@")
+        netloc = f"{user_info.split(':', 1)[0]}:****@{host}"
+    if in_query:
+        query = [(key, "****" if key == "password" else value) for key, value in query]
+    return urllib.parse.urlunsplit(
+        parts._replace(netloc=netloc, query=urllib.parse.urlencode(query, safe="*"))
+    )

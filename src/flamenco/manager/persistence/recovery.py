@@ -58,7 +58,7 @@ def check_file_blocking(path: Path) -> IntegrityReport:
     """Check the database file at `path` without changing it, even while a Manager uses it."""
     if not path.is_file():
         raise FileNotFoundError(f"there is no database at {path}")
-    conn = _open_read_only(path)
+    conn = open_read_only(path)
     try:
         return integrity.check_blocking(conn)
     finally:
@@ -434,7 +434,8 @@ def _tables(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the database at `path`, even while a Manager uses it."""
     # With neither a WAL nor its index beside it, nothing else is using the file
     # and immutable=1 reads it without creating either; otherwise mode=ro reads
     # the WAL too, sharing its index with whoever else has the file open.
