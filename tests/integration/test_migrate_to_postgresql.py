@@ -109,7 +109,7 @@ async def test_busy_farm_moves_to_postgresql_and_carries_on(
     result = await asyncio.to_thread(migrate_database, on_sqlite, target)
 
     assert result.returncode == 0, result.stderr
-    assert "All 10 tables match" in result.stdout
+    assert "All 11 tables match" in result.stdout
     assert f"database: {target}" in result.stdout
     assert "local_manager_storage_path" in result.stdout
     # The SQLite file (and everything beside it) is as it was: nothing written, nothing left over.

@@ -27,6 +27,7 @@ FARM_TABLES = {
     "task_failures",
     "job_blocks",
     "last_rendereds",
+    "job_task_counts",
 }
 
 # What the farm's Manager needs: a blocklist after two failures, no task failed for good yet.

@@ -55,6 +55,7 @@ FARM_TABLES = (
     FarmTable("job_blocks", ("id", "job_id", "worker_id")),
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
+    FarmTable("job_task_counts", ("job_id", "num_tasks")),
 )
 
 
