@@ -1,0 +1,292 @@
+"""Benchmark of a farm on several Manager processes: throughput, scheduling latency, CPU.
+
+Run with `python benchmarks/bench_scaleout.py` (PostgreSQL and Redis must run;
+defaults: the local ones, `--postgresql URL`, `--redis URL`). In one run it
+starts, one after the other, a Manager on SQLite and farms of 1, 2 and 4
+processes (`flamenco-manager --processes N`) on PostgreSQL, each with 1,000
+registered Workers and 100,000 queued tasks, and measures:
+
+- taskUpdate throughput at saturation (progress reports with a log line), from
+  load generator processes of their own (`--load-processes`, at lower priority);
+- the Manager's CPU time per taskUpdate, per process;
+- scheduleTask latency with 100,000 queued tasks, 1,000 Workers asking;
+- submitting a 10,000-frame job (10,001 tasks) to the PostgreSQL farm.
+
+Targets: 4 processes >= 3x one process on a machine with at least 8 cores
+(on fewer, compare CPU per request instead); one process on PostgreSQL >= 0.7x
+one process on SQLite; scheduleTask p99 < 20 ms everywhere; submission < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+
+from loadgen import free_port, in_batches, percentile, register, render_job, wait_until_up
+
+WORKERS = 1000
+JOBS = 100
+TASKS_PER_JOB = 1000
+SCHEDULE_CALLS = 1000
+SCHEDULE_CONCURRENCY = 20
+
+
+@dataclass
+class Farm:
+    label: str
+    base_url: str
+    supervisor: subprocess.Popen[bytes]
+
+    def manager_pids(self) -> list[int]:
+        """The supervisor itself (one process), or its Manager children."""
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.supervisor.pid:
+                    children.append(int(entry.name))
+        return children or [self.supervisor.pid]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+@contextlib.asynccontextmanager
+async def farm(label: str, database: str, processes: int, redis_url: str) -> AsyncIterator[Farm]:
+    with tempfile.TemporaryDirectory(prefix="flamenco-scaleout-") as directory:
+        root = Path(directory)
+        (root / "shared").mkdir()
+        port = free_port()
+        (root / "flamenco-manager.yaml").write_text(
+            f"_meta:\n  version: 3\nmanager_name: Scale-out Benchmark\n"
+            f"database: {database}\nlisten: 127.0.0.1:{port}\n"
+            f"local_manager_storage_path: ./storage\nshared_storage_path: {root / 'shared'}\n"
+            f"autodiscoverable: false\nshaman:\n  enabled: false\n"
+            f"redis_url: {redis_url if processes > 1 else ''}\n"
+        )
+        command = [sys.executable, "-m", "flamenco.manager", "--quiet"]
+        if processes > 1:
+            command += ["--processes", str(processes)]
+        supervisor = subprocess.Popen(command, cwd=root, stderr=subprocess.DEVNULL)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            await wait_until_up(base_url + "/api/v3/version")
+            yield Farm(label, base_url, supervisor)
+        finally:
+            supervisor.terminate()
+            supervisor.wait()
+
+
+@contextlib.contextmanager
+def postgresql_schema(server: str) -> Any:
+    """A fresh schema on `server`, dropped afterwards; the URL to use it."""
+    schema = f"flamenco_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+async def fill(session: aiohttp.ClientSession, base_url: str) -> list[str]:
+    """1,000 Workers and 100,000 queued tasks; returns the Workers' credentials."""
+    workers = await in_batches([register(session, base_url, f"w{n}") for n in range(WORKERS)], 50)
+    for number in range(JOBS):
+        async with session.post(
+            base_url + "/api/v3/jobs", json=render_job(f"job {number}", TASKS_PER_JOB - 1)
+        ) as response:
+            assert response.status == 200, await response.text()
+    return workers
+
+
+async def measure_scheduling(
+    session: aiohttp.ClientSession, base_url: str, workers: list[str]
+) -> tuple[list[float], list[tuple[str, str]]]:
+    """Each Worker asks for a task, SCHEDULE_CONCURRENCY at a time; latencies and tasks."""
+    latencies: list[float] = []
+    assigned: list[tuple[str, str]] = []
+
+    async def ask(auth: str) -> None:
+        started = time.perf_counter()
+        async with session.post(
+            base_url + "/api/v3/worker/task", headers={"Authorization": auth}
+        ) as response:
+            body = await response.json()
+            assert response.status == 200, body
+        latencies.append(time.perf_counter() - started)
+        assigned.append((auth, body["uuid"]))
+
+    await in_batches([ask(auth) for auth in workers[:SCHEDULE_CALLS]], SCHEDULE_CONCURRENCY)
+    return latencies, assigned
+
+
+def send_updates(base_url: str, assigned: list[tuple[str, str]], seconds: float, out: Any) -> None:
+    """A load generator process: progress reports as fast as the Manager answers them."""
+    os.nice(5)
+
+    async def run() -> int:
+        done = 0
+        deadline = time.monotonic() + seconds
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def client() -> None:
+                nonlocal done
+                while time.monotonic() < deadline:
+                    auth, task = random.choice(assigned)
+                    async with session.post(
+                        f"{base_url}/api/v3/worker/task/{task}",
+                        json={"activity": "rendering", "log": "Fra:1 Mem:12M | Sample 8/16\n"},
+                        headers={"Authorization": auth},
+                    ) as response:
+                        await response.read()
+                        if response.status == 204:
+                            done += 1
+
+            await asyncio.gather(*(client() for _ in range(64)))
+        return done
+
+    out.put(asyncio.run(run()))
+
+
+def saturate(
+    base_url: str, assigned: list[tuple[str, str]], seconds: float, load_processes: int
+) -> int:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    share = [assigned[n::load_processes] for n in range(load_processes)]
+    runners = [
+        context.Process(target=send_updates, args=(base_url, part, seconds, results))
+        for part in share
+    ]
+    for runner in runners:
+        runner.start()
+    total = sum(results.get() for _ in runners)
+    for runner in runners:
+        runner.join()
+    return total
+
+
+@dataclass
+class Figures:
+    label: str
+    processes: int
+    updates_per_second: float
+    cpu_ms_per_update: float
+    schedule_p50_ms: float
+    schedule_p99_ms: float
+
+
+async def bench(farm_: Farm, processes: int, seconds: float, load_processes: int) -> Figures:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        workers = await fill(session, farm_.base_url)
+        latencies, assigned = await measure_scheduling(session, farm_.base_url, workers)
+    pids = farm_.manager_pids()
+    cpu_before = cpu_seconds(pids)
+    started = time.perf_counter()
+    updates = await asyncio.to_thread(saturate, farm_.base_url, assigned, seconds, load_processes)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pids) - cpu_before
+    return Figures(
+        label=farm_.label,
+        processes=processes,
+        updates_per_second=updates / elapsed,
+        cpu_ms_per_update=1000 * cpu / max(updates, 1),
+        schedule_p50_ms=statistics.median(latencies) * 1000,
+        schedule_p99_ms=percentile(latencies, 0.99) * 1000,
+    )
+
+
+async def submission_seconds(base_url: str) -> float:
+    async with aiohttp.ClientSession() as session:
+        started = time.perf_counter()
+        async with session.post(base_url + "/api/v3/jobs", json=render_job("big", 10_000)) as r:
+            assert r.status == 200, await r.text()
+        return time.perf_counter() - started
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--processes", default="1,2,4", help="farm sizes on PostgreSQL")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each load")
+    parser.add_argument(
+        "--load-processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+        help="load generator processes (default: half the cores)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"{cores} cores; {WORKERS} Workers, {JOBS * TASKS_PER_JOB} queued tasks per farm; "
+          f"{args.load_processes} load processes, {args.seconds:.0f} s of load each")  # fmt: skip
+    figures: list[Figures] = []
+    async with farm("SQLite", "flamenco-manager.sqlite", 1, args.redis) as running:
+        figures.append(await bench(running, 1, args.seconds, args.load_processes))
+    submission = None
+    for count in (int(n) for n in args.processes.split(",")):
+        with postgresql_schema(args.postgresql) as url:
+            async with farm(f"PostgreSQL x{count}", url, count, args.redis) as running:
+                figures.append(await bench(running, count, args.seconds, args.load_processes))
+                if submission is None:
+                    submission = await submission_seconds(running.base_url)
+
+    sqlite, *postgresql = figures
+    one = next((f for f in postgresql if f.processes == 1), None)
+    print(f"{'farm':16} {'taskUpdate/s':>12} {'ratio':>7} {'CPU/update':>11}"
+          f" {'schedule p50':>13} {'p99':>8}")  # fmt: skip
+    for f in figures:
+        ratio = f.updates_per_second / (one or sqlite).updates_per_second
+        print(
+            f"{f.label:16} {f.updates_per_second:12.0f} {ratio:6.2f}x"
+            f" {f.cpu_ms_per_update:8.3f} ms {f.schedule_p50_ms:10.1f} ms"
+            f" {f.schedule_p99_ms:6.1f} ms"
+        )
+    if one is not None:
+        against_sqlite = one.updates_per_second / sqlite.updates_per_second
+        print(f"PostgreSQL x1 against SQLite: {against_sqlite:.2f}x (target >= 0.7x)")
+        four = next((f for f in postgresql if f.processes == 4), None)
+        if four is not None:
+            ratio = four.updates_per_second / one.updates_per_second
+            note = "" if cores >= 8 else f" (only {cores} cores: compare CPU per update instead)"
+            print(f"4 processes against 1: {ratio:.2f}x (target >= 3x on 8+ cores){note}")
+    worst = max(f.schedule_p99_ms for f in figures)
+    print(f"scheduleTask p99, worst farm: {worst:.1f} ms (target < 20 ms)")
+    if submission is not None:
+        print(f"10,000-frame job submitted to PostgreSQL in {submission:.2f} s (target < 1 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
