@@ -41,10 +41,7 @@ import psycopg
 
 from loadgen import free_port, in_batches, percentile, register, render_job, wait_until_up
 
-WORKERS = 1000
-JOBS = 100
 TASKS_PER_JOB = 1000
-SCHEDULE_CALLS = 1000
 SCHEDULE_CONCURRENCY = 20
 
 
@@ -119,10 +116,18 @@ def postgresql_schema(server: str) -> Any:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-async def fill(session: aiohttp.ClientSession, base_url: str) -> list[str]:
-    """1,000 Workers and 100,000 queued tasks; returns the Workers' credentials."""
-    workers = await in_batches([register(session, base_url, f"w{n}") for n in range(WORKERS)], 50)
-    for number in range(JOBS):
+@dataclass(frozen=True)
+class Size:
+    workers: int = 1000
+    jobs: int = 100
+
+
+async def fill(session: aiohttp.ClientSession, base_url: str, size: Size) -> list[str]:
+    """The Workers, and a thousand queued tasks per job; returns the Workers' credentials."""
+    workers = await in_batches(
+        [register(session, base_url, f"w{n}") for n in range(size.workers)], 50
+    )
+    for number in range(size.jobs):
         async with session.post(
             base_url + "/api/v3/jobs", json=render_job(f"job {number}", TASKS_PER_JOB - 1)
         ) as response:
@@ -147,7 +152,7 @@ async def measure_scheduling(
         latencies.append(time.perf_counter() - started)
         assigned.append((auth, body["uuid"]))
 
-    await in_batches([ask(auth) for auth in workers[:SCHEDULE_CALLS]], SCHEDULE_CONCURRENCY)
+    await in_batches([ask(auth) for auth in workers], SCHEDULE_CONCURRENCY)
     return latencies, assigned
 
 
@@ -208,10 +213,12 @@ class Figures:
     schedule_p99_ms: float
 
 
-async def bench(farm_: Farm, processes: int, seconds: float, load_processes: int) -> Figures:
+async def bench(
+    farm_: Farm, processes: int, seconds: float, load_processes: int, size: Size
+) -> Figures:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        workers = await fill(session, farm_.base_url)
+        workers = await fill(session, farm_.base_url, size)
         latencies, assigned = await measure_scheduling(session, farm_.base_url, workers)
     pids = farm_.manager_pids()
     cpu_before = cpu_seconds(pids)
@@ -247,18 +254,21 @@ async def main() -> int:
         "--load-processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
         help="load generator processes (default: half the cores)",
     )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1000, help="Workers per farm")
+    parser.add_argument("--jobs", type=int, default=100, help="jobs of 1,000 tasks per farm")
     args = parser.parse_args()
+    size = Size(workers=args.workers, jobs=args.jobs)
     cores = os.cpu_count() or 1
-    print(f"{cores} cores; {WORKERS} Workers, {JOBS * TASKS_PER_JOB} queued tasks per farm; "
+    print(f"{cores} cores; {size.workers} Workers, {size.jobs * TASKS_PER_JOB} queued tasks per farm; "
           f"{args.load_processes} load processes, {args.seconds:.0f} s of load each")  # fmt: skip
     figures: list[Figures] = []
     async with farm("SQLite", "flamenco-manager.sqlite", 1, args.redis) as running:
-        figures.append(await bench(running, 1, args.seconds, args.load_processes))
+        figures.append(await bench(running, 1, args.seconds, args.load_processes, size))
     submission = None
     for count in (int(n) for n in args.processes.split(",")):
         with postgresql_schema(args.postgresql) as url:
             async with farm(f"PostgreSQL x{count}", url, count, args.redis) as running:
-                figures.append(await bench(running, count, args.seconds, args.load_processes))
+                figures.append(await bench(running, count, args.seconds, args.load_processes, size))
                 if submission is None:
                     submission = await submission_seconds(running.base_url)
 
