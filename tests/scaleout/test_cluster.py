@@ -14,6 +14,7 @@ from support.cluster import Cluster, running_cluster, sigkill
 from support.jobs import submit_echo_sleep
 from support.socketio_listener import Listener
 from support.spec_client import SpecCheckedClient
+from support.waiting import until
 from support.worker_session import WorkerSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -21,17 +22,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 def clients(session: aiohttp.ClientSession, cluster: Cluster) -> list[SpecCheckedClient]:
     return [SpecCheckedClient(session, url) for url in cluster.urls]
-
-
-async def eventually(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()  # type: ignore[operator]
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition never came true")
-        await asyncio.sleep(0.1)
 
 
 async def test_a_browser_on_one_process_sees_what_happens_through_another(
@@ -80,7 +70,7 @@ async def test_the_farms_duties_move_to_another_process_when_theirs_is_killed(
             reply = await client.get(f"/api/v3/worker-mgt/workers/{worker.uuid}", expect=200)
             return bool(reply.json()["status"] == "error")
 
-        await eventually(timed_out, timeout=20)
+        await until(timed_out, timeout=20)
 
 
 async def test_log_lines_sent_to_alternating_processes_end_up_in_one_log_in_order(
@@ -121,7 +111,7 @@ async def test_log_lines_sent_to_alternating_processes_end_up_in_one_log_in_orde
             async def heard_all() -> bool:
                 return heard() == {line.rstrip("\n") for line in lines}
 
-            await eventually(heard_all)
+            await until(heard_all)
         finally:
             await listener.client.disconnect()
 

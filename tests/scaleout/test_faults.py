@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,10 @@ import aiohttp
 import pytest
 
 from support.cluster import PrivatePostgres, PrivateRedis, running_cluster, sigkill
-from support.jobs import submit_echo_sleep
+from support.jobs import blender_render_job, submit_echo_sleep
 from support.socketio_listener import Listener
 from support.spec_client import SpecCheckedClient
+from support.waiting import until
 from support.worker_session import WorkerSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -31,14 +31,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         server.remove()
 
 
-async def _until(check: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition never came true")
-        await asyncio.sleep(0.2)
-
-
 async def test_workers_carry_on_through_the_others_when_one_process_is_killed(
     tmp_path: Path,
 ) -> None:
@@ -48,24 +40,7 @@ async def test_workers_carry_on_through_the_others_when_one_process_is_killed(
         job = (
             await job_client.post(
                 "/api/v3/jobs",
-                json_body={
-                    "name": "many small tasks",
-                    "type": "simple-blender-render",
-                    "priority": 50,
-                    "submitter_platform": "linux",
-                    "settings": {
-                        "blendfile": "/render/x.flamenco.blend",
-                        "chunk_size": 1,
-                        "format": "PNG",
-                        "fps": 24.0,
-                        "frames": "1-299",
-                        "image_file_extension": ".png",
-                        "render_output_root": "/render/out",
-                        "add_path_components": 0,
-                        "render_output_path": "/render/out/x/######",
-                        "scene": "Scene",
-                    },
-                },
+                json_body=blender_render_job(name="many small tasks", frames="1-299", chunk_size=1),
                 expect=200,
             )
         ).json()
@@ -145,7 +120,7 @@ async def test_a_restarted_postgresql_means_503_meanwhile_and_service_after(
             replies = [await client.get("/api/v3/jobs") for client in clients]
             return all(reply.status == 200 for reply in replies)
 
-        await _until(serving_again)
+        await until(serving_again)
         for client in clients:
             assert len((await client.get("/api/v3/jobs", expect=200)).json()["jobs"]) == 1
         assert all(
@@ -185,7 +160,7 @@ async def test_without_redis_the_api_works_and_live_events_come_back_with_it(
                     await asyncio.sleep(0.5)
                     return any(p["id"] == job["id"] for p in listener.received.get("/jobs", []))
 
-                await _until(relayed_again, timeout=30)
+                await until(relayed_again, timeout=30)
             finally:
                 await listener.client.disconnect()
             for process in cluster.processes:

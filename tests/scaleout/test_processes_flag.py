@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +15,7 @@ import pytest
 from support.cluster import REDIS_URL
 from support.manager_process import child_processes, free_port, manager_yaml, wait_until_up
 from support.postgresql import fresh_schema
+from support.waiting import until
 
 
 def _write_config(directory: Path, **settings: object) -> Path:
@@ -60,14 +60,6 @@ def _managers(supervisor: subprocess.Popen[bytes]) -> list[int]:
     ]
 
 
-async def _until(check: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition never came true")
-        await asyncio.sleep(0.1)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_processes_share_one_port_come_back_after_a_crash_and_stop_together(
@@ -84,7 +76,7 @@ async def test_processes_share_one_port_come_back_after_a_crash_and_stop_togethe
             stderr=subprocess.STDOUT,
         )
         try:
-            await _until(lambda: len(_managers(supervisor)) == 3)
+            await until(lambda: len(_managers(supervisor)) == 3)
             await wait_until_up(base_url)
             # Connections spread over the processes; every one of them answers.
             async with aiohttp.ClientSession() as session:
@@ -94,7 +86,7 @@ async def test_processes_share_one_port_come_back_after_a_crash_and_stop_togethe
 
             crashed = _managers(supervisor)[0]
             os.kill(crashed, signal.SIGKILL)
-            await _until(
+            await until(
                 lambda: len(_managers(supervisor)) == 3 and crashed not in _managers(supervisor)
             )
             await wait_until_up(base_url)

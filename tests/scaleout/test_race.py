@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from support.cluster import running_cluster
+from support.jobs import blender_render_job
 from support.spec_client import basic_auth_header
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -20,27 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PROCESSES = 4
 WORKERS = 500
 FRAMES = 9_999  # one render task per frame, and one task that makes the video
-
-
-def render_job(frames: int) -> dict[str, Any]:
-    return {
-        "name": "the race",
-        "type": "simple-blender-render",
-        "priority": 50,
-        "submitter_platform": "linux",
-        "settings": {
-            "blendfile": "/render/race.flamenco.blend",
-            "chunk_size": 1,
-            "format": "PNG",
-            "fps": 24.0,
-            "frames": f"1-{frames}",
-            "image_file_extension": ".png",
-            "render_output_root": "/render/out",
-            "add_path_components": 0,
-            "render_output_path": "/render/out/race/######",
-            "scene": "Scene",
-        },
-    }
 
 
 class SimulatedWorker:
@@ -118,7 +98,10 @@ async def test_each_task_is_run_exactly_once_and_the_counters_add_up(tmp_path: P
         workers = [SimulatedWorker(session, urls, number) for number in range(WORKERS)]
         for start in range(0, WORKERS, 50):
             await asyncio.gather(*(worker.start() for worker in workers[start : start + 50]))
-        async with session.post(urls[0] + "/api/v3/jobs", json=render_job(FRAMES)) as response:
+        async with session.post(
+            urls[0] + "/api/v3/jobs",
+            json=blender_render_job(name="the race", frames=f"1-{FRAMES}", chunk_size=1),
+        ) as response:
             assert response.status == 200, await response.text()
             job = await response.json()
 

@@ -14,7 +14,6 @@ from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
 
-
 # A job this big changes the tasks table enough that the database's query planner
 # should look at it again before the next task is scheduled.
 TASKS_NEEDING_FRESH_STATISTICS = 500

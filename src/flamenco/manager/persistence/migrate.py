@@ -20,8 +20,9 @@ class Migration:
     sql: str
 
 
-def available_migrations() -> list[Migration]:
-    folder = resources.files(__package__).joinpath("migrations")
+def available_migrations(dialect_folder: str = "") -> list[Migration]:
+    """The numbered migrations in migrations/ (SQLite) or a dialect's subfolder, in order."""
+    folder = resources.files(__package__).joinpath("migrations", *filter(None, [dialect_folder]))
     migrations = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import psycopg
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
+from flamenco.manager.persistence import migrate
+from flamenco.manager.persistence.migrate import Migration
 
 # Taken while migrating, so that Manager processes starting together migrate once.
 # Advisory locks are per database; mixing in the schema keeps separate farms (and
@@ -17,27 +15,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_\w+\.sql$")
 _LOCK_KEY = "SELECT hashtext(current_schema() || '/flamenco-migrations')"
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
-
 def available_migrations() -> list[Migration]:
-    folder = resources.files(__package__).joinpath("migrations", "postgresql")
-    migrations = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            migrations.append(
-                Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8"))
-            )
-    migrations.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(migrations, start=1):
-        if migration.version != expected:
-            raise RuntimeError(f"migration {migration.name} is out of sequence")
-    return migrations
+    return migrate.available_migrations("postgresql")
 
 
 def migrate_blocking(conn: psycopg.Connection[Any]) -> list[str]:
