@@ -10,10 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from flamenco.worker.client import WORK_NOTICES_PATH
 from support.cluster import Cluster, running_cluster, sigkill
 from support.jobs import submit_echo_sleep
 from support.socketio_listener import Listener
-from support.spec_client import SpecCheckedClient
+from support.spec_client import SpecCheckedClient, basic_auth_header
 from support.waiting import until
 from support.worker_session import WorkerSession
 
@@ -141,3 +142,25 @@ async def test_the_same_file_sent_to_two_processes_at_once_is_stored_once(
         assert stored == [store / "stored" / sha[:2] / sha[2:] / f"{len(data)}.blob"]
         assert stored[0].read_bytes() == data
         assert not [path for path in (store / "uploading").rglob("*") if path.is_file()]
+
+
+async def test_a_worker_waiting_on_one_process_hears_of_a_job_submitted_to_another(
+    tmp_path: Path,
+) -> None:
+    async with running_cluster(tmp_path, 2) as cluster, aiohttp.ClientSession() as session:
+        on_first, on_second = clients(session, cluster)
+        worker = WorkerSession(on_first)
+        await worker.start()
+        socket = await session.ws_connect(
+            cluster.urls[0] + WORK_NOTICES_PATH,
+            headers={"Authorization": basic_auth_header(*worker.auth)},
+        )
+        try:
+            await socket.send_json({"type": "waiting"})
+            await asyncio.sleep(0.5)  # Let the Manager take in "waiting" first.
+            await submit_echo_sleep(on_second, repeats=1)
+            notice = await socket.receive_json(timeout=10)
+            assert notice == {"type": "work-available"}
+            assert (await worker.schedule()).status == 200
+        finally:
+            await socket.close()
