@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
-from flamenco.manager.persistence import errors
+from flamenco.manager.persistence import errors, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
@@ -225,6 +225,34 @@ def fetch_task_ref(conn: Connection, uuid: str) -> TaskRef:
     )
 
 
+def fetch_task_ref_by_id(conn: Connection, task_id: int) -> TaskRef:
+    return fetch_one(
+        conn,
+        "fetch_task_ref_by_id",
+        {"id": task_id},
+        TaskRef.from_row,
+        errors.TaskNotFound(f"task {task_id} not found"),
+    )
+
+
+def fetch_task_ref_for_worker(
+    conn: Connection, task_uuid: str, worker_uuid: str
+) -> tuple[TaskRef, int]:
+    """The task a Worker reports on, and that Worker's database ID, in one query.
+
+    Raises WorkerNotFound when the Worker is unknown or deleted, else TaskNotFound:
+    the same errors, in the same order, as fetching the Worker and then the task.
+    """
+    row = conn.execute(
+        "fetch_task_ref_and_sender", {"uuid": task_uuid, "worker_uuid": worker_uuid}
+    ).fetchone()
+    if row is None or row["sender_id"] is None:
+        workers.fetch_worker_id(conn, worker_uuid)  # Raises WorkerNotFound.
+    if row is None:
+        raise errors.TaskNotFound(f"task {task_uuid} not found")
+    return TaskRef.from_row(row), int(row["sender_id"])
+
+
 def fetch_task_by_id(conn: Connection, task_id: int) -> Task:
     return fetch_one(
         conn,
@@ -254,7 +282,9 @@ def fetch_tasks_of_worker(
     return [Task.from_row(row) for row in rows]
 
 
-def save_task_status(conn: Connection, task: Task, status: TaskStatus, now: dt.datetime) -> int:
+def save_task_status(
+    conn: Connection, task: Task | TaskRef, status: TaskStatus, now: dt.datetime
+) -> int:
     """Store a task's new status; return the change in its completed steps."""
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:

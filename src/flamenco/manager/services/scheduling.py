@@ -78,17 +78,16 @@ class TaskScheduler:
                 return NoTask()
 
             jobs.assign_task(conn, task_id, worker.id, now)
-            task = jobs.fetch_task_by_id(conn, task_id)
+            # Its status, not yet its commands: the task comes back whole, updated.
+            task = jobs.fetch_task_ref_by_id(conn, task_id)
             changes.log(
                 task.job_uuid, task.uuid, f"Task assigned to worker {worker.name} ({worker.uuid})"
             )
-            self._state_machine.apply_task_status(conn, changes, task, TaskStatus.ACTIVE, now)
-            changes.event(events.worker_updated(worker))
-            return Assigned(
-                task=jobs.fetch_task_by_id(conn, task_id),
-                job=jobs.fetch_job_by_id(conn, task.job_id),
-                worker=worker,
+            applied = self._state_machine.apply_task_status(
+                conn, changes, task, TaskStatus.ACTIVE, now
             )
+            changes.event(events.worker_updated(worker))
+            return Assigned(task=applied.task, job=applied.job, worker=worker)
 
         result = await self._db.write(transaction, urgent=True)
         self._state_machine.publish(changes)
@@ -104,8 +103,9 @@ class TaskScheduler:
         now = self._clock.now()
 
         def transaction(conn: Connection) -> TaskRef:
-            workers.mark_seen(conn, workers.fetch_worker_id(conn, worker_uuid), now)
-            return jobs.fetch_task_ref(conn, task_uuid)
+            task, worker_id = jobs.fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
+            workers.mark_seen(conn, worker_id, now)
+            return task
 
         return await self._db.write(transaction)
 
