@@ -37,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -353,6 +354,20 @@ def print_summary(rounds: Rounds) -> None:
         )
 
 
+def file_creation_us() -> float:
+    """CPU time to create an empty file where the Manager keeps its files (TMPDIR).
+
+    Every task the Manager hands out gets its log file then: on a crowded file
+    system, creating files can cost more than all the rest of scheduling.
+    """
+    files = 200
+    with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
+        started = time.process_time()
+        for number in range(files):
+            os.close(os.open(os.path.join(directory, f"task-{number}.txt"), os.O_CREAT, 0o666))
+        return (time.process_time() - started) / files * 1e6
+
+
 async def submit_jobs(session: aiohttp.ClientSession, base_url: str, tasks: int) -> None:
     # render_job(n) has n frame tasks and one video task.
     for number in range(math.ceil(tasks / TASKS_PER_JOB)):
@@ -403,6 +418,11 @@ def database(kind: str) -> Iterator[str | None]:
 
 
 async def run(arguments: argparse.Namespace) -> None:
+    print(
+        f"creating a file in {tempfile.gettempdir()} costs {file_creation_us():.0f} us of CPU"
+        " (a scheduled task creates its log file; TMPDIR moves the Manager's files)",
+        flush=True,
+    )
     clients = Clients(CLIENT_PROCESSES)
     rounds = Rounds()
     try:

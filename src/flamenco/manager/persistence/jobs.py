@@ -225,16 +225,6 @@ def fetch_task_ref(conn: Connection, uuid: str) -> TaskRef:
     )
 
 
-def fetch_task_ref_by_id(conn: Connection, task_id: int) -> TaskRef:
-    return fetch_one(
-        conn,
-        "fetch_task_ref_by_id",
-        {"id": task_id},
-        TaskRef.from_row,
-        errors.TaskNotFound(f"task {task_id} not found"),
-    )
-
-
 def fetch_task_ref_for_worker(
     conn: Connection, task_uuid: str, worker_uuid: str
 ) -> tuple[TaskRef, int]:

@@ -71,15 +71,13 @@ class TaskScheduler:
             if worker.status != WorkerStatus.AWAKE:
                 return NotAwake(worker.status)
 
-            task_id = scheduler.fetch_assigned_active_task(conn, worker)
-            if task_id is None:
-                task_id = scheduler.find_runnable_task(conn, worker)
-            if task_id is None:
+            task = scheduler.fetch_assigned_active_task(conn, worker)
+            if task is None:
+                task = scheduler.find_runnable_task(conn, worker)
+            if task is None:
                 return NoTask()
 
-            jobs.assign_task(conn, task_id, worker.id, now)
-            # Its status, not yet its commands: the task comes back whole, updated.
-            task = jobs.fetch_task_ref_by_id(conn, task_id)
+            jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
                 task.job_uuid, task.uuid, f"Task assigned to worker {worker.name} ({worker.uuid})"
             )

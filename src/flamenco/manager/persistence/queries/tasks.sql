@@ -78,12 +78,6 @@ SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.u
 FROM tasks JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.uuid = :uuid;
 
--- name: fetch_task_ref_by_id
-SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total
-FROM tasks JOIN jobs ON jobs.id = tasks.job_id
-WHERE tasks.id = :id;
-
 -- name: fetch_task_ref_and_sender
 -- fetch_task_ref, and the ID of the Worker sending the update (NULL when it is unknown
 -- or deleted): one query for what every progress report starts with.

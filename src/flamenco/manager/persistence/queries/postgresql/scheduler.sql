@@ -5,7 +5,10 @@
 -- order (the order of the partial index tasks_schedulable). The task's row stays locked
 -- until the transaction ends, and rows other processes have locked are skipped: two
 -- Workers asking at once, through any Manager process, never get the same task.
-SELECT tasks.id FROM tasks
+-- It answers with fetch_task_ref's columns: what handing the task out starts from.
+SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
+    tasks.type, tasks.steps_completed, tasks.steps_total
+FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
   AND jobs.status IN ('active', 'queued')
