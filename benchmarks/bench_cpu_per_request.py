@@ -1,6 +1,6 @@
 """Benchmark of the Manager's CPU time per request, against a bare aiohttp endpoint.
 
-Run with `python benchmarks/bench_cpu_per_request.py` (about five minutes; add
+Run with `python benchmarks/bench_cpu_per_request.py` (about four minutes; add
 `--database postgresql` for a PostgreSQL server, default the local one, in a
 schema of its own). A Manager runs in its own process with 100,000+ queued
 tasks; a bare aiohttp server in another process answers the same requests as
@@ -15,12 +15,14 @@ the requests it served:
 - scheduleTask: 50 Workers asking at once, each request handing out a task;
   target at most 5x.
 
-Each round measures all four (Manager and bare endpoint, both requests) in turn,
-so that the machine's other load touches both sides alike; the figures of every
-round are printed, then their range. With --profile DIR, one more round runs
-under py-spy (`py-spy record -r 1000 --nonblocking -f raw`; or `perf record -g`
-with --profiler perf) and leaves DIR/taskUpdate.txt and DIR/scheduleTask.txt;
-its figures are left out, since sampling costs CPU too.
+In each round the Manager and the bare endpoint take turns, in slices of each
+load, so that the machine's other load touches both sides alike; the figures of
+every round are printed, then their range. The Manager's files live in TMPDIR:
+the benchmark prints what creating a file costs there, since every task handed
+out gets its log file. With --profile DIR, the Manager's loads run once more
+under py-spy (`py-spy record -r 1000 --nonblocking -f raw`; --profiler py-spy-gil
+adds --gil, --profiler perf uses `perf record -g`) and leave DIR/taskUpdate.txt
+and DIR/scheduleTask.txt; those figures are left out, since sampling costs CPU too.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ from loadgen import (
 
 WORKERS = 2000
 ROUNDS = 3
-UPDATE_SECONDS = 8.0
+UPDATE_SECONDS = 12.0
+SLICES = 4
 UPDATE_CONNECTIONS = 200
 SCHEDULE_AT_ONCE = 50
 # The bare endpoint answers faster than the Manager: more requests keep its
@@ -237,6 +240,22 @@ class Figure:
     def rate(self) -> float:
         return self.requests / self.wall_seconds
 
+    def __add__(self, other: Figure) -> Figure:
+        return Figure(
+            self.requests + other.requests,
+            self.cpu_seconds + other.cpu_seconds,
+            self.wall_seconds + other.wall_seconds,
+        )
+
+
+NO_FIGURE = Figure(0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
 
 class Clients:
     """A pool of client processes at lower priority; each load is split over them."""
@@ -282,16 +301,13 @@ class Clients:
 
 
 @contextlib.contextmanager
-def profiler(pid: int, output: Path | None, tool: str) -> Iterator[None]:
-    """Record the process meanwhile, when an output file is given.
+def profiler(pid: int, output: Path, tool: str) -> Iterator[None]:
+    """Record the process meanwhile into `output`.
 
     py-spy (sampling without pausing the process) shows Python's frames, with
     py-spy-gil only those of the thread running Python code; perf shows where the
     CPU time goes in C and in the kernel, but no Python frames.
     """
-    if output is None:
-        yield
-        return
     if tool == "perf":
         command = ["perf", "record", "-F", "999", "-g", "-o", str(output), "-p", str(pid)]
     else:
@@ -394,12 +410,12 @@ async def complete(
 
 
 @contextlib.contextmanager
-def bare_endpoint(assigned_task: dict[str, Any]) -> Iterator[tuple[str, int]]:
+def bare_endpoint(assigned_task: dict[str, Any]) -> Iterator[Server]:
     port = free_port()
     command = [sys.executable, "-c", BASELINE_APP, str(port), json.dumps(assigned_task)]
     process = subprocess.Popen(command)
     try:
-        yield f"http://127.0.0.1:{port}", process.pid
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         process.wait()
@@ -440,7 +456,7 @@ async def run(arguments: argparse.Namespace) -> None:
 async def benchmark(
     arguments: argparse.Namespace, clients: Clients, rounds: Rounds, base_url: str, pid: int
 ) -> None:
-    workers, seconds = arguments.workers, arguments.seconds
+    workers = arguments.workers
     connector = aiohttp.TCPConnector(limit=SCHEDULE_AT_ONCE)
     async with aiohttp.ClientSession(connector=connector) as session:
         extra_rounds = 1 if arguments.profile else 0
@@ -457,45 +473,80 @@ async def benchmark(
         _, example = await schedule(session, base_url, auths[0])
         await complete(session, base_url, [(auths[0], example["uuid"])])
 
-        with bare_endpoint(example) as (bare_url, bare_pid):
-            await wait_until_up(bare_url + "/")
-            for number in range(1, arguments.rounds + extra_rounds + 1):
-                profile: Path | None = None
-                if number > arguments.rounds:
-                    profile = Path(arguments.profile)
-                    print(
-                        f"one more round under {arguments.profiler}, figures not counted:",
-                        flush=True,
-                    )
-                else:
-                    print(f"round {number} of {arguments.rounds}:", flush=True)
-                figures: dict[str, Figure] = {}
-                with profiler(pid, profile and profile / "scheduleTask.txt", arguments.profiler):
-                    figures["manager scheduleTask"], assigned = await clients.schedules(
-                        pid, base_url, auths
-                    )
-                bare_auths = (auths * math.ceil(BASELINE_SCHEDULE_REQUESTS / len(auths)))[
-                    :BASELINE_SCHEDULE_REQUESTS
-                ]
-                figures["bare scheduleTask"], _ = await clients.schedules(
-                    bare_pid, bare_url, bare_auths
-                )
-                with profiler(pid, profile and profile / "taskUpdate.txt", arguments.profiler):
-                    figures["manager taskUpdate"] = await clients.updates(
-                        pid, base_url, assigned, seconds
-                    )
-                figures["bare taskUpdate"] = await clients.updates(
-                    bare_pid, bare_url, assigned, seconds
+        with bare_endpoint(example) as bare:
+            await wait_until_up(bare.url + "/")
+            manager = Server(base_url, pid)
+            for number in range(1, arguments.rounds + 1):
+                print(f"round {number} of {arguments.rounds}:", flush=True)
+                figures, assigned = await measure_round(
+                    clients, manager, bare, auths, arguments.seconds, arguments.slices
                 )
                 for name, figure in figures.items():
                     print_figure(name, figure)
-                    if profile is None:
-                        rounds.add(name, figure)
-                if profile is None:
-                    for request in ("taskUpdate", "scheduleTask"):
-                        ratio = rounds.ratios(request)[-1]
-                        print(f"  {request}: {ratio:.2f} x the bare endpoint's CPU per request")
+                    rounds.add(name, figure)
+                for request in ("taskUpdate", "scheduleTask"):
+                    ratio = rounds.ratios(request)[-1]
+                    print(f"  {request}: {ratio:.2f} x the bare endpoint's CPU per request")
                 await complete(session, base_url, assigned)
+            if arguments.profile:
+                await profile_round(clients, manager, auths, arguments)
+
+
+async def measure_round(
+    clients: Clients,
+    manager: Server,
+    bare: Server,
+    auths: list[str],
+    seconds: float,
+    slices: int,
+) -> tuple[dict[str, Figure], list[tuple[str, str]]]:
+    """Every Worker asks for a task, then reports on it, with the bare endpoint in between.
+
+    Each load comes in slices, the Manager's and the bare endpoint's taking turns,
+    so that both meet the same moments of the machine's other load.
+    """
+    figures = {
+        name: NO_FIGURE
+        for name in (
+            "manager scheduleTask",
+            "bare scheduleTask",
+            "manager taskUpdate",
+            "bare taskUpdate",
+        )
+    }
+    assigned: list[tuple[str, str]] = []
+    per_slice = math.ceil(len(auths) / slices)
+    bare_per_slice = math.ceil(BASELINE_SCHEDULE_REQUESTS / slices)
+    bare_auths = (auths * math.ceil(bare_per_slice / len(auths)))[:bare_per_slice]
+    for number in range(slices):
+        for side in (manager, bare) if number % 2 == 0 else (bare, manager):
+            if side is manager:
+                part = auths[number * per_slice : (number + 1) * per_slice]
+                figure, handed_out = await clients.schedules(manager.pid, manager.url, part)
+                figures["manager scheduleTask"] += figure
+                assigned += handed_out
+            else:
+                figure, _ = await clients.schedules(bare.pid, bare.url, bare_auths)
+                figures["bare scheduleTask"] += figure
+    for number in range(slices):
+        for side in (manager, bare) if number % 2 == 0 else (bare, manager):
+            name = "manager taskUpdate" if side is manager else "bare taskUpdate"
+            figures[name] += await clients.updates(side.pid, side.url, assigned, seconds / slices)
+    return figures, assigned
+
+
+async def profile_round(
+    clients: Clients, manager: Server, auths: list[str], arguments: argparse.Namespace
+) -> None:
+    """The Manager's loads once more, whole, under the profiler; the figures are not counted."""
+    print(f"one more round under {arguments.profiler}, figures not counted:", flush=True)
+    folder = Path(arguments.profile)
+    with profiler(manager.pid, folder / "scheduleTask.txt", arguments.profiler):
+        figure, assigned = await clients.schedules(manager.pid, manager.url, auths)
+    print_figure("manager scheduleTask", figure)
+    with profiler(manager.pid, folder / "taskUpdate.txt", arguments.profiler):
+        figure = await clients.updates(manager.pid, manager.url, assigned, arguments.seconds)
+    print_figure("manager taskUpdate", figure)
 
 
 def main() -> None:
@@ -509,6 +560,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="default %(default)s")
     parser.add_argument(
         "--seconds", type=float, default=UPDATE_SECONDS, help="taskUpdate load per round"
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=SLICES,
+        help="turns the Manager and the bare endpoint take per load and round",
     )
     parser.add_argument("--workers", type=int, default=WORKERS, help="scheduleTask calls per round")
     parser.add_argument(
