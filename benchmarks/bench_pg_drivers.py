@@ -122,9 +122,9 @@ def report_with_psycopg(
 def schedule_with_psycopg(worker_uuid: str, now: dt.datetime) -> Callable[[Connection], None]:
     def transaction(conn: Connection) -> None:
         worker = workers.fetch_worker_by_id(conn, workers.fetch_worker_id(conn, worker_uuid))
-        task_id = scheduler.find_runnable_task(conn, worker)
-        if task_id is not None:
-            jobs.assign_task(conn, task_id, worker.id, now)
+        task = scheduler.find_runnable_task(conn, worker)
+        if task is not None:
+            jobs.assign_task(conn, task.id, worker.id, now)
 
     return transaction
 

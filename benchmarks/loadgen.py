@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,20 @@ import aiohttp
 
 
 def manager_yaml(
-    port: int, shared: Path, *, name: str = "Benchmark Farm", shaman: bool = False
+    port: int,
+    shared: Path,
+    *,
+    name: str = "Benchmark Farm",
+    shaman: bool = False,
+    database: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> str:
-    """A Manager configuration for benchmarks: loopback only, no autodiscovery."""
-    return f"""\
+    """A Manager configuration for benchmarks: loopback only, no autodiscovery.
+
+    `database` is a PostgreSQL URL, or None for the default SQLite file;
+    `settings` are more keys with their values, as YAML text.
+    """
+    text = f"""\
 _meta:
   version: 3
 manager_name: {name}
@@ -36,6 +46,11 @@ autodiscoverable: false
 shaman:
   enabled: {str(shaman).lower()}
 """
+    if database is not None:
+        text += f"database: {database!r}\n"
+    for key, value in (settings or {}).items():
+        text += f"{key}: {value}\n"
+    return text
 
 
 def free_port() -> int:
@@ -152,13 +167,21 @@ class ManagerUnderTest:
 
 
 @contextlib.asynccontextmanager
-async def manager_process() -> AsyncIterator[ManagerUnderTest]:
-    """A Manager in its own process and temporary directory, like a real one."""
+async def manager_process(
+    database: str | None = None, settings: Mapping[str, str] | None = None
+) -> AsyncIterator[ManagerUnderTest]:
+    """A Manager in its own process and temporary directory, like a real one.
+
+    `database` is a PostgreSQL URL, or None for an SQLite file in that directory;
+    `settings` are more configuration keys (see manager_yaml()).
+    """
     with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
         root = Path(directory)
         (root / "shared").mkdir()
         port = free_port()
-        (root / "flamenco-manager.yaml").write_text(manager_yaml(port, root / "shared"))
+        (root / "flamenco-manager.yaml").write_text(
+            manager_yaml(port, root / "shared", database=database, settings=settings)
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "flamenco.manager", "--quiet"],
             cwd=root,

@@ -48,8 +48,8 @@ def add_worker(
 
 
 def next_task_name(conn: Connection, worker: Worker) -> str | None:
-    task_id = scheduler.find_runnable_task(conn, worker)
-    return None if task_id is None else jobs.fetch_task_by_id(conn, task_id).name
+    found = scheduler.find_runnable_task(conn, worker)
+    return None if found is None else jobs.fetch_task_by_id(conn, found.id).name
 
 
 async def test_no_tasks_no_schedule(db: Database) -> None:
@@ -71,8 +71,8 @@ async def test_job_priority_then_task_priority_then_submission_order(db: Databas
             ),
         )
         order = []
-        while (task_id := scheduler.find_runnable_task(conn, worker)) is not None:
-            task = jobs.fetch_task_by_id(conn, task_id)
+        while (found := scheduler.find_runnable_task(conn, worker)) is not None:
+            task = jobs.fetch_task_by_id(conn, found.id)
             order.append(task.name)
             jobs.save_task_status(conn, task, TaskStatus.COMPLETED, T0)
         assert order == ["urgent", "first", "third", "low-job"]
@@ -168,7 +168,8 @@ async def test_already_assigned_active_task_comes_first(db: Database) -> None:
         stored = jobs.fetch_task(conn, task.uuid)
         jobs.assign_task(conn, stored.id, worker.id, T0)
         jobs.save_task_status(conn, stored, TaskStatus.ACTIVE, T0)
-        assert scheduler.fetch_assigned_active_task(conn, worker) == stored.id
+        assigned = scheduler.fetch_assigned_active_task(conn, worker)
+        assert assigned is not None and assigned.id == stored.id
 
     await db.write(check)
 

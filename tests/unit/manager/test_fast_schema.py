@@ -77,6 +77,26 @@ def test_formats_use_openapi_cores_own_checkers() -> None:
     assert not number(2**31)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "0F8FAD5B-D9CB-469F-A165-70867728950E",
+        # Spellings beyond the quick pattern, for the format checker to decide.
+        "0f8fad5b-d9cb-469f-a165-7086772895-0e",
+        "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+        "0f8fad5bd9cb469fa16570867728950e",
+        "0f8fad5b-d9cb-469f-a165-70867728950",
+        "0f8fad5b-d9cb-469f-a165-70867728950e\n",
+        "not-a-uuid",
+        "",
+        42,
+    ],
+)
+def test_uuids_mean_what_the_format_checker_says(value: Any) -> None:
+    assert quick({"format": "uuid"})(value) == FORMATS.conforms(value, "uuid")
+
+
 def test_stricter_where_in_doubt_so_openapi_core_decides() -> None:
     assert not quick({"type": "string", "nullable": True})(None)
     assert not quick({"type": "integer"})(1.0)

@@ -109,6 +109,10 @@ class SocketIOForwarder:
     def _on_event(self, event: Event) -> None:
         if event.kind == EventKind.WORK_AVAILABLE:
             return  # Internal: for the Workers' notice sockets only.
+        if not self.server.eio.sockets:
+            # No web interface is connected to this process, so there is nobody to
+            # tell; one that connects later loads the current state over REST.
+            return
         self._coalescer.add(event)
         self._wakeup.set()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
-from flamenco.manager.persistence import errors
+from flamenco.manager.persistence import errors, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
@@ -237,6 +237,24 @@ def fetch_task_ref(conn: Connection, uuid: str) -> TaskRef:
     )
 
 
+def fetch_task_ref_for_worker(
+    conn: Connection, task_uuid: str, worker_uuid: str
+) -> tuple[TaskRef, int]:
+    """The task a Worker reports on, and that Worker's database ID, in one query.
+
+    Raises WorkerNotFound when the Worker is unknown or deleted, else TaskNotFound:
+    the same errors, in the same order, as fetching the Worker and then the task.
+    """
+    row = conn.execute(
+        "fetch_task_ref_and_sender", {"uuid": task_uuid, "worker_uuid": worker_uuid}
+    ).fetchone()
+    if row is None or row["sender_id"] is None:
+        workers.fetch_worker_id(conn, worker_uuid)  # Raises WorkerNotFound.
+    if row is None:
+        raise errors.TaskNotFound(f"task {task_uuid} not found")
+    return TaskRef.from_row(row), int(row["sender_id"])
+
+
 def fetch_task_by_id(conn: Connection, task_id: int) -> Task:
     return fetch_one(
         conn,
@@ -274,10 +292,11 @@ def move_task_between_counts(
     Call it after fetch_job_for_update(), so that every transaction locks the
     job's row before its counts.
     """
-    if old_status == new_status:
-        return
-    conn.execute("take_from_job_task_count", {"job_id": job_id, "status": old_status})
-    conn.execute("add_to_job_task_count", {"job_id": job_id, "status": new_status})
+    if old_status != new_status:
+        conn.execute(
+            "move_task_between_counts",
+            {"job_id": job_id, "old_status": old_status, "new_status": new_status},
+        )
 
 
 def recount_job_tasks(conn: Connection, job_id: int) -> None:
@@ -286,7 +305,9 @@ def recount_job_tasks(conn: Connection, job_id: int) -> None:
     conn.execute("recount_job_tasks", {"job_id": job_id})
 
 
-def save_task_status(conn: Connection, task: Task, status: TaskStatus, now: dt.datetime) -> int:
+def save_task_status(
+    conn: Connection, task: Task | TaskRef, status: TaskStatus, now: dt.datetime
+) -> int:
     """Store a task's new status; return the change in its completed steps."""
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:

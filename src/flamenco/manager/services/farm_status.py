@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 30.0
 FIRST_POLL_DELAY_SECONDS = 1.0
+# Polls that events ask for come at most this often: a busy farm publishes a Worker
+# update for every task it hands out, and a poll per event cost more than the
+# scheduling itself. The first event after a quiet spell still polls at once.
+EVENT_POLL_SPACING_SECONDS = 0.1
 
 
 def compute_farm_status(
@@ -139,14 +143,17 @@ class FarmStatusService:
 
     async def run(self) -> None:
         await asyncio.sleep(FIRST_POLL_DELAY_SECONDS)
+        loop = asyncio.get_running_loop()
         while True:
             self._poll_requested.clear()
+            polled_at = loop.time()
             await self.poll()
             try:
                 async with asyncio.timeout(POLL_INTERVAL_SECONDS):
                     await self._poll_requested.wait()
             except TimeoutError:
-                pass
+                continue
+            await asyncio.sleep(polled_at + EVENT_POLL_SPACING_SECONDS - loop.time())
 
     async def poll(self) -> FarmStatus:
         try:

@@ -71,24 +71,21 @@ class TaskScheduler:
             if worker.status != WorkerStatus.AWAKE:
                 return NotAwake(worker.status)
 
-            task_id = scheduler.fetch_assigned_active_task(conn, worker)
-            if task_id is None:
-                task_id = scheduler.find_runnable_task(conn, worker)
-            if task_id is None:
+            task = scheduler.fetch_assigned_active_task(conn, worker)
+            if task is None:
+                task = scheduler.find_runnable_task(conn, worker)
+            if task is None:
                 return NoTask()
 
-            jobs.assign_task(conn, task_id, worker.id, now)
-            task = jobs.fetch_task_by_id(conn, task_id)
+            jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
                 task.job_uuid, task.uuid, f"Task assigned to worker {worker.name} ({worker.uuid})"
             )
-            self._state_machine.apply_task_status(conn, changes, task, TaskStatus.ACTIVE, now)
-            changes.event(events.worker_updated(worker))
-            return Assigned(
-                task=jobs.fetch_task_by_id(conn, task_id),
-                job=jobs.fetch_job_by_id(conn, task.job_id),
-                worker=worker,
+            applied = self._state_machine.apply_task_status(
+                conn, changes, task, TaskStatus.ACTIVE, now
             )
+            changes.event(events.worker_updated(worker))
+            return Assigned(task=applied.task, job=applied.job, worker=worker)
 
         result = await self._db.write(transaction, urgent=True)
         self._state_machine.publish(changes)
@@ -104,8 +101,9 @@ class TaskScheduler:
         now = self._clock.now()
 
         def transaction(conn: Connection) -> TaskRef:
-            workers.mark_seen(conn, workers.fetch_worker_id(conn, worker_uuid), now)
-            return jobs.fetch_task_ref(conn, task_uuid)
+            task, worker_id = jobs.fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
+            workers.mark_seen(conn, worker_id, now)
+            return task
 
         return await self._db.write(transaction)
 

@@ -45,7 +45,8 @@ class TaskLogs:
         self._clock = clock
         self._max_bytes = max_bytes
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-logs")
-        self._pending: dict[Path, list[str]] = {}
+        self._root = str(storage.root)
+        self._pending: dict[str, list[str]] = {}
         self._pending_written: asyncio.Future[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
 
@@ -59,16 +60,21 @@ class TaskLogs:
     def path(self, job_uuid: str, task_uuid: str) -> Path:
         return self._storage.root / self.relative_path(job_uuid, task_uuid)
 
+    def _file_name(self, job_uuid: str, task_uuid: str) -> str:
+        # path() as plain text: joining and hashing Path objects cost more than the
+        # rest of queueing a line, and every progress report queues one.
+        return f"{self._root}/{self.relative_path(job_uuid, task_uuid)}"
+
     async def write(self, job_uuid: str, task_uuid: str, text: str) -> None:
         """Append log text as sent by a Worker, and broadcast it."""
         if not text:
             return
         if not text.endswith("\n"):
             text += "\n"
-        await self._append(self.path(job_uuid, task_uuid), text)
+        await self._append(self._file_name(job_uuid, task_uuid), text)
         self._broker.publish(events.task_log_updated(task_uuid, text))
 
-    def _append(self, path: Path, text: str) -> asyncio.Future[None]:
+    def _append(self, path: str, text: str) -> asyncio.Future[None]:
         """Queue text for the next batch; the future completes once it is on disk."""
         self._pending.setdefault(path, []).append(text)
         if self._pending_written is None:
@@ -94,18 +100,18 @@ class TaskLogs:
         if self._writer_task is not None:
             await asyncio.shield(self._writer_task)
 
-    def _append_batch_blocking(self, batch: dict[Path, list[str]]) -> None:
+    def _append_batch_blocking(self, batch: dict[str, list[str]]) -> None:
         for path, texts in batch.items():
             try:
                 self._append_blocking(path, "".join(texts))
             except OSError:
-                logger.exception("cannot write task log", extra={"path": str(path)})
+                logger.exception("cannot write task log", extra={"path": path})
 
     def append_timestamped(self, job_uuid: str, task_uuid: str, text: str) -> None:
         """Queue a line written by the Manager itself, prefixed with the local time,
         and broadcast it; it reaches the disk with the next batch."""
         line = f"{self.timestamp()} {text}\n"
-        self._append(self.path(job_uuid, task_uuid), line)
+        self._append(self._file_name(job_uuid, task_uuid), line)
         self._broker.publish(events.task_log_updated(task_uuid, line))
 
     def timestamp(self) -> str:
@@ -126,21 +132,38 @@ class TaskLogs:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _append_blocking(self, path: Path, text: str) -> None:
+    def _append_blocking(self, path: str, text: str) -> None:
         data = text.encode("utf-8", errors="replace")
         try:
-            handle = open(path, "ab")  # noqa: SIM115
+            fd = os.open(path, _APPEND_FLAGS, 0o666)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "ab")  # noqa: SIM115
-        with handle:
-            if self._max_bytes and handle.tell() + len(data) > self._max_bytes and handle.tell():
-                handle.close()
-                _rotate_blocking(path)
-                with open(path, "ab") as fresh:
-                    fresh.write(data)
-                return
-            handle.write(data)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, _APPEND_FLAGS, 0o666)
+        try:
+            if self._max_bytes:
+                size = os.fstat(fd).st_size
+                if size and size + len(data) > self._max_bytes:
+                    os.close(fd)
+                    fd = -1
+                    _rotate_blocking(Path(path))
+                    fd = os.open(path, _APPEND_FLAGS, 0o666)
+            _write_all(fd, data)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+
+# Appending through plain file descriptors: Python's open() also asks whether the
+# file is a terminal, seeks to its end and sets up a buffer, which costs more than
+# the write itself, once per task and batch. O_BINARY keeps Windows from
+# translating line endings, as open(..., "ab") does.
+_APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _rotate_blocking(path: Path) -> None:

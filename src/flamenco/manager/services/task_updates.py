@@ -88,8 +88,7 @@ class TaskUpdates:
         changes = Changes()
 
         def transaction(conn: Connection) -> TaskRef:
-            worker_id = workers.fetch_worker_id(conn, worker_uuid)
-            task = jobs.fetch_task_ref(conn, task_uuid)
+            task, worker_id = jobs.fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
             if task.worker_id is None:
                 raise TaskNotAssigned(
                     f"task {task_uuid} is not assigned to any worker, so also not to you"

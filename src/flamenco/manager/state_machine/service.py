@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, TaskStatus
@@ -14,7 +14,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, jobs
 from flamenco.manager.persistence.connection import Connection
-from flamenco.manager.persistence.models import Job, Task, Worker
+from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine import transitions
 from flamenco.manager.state_machine.changes import Changes
@@ -23,6 +23,41 @@ logger = logging.getLogger(__name__)
 
 # A batch small enough that a Worker waiting behind it hardly notices.
 TASKS_PER_TRANSACTION = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatusApplied:
+    """The task and its job as apply_task_status() left them, ripple effects included."""
+
+    task: Task
+    job: Job
+
+
+class _TaskCountsOnDemand(Mapping[TaskStatus, int]):
+    """A job's task counts per status, counted only when a rule reads them.
+
+    Counting groups all of the job's tasks, and most changes (a task handed to a
+    Worker, above all) are decided without the counts.
+    """
+
+    def __init__(self, conn: Connection, job_id: int) -> None:
+        self._conn = conn
+        self._job_id = job_id
+        self._counts: dict[TaskStatus, int] | None = None
+
+    def _load(self) -> dict[TaskStatus, int]:
+        if self._counts is None:
+            self._counts = jobs.count_tasks_by_status(self._conn, self._job_id)
+        return self._counts
+
+    def __getitem__(self, status: TaskStatus) -> int:
+        return self._load()[status]
+
+    def __iter__(self) -> Iterator[TaskStatus]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,32 +118,41 @@ class StateMachine:
         self,
         conn: Connection,
         changes: Changes,
-        task: Task,
+        task: Task | TaskRef,
         new_status: TaskStatus,
         now: dt.datetime,
-    ) -> None:
+    ) -> TaskStatusApplied:
         """Give the task a new status, then let the change ripple to its job.
 
-        `task` is expected to still have its original status.
+        `task` is expected to still have its original status; a TaskRef will do,
+        as only its status and steps count. Returns the task and job as they are
+        now, so that callers need not fetch them again.
         """
         old_status = task.status
         steps_delta = jobs.save_task_status(conn, task, new_status, now)
-        # Task first, then job: every transaction takes its locks in this order.
+        updated = jobs.fetch_task_by_id(conn, task.id)
+        # Task first, then job: every transaction takes its locks in this order. Other
+        # changes to this job's tasks wait for the job's lock until this transaction
+        # ends, so as little as possible happens after it.
         job = jobs.fetch_job_for_update(conn, task.job_id)
         jobs.move_task_between_counts(conn, job.id, old_status, new_status)
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
-        changes.event(
-            events.task_updated(jobs.fetch_task_by_id(conn, task.id), previous_status=old_status)
-        )
+        changes.event(events.task_updated(updated, previous_status=old_status))
 
-        counts = jobs.count_tasks_by_status(conn, job.id)
+        counts = _TaskCountsOnDemand(conn, job.id)
         job_change = transitions.job_change_after_task_change(job.status, new_status, counts)
         if job_change is not None:
-            self.apply_job_status(conn, changes, job, job_change.status, job_change.reason, now)
+            job = self.apply_job_status(
+                conn, changes, job, job_change.status, job_change.reason, now
+            )
+            # The job's new status may have changed its tasks too (cancelled them, say).
+            updated = jobs.fetch_task_by_id(conn, task.id)
         elif steps_delta:
-            changes.event(events.job_updated(jobs.fetch_job_by_id(conn, job.id)))
+            job = jobs.fetch_job_by_id(conn, job.id)
+            changes.event(events.job_updated(job))
+        return TaskStatusApplied(updated, job)
 
     async def change_job_status(
         self,
@@ -207,14 +251,18 @@ class StateMachine:
         new_status: JobStatus,
         reason: str,
         now: dt.datetime,
-    ) -> None:
-        """Give the job a new status, and keep following the changes that causes."""
+    ) -> Job:
+        """Give the job a new status, and keep following the changes that causes.
+
+        Returns the job as it is now.
+        """
         next_status: JobStatus | None = new_status
         while next_status is not None and next_status != job.status:
             activity = f'Changed to status "{next_status}": {reason}'
             job, next_status = self._enter_job_status(
                 conn, changes, job, next_status, activity, now
             )
+        return job
 
     def _reenforce_job_status(
         self, conn: Connection, changes: Changes, job: Job, reason: str, now: dt.datetime

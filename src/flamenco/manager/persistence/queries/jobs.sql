@@ -59,12 +59,12 @@ SELECT status, num_tasks FROM job_task_counts WHERE job_id = :job_id AND num_tas
 -- A new job's tasks all start in the same status.
 INSERT INTO job_task_counts (job_id, status, num_tasks) VALUES (:job_id, :status, :num_tasks);
 
--- name: take_from_job_task_count
-UPDATE job_task_counts SET num_tasks = num_tasks - 1 WHERE job_id = :job_id AND status = :status;
-
--- name: add_to_job_task_count
-INSERT INTO job_task_counts (job_id, status, num_tasks) VALUES (:job_id, :status, 1)
-ON CONFLICT (job_id, status) DO UPDATE SET num_tasks = job_task_counts.num_tasks + 1;
+-- name: move_task_between_counts
+-- One task of the job left :old_status for :new_status. One statement, as it runs while
+-- the job's row is locked.
+INSERT INTO job_task_counts (job_id, status, num_tasks)
+VALUES (:job_id, :old_status, -1), (:job_id, :new_status, 1)
+ON CONFLICT (job_id, status) DO UPDATE SET num_tasks = job_task_counts.num_tasks + excluded.num_tasks;
 
 -- name: clear_job_task_counts
 DELETE FROM job_task_counts WHERE job_id = :job_id;

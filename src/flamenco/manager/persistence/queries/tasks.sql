@@ -78,6 +78,16 @@ SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.u
 FROM tasks JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.uuid = :uuid;
 
+-- name: fetch_task_ref_and_sender
+-- fetch_task_ref, and the ID of the Worker sending the update (NULL when it is unknown
+-- or deleted): one query for what every progress report starts with.
+SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
+    tasks.type, tasks.steps_completed, tasks.steps_total,
+    (SELECT workers.id FROM workers
+     WHERE workers.uuid = :worker_uuid AND workers.deleted_at IS NULL) AS sender_id
+FROM tasks JOIN jobs ON jobs.id = tasks.job_id
+WHERE tasks.uuid = :uuid;
+
 -- name: touch_task_with_activity
 -- A Worker's report: it is alive, and when it sent log text or steps, the task moved on.
 UPDATE tasks SET

@@ -9,7 +9,10 @@
 -- would first gather every unfinished dependency of the whole farm (10,000 of them
 -- for one video task), on every call. The scalar subquery looks a dependency up by
 -- its key for the same reason.
-SELECT tasks.id FROM tasks
+-- It answers with fetch_task_ref's columns: what handing the task out starts from.
+SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
+    tasks.type, tasks.steps_completed, tasks.steps_total
+FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
   AND jobs.status IN ('active', 'queued')

@@ -4,7 +4,10 @@
 -- The first task this Worker may run, by job priority, task priority and submission
 -- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
 -- to be deleted are skipped: their tasks go a batch at a time.
-SELECT tasks.id FROM tasks INDEXED BY tasks_schedulable
+-- It answers with fetch_task_ref's columns: what handing the task out starts from.
+SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
+    tasks.type, tasks.steps_completed, tasks.steps_total
+FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
   AND jobs.status IN ('active', 'queued')
