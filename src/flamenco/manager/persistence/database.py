@@ -84,7 +84,9 @@ class SQLiteDatabase:
         await self._reader.close()
         await self._writer.close()
 
-    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def write(
+        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+    ) -> T:
         """Run `fn` inside a write transaction; its changes are committed when this returns.
 
         Writes that arrive while another is running are grouped into one transaction

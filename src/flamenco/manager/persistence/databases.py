@@ -18,10 +18,14 @@ class Database(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def write(
+        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+    ) -> T:
         """Run `fn` in a write transaction; its changes are committed when this returns.
 
         An `urgent` write (handing a waiting Worker a task) does not queue behind others.
+        `one_statement` promises that `fn` changes the database in one statement at most,
+        which needs no transaction of its own where each write has one (PostgreSQL).
         """
         ...
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors, workers
-from flamenco.manager.persistence.connection import Connection
+from flamenco.manager.persistence.connection import Connection, Dialect, Row
 from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
 
@@ -248,6 +248,46 @@ def fetch_task_ref_for_worker(
     row = conn.execute(
         "fetch_task_ref_and_sender", {"uuid": task_uuid, "worker_uuid": worker_uuid}
     ).fetchone()
+    return _task_ref_and_sender(conn, row, task_uuid, worker_uuid)
+
+
+def record_progress(
+    conn: Connection,
+    task_uuid: str,
+    worker_uuid: str,
+    activity: str | None,
+    now: dt.datetime,
+    *,
+    progressed: bool,
+) -> tuple[TaskRef, int]:
+    """A Worker's report: it is seen and its task touched, if the task is that Worker's.
+
+    Returns what fetch_task_ref_for_worker() does, with the same errors; when the
+    task is not the Worker's, nothing changed, and the caller refuses the report.
+    On PostgreSQL this is one statement (see Database.write's `one_statement`).
+    """
+    if conn.dialect is Dialect.POSTGRESQL:
+        row = conn.execute(
+            "record_progress",
+            {
+                "uuid": task_uuid,
+                "worker_uuid": worker_uuid,
+                "activity": activity,
+                "now": to_db_time(now),
+                "progressed": progressed,
+            },
+        ).fetchone()
+        return _task_ref_and_sender(conn, row, task_uuid, worker_uuid)
+    task, sender_id = fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
+    if task.worker_id == sender_id:
+        workers.mark_seen(conn, sender_id, now)
+        touch_task_with_activity(conn, task.id, activity, now, progressed=progressed)
+    return task, sender_id
+
+
+def _task_ref_and_sender(
+    conn: Connection, row: Row | None, task_uuid: str, worker_uuid: str
+) -> tuple[TaskRef, int]:
     if row is None or row["sender_id"] is None:
         workers.fetch_worker_id(conn, worker_uuid)  # Raises WorkerNotFound.
     if row is None:

@@ -120,9 +120,13 @@ class _ConnectionThreads:
         self._all: set[psycopg.Connection[PostgresRow]] = set()
         self._all_lock = threading.Lock()
 
-    async def run(self, fn: Callable[[Connection], T], *, read_only: bool) -> T:
+    async def run(
+        self, fn: Callable[[Connection], T], *, read_only: bool, one_statement: bool = False
+    ) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, fn, read_only)
+        return await loop.run_in_executor(
+            self._executor, self._transaction, fn, read_only, one_statement
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -137,6 +141,8 @@ class _ConnectionThreads:
             return conn
         conn = psycopg.connect(
             self._url,
+            # Transactions are begun explicitly, so that one statement can go without.
+            autocommit=True,
             row_factory=_rows,
             prepare_threshold=2,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -152,10 +158,15 @@ class _ConnectionThreads:
             self._all.discard(conn)
         conn.close()
 
-    def _transaction(self, fn: Callable[[Connection], T], read_only: bool) -> T:
+    def _transaction(
+        self, fn: Callable[[Connection], T], read_only: bool, one_statement: bool
+    ) -> T:
         conn: psycopg.Connection[PostgresRow] | None = None
         try:
             conn = self._connection()
+            if one_statement:
+                # One statement is atomic by itself: no BEGIN and COMMIT round trips.
+                return fn(PostgresConnection(conn, self._sql))
             with conn.transaction():
                 if read_only:
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -204,10 +215,12 @@ class PostgresDatabase:
         await asyncio.to_thread(self._threads.close)
         await asyncio.to_thread(self._urgent_threads.close)
 
-    async def write(self, fn: Callable[[Connection], T], *, urgent: bool = False) -> T:
+    async def write(
+        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+    ) -> T:
         """Run `fn` in a transaction of its own; its changes are committed when this returns."""
         threads = self._urgent_threads if urgent else self._threads
-        return await threads.run(fn, read_only=False)
+        return await threads.run(fn, read_only=False, one_statement=one_statement)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` in a read-only transaction that sees one consistent snapshot."""

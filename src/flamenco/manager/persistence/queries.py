@@ -24,6 +24,13 @@ _NAME_LINE = re.compile(r"^--\s*name:\s*(\w+)\s*$")
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+# Queries that only one dialect has, because persistence code takes another way on
+# the other (record_progress: one PostgreSQL statement for SQLite's three).
+DIALECT_ONLY_QUERIES: Mapping[str, Dialect] = MappingProxyType(
+    {"record_progress": Dialect.POSTGRESQL}
+)
+
+
 def parse_queries(text: str) -> dict[str, str]:
     """Split a .sql file into {name: sql} at its `-- name: xxx` header lines."""
     queries: dict[str, str] = {}

@@ -87,23 +87,24 @@ class TaskUpdates:
         now = self._clock.now()
         changes = Changes()
 
+        progressed = bool(update.log or update.status) or update.steps_completed is not None
+
         def transaction(conn: Connection) -> TaskRef:
-            task, worker_id = jobs.fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
+            task, worker_id = jobs.record_progress(
+                conn, task_uuid, worker_uuid, update.activity, now, progressed=progressed
+            )
             if task.worker_id is None:
                 raise TaskNotAssigned(
                     f"task {task_uuid} is not assigned to any worker, so also not to you"
                 )
             if task.worker_id != worker_id:
                 raise TaskNotAssigned(f"task {task_uuid} is not assigned to you")
-            workers.mark_seen(conn, worker_id, now)
-            progressed = bool(update.log) or update.steps_completed is not None
-            jobs.touch_task_with_activity(
-                conn, task.id, update.activity, now, progressed=progressed or bool(update.status)
-            )
             self._apply(conn, changes, worker_id, task, update, now)
             return task
 
-        task = await self._db.write(transaction)
+        # Most reports only say "still at it": one statement, where that saves round trips.
+        one_statement = update.status is None and update.steps_completed is None
+        task = await self._db.write(transaction, one_statement=one_statement)
         # The Worker's own log goes first: it likely explains the status change
         # that the Manager's log lines describe.
         if update.log:

@@ -18,3 +18,32 @@ WHERE job_id = :job_id
     CAST(:statuses AS json) IS NULL
     OR status IN (SELECT json_array_elements_text(CAST(:statuses AS json)))
   );
+
+-- name: record_progress
+-- A Worker's progress report in one statement, which needs no transaction: the Worker
+-- is seen and the task touched when the task is that Worker's, and the task's reference
+-- comes back either way (no row: no such task; sender_id NULL: no such Worker). The same
+-- as fetch_task_ref_and_sender, mark_worker_seen and touch_task_with_activity, which
+-- SQLite runs instead: it has no data-modifying WITH, and no round trips to save.
+WITH task AS (
+    SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id,
+        jobs.uuid AS job_uuid, tasks.type, tasks.steps_completed, tasks.steps_total
+    FROM tasks JOIN jobs ON jobs.id = tasks.job_id
+    WHERE tasks.uuid = :uuid
+), sender AS (
+    SELECT workers.id FROM workers
+    WHERE workers.uuid = :worker_uuid AND workers.deleted_at IS NULL
+), seen AS (
+    UPDATE workers SET last_seen_at = :now
+    WHERE workers.id = (SELECT id FROM sender) AND workers.id = (SELECT worker_id FROM task)
+    RETURNING workers.id
+), touched AS (
+    UPDATE tasks SET
+        last_touched_at = :now,
+        last_progress_at = CASE WHEN :progressed THEN :now ELSE last_progress_at END,
+        activity = coalesce(:activity, activity),
+        updated_at = CASE WHEN :activity IS NULL THEN updated_at ELSE :now END
+    WHERE tasks.id = (SELECT id FROM task) AND tasks.worker_id = (SELECT id FROM sender)
+    RETURNING tasks.id
+)
+SELECT task.*, (SELECT id FROM sender) AS sender_id FROM task;
