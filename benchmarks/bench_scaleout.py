@@ -259,8 +259,10 @@ async def main() -> int:
     args = parser.parse_args()
     size = Size(workers=args.workers, jobs=args.jobs)
     cores = os.cpu_count() or 1
-    print(f"{cores} cores; {size.workers} Workers, {size.jobs * TASKS_PER_JOB} queued tasks per farm; "
-          f"{args.load_processes} load processes, {args.seconds:.0f} s of load each")  # fmt: skip
+    print(
+        f"{cores} cores; {size.workers} Workers, {size.jobs * TASKS_PER_JOB} queued tasks "
+        f"per farm; {args.load_processes} load processes, {args.seconds:.0f} s of load each"
+    )
     figures: list[Figures] = []
     async with farm("SQLite", "flamenco-manager.sqlite", 1, args.redis) as running:
         figures.append(await bench(running, 1, args.seconds, args.load_processes, size))
