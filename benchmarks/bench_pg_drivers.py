@@ -8,8 +8,9 @@ schema of its own, dropped afterwards.
 Both drivers run the same named queries from persistence/queries, on the same
 data, with 32 concurrent callers in one process, for the two transactions a
 busy farm runs most:
-- a Worker's progress report: find the Worker and task, mark the Worker seen,
-  save the task's activity (what TaskUpdates does for a report without a status);
+- a Worker's progress report: one statement that finds the Worker and task, marks
+  the Worker seen and saves the task's activity (what TaskUpdates runs for a report
+  without a status, record_progress);
 - handing out a task: find the first runnable task with FOR UPDATE SKIP LOCKED
   and assign it (what TaskScheduler does).
 psycopg runs each whole transaction in one thread hop, the way the Manager runs
@@ -111,10 +112,7 @@ def report_with_psycopg(
     worker_uuid: str, task_uuid: str, now: dt.datetime
 ) -> Callable[[Connection], None]:
     def transaction(conn: Connection) -> None:
-        worker_id = workers.fetch_worker_id(conn, worker_uuid)
-        task = jobs.fetch_task_ref(conn, task_uuid)
-        workers.mark_seen(conn, worker_id, now)
-        jobs.touch_task_with_activity(conn, task.id, "rendering", now, progressed=True)
+        jobs.record_progress(conn, task_uuid, worker_uuid, "rendering", now, progressed=True)
 
     return transaction
 
@@ -183,31 +181,15 @@ async def bench_asyncpg(
     try:
 
         async def report(n: int) -> None:
-            async with pool.acquire() as conn, conn.transaction():
-                worker_id = await conn.fetchval(
-                    *_flat(queries.args("fetch_worker_id", {"uuid": worker_uuids[n % WORKERS]}))
-                )
-                row = await conn.fetchrow(
-                    *_flat(
-                        queries.args("fetch_task_ref", {"uuid": task_uuids[n % len(task_uuids)]})
-                    )
-                )
-                await conn.execute(
-                    *_flat(queries.args("mark_worker_seen", {"id": worker_id, "now": now}))
-                )
-                await conn.execute(
-                    *_flat(
-                        queries.args(
-                            "touch_task_with_activity",
-                            {
-                                "id": row["id"],
-                                "activity": "rendering",
-                                "now": now,
-                                "progressed": True,
-                            },
-                        )
-                    )
-                )
+            params = {
+                "uuid": task_uuids[n % len(task_uuids)],
+                "worker_uuid": worker_uuids[n % WORKERS],
+                "activity": "rendering",
+                "now": now,
+                "progressed": True,
+            }
+            async with pool.acquire() as conn:
+                await conn.fetchrow(*_flat(queries.args("record_progress", params)))
 
         async def schedule(n: int) -> None:
             async with pool.acquire() as conn, conn.transaction():

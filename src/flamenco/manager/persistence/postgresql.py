@@ -2,8 +2,10 @@
 
 Several Manager processes can share one such database. In each process, a
 transaction function runs whole in one of a few threads that each own a
-connection, as on SQLite, so that services run unchanged on both (a benchmark
-of both drivers chose psycopg: benchmarks/bench_pg_drivers.py). Writes that must
+connection, as on SQLite, so that the same synchronous persistence code serves
+both databases. That is why the driver is psycopg 3: asyncpg costs less CPU per
+statement (benchmarks/bench_pg_drivers.py measures both on our queries) but would
+need every persistence function written again as a coroutine. Writes that must
 not queue behind a flood (handing a Worker a task) have threads of their own.
 """
 
