@@ -253,13 +253,14 @@ async def kill_and_restart_during_sleep(
 async def test_cancel_from_manager_stops_blender(
     manager: Any, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    # Slow enough that it cannot finish before the cancel arrives.
-    blendfile = make_scene(tmp_path / "scene", frames=100, samples=1024)
+    # Slow enough that it cannot finish before the Worker next asks whether it
+    # may keep running (10 s): about 6 frames a second on a 2-core machine.
+    blendfile = make_scene(tmp_path / "scene", frames=300, samples=1024)
     api = Api(session, manager.base_url)
     job = await api.call(
         "POST",
         "/api/v3/jobs",
-        render_job(blendfile, tmp_path / "render", frames="1-100", chunk_size=100),
+        render_job(blendfile, tmp_path / "render", frames="1-300", chunk_size=300),
     )
     worker = WorkerProcess(tmp_path / "worker", manager.base_url)
     worker.start()

@@ -209,6 +209,12 @@ class StateMachine:
                     break
                 allowed, reason = await self._may_keep_running(task_id)
                 if not allowed:
+                    # Said before stopping the command, so that it is said even
+                    # when a shutdown interrupts the wait for the command to end.
+                    logger.warning(
+                        "task aborted by request of Manager",
+                        extra={"task": task_id, "reason": reason},
+                    )
                     aborted_because = reason
                     running.cancel()
                     break
@@ -217,10 +223,6 @@ class StateMachine:
                 running.cancel()
             await finish(running)
         if aborted_because:
-            logger.warning(
-                "task aborted by request of Manager",
-                extra={"task": task_id, "reason": aborted_because},
-            )
             return
         if running.cancelled():
             return
