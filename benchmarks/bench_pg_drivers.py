@@ -152,9 +152,9 @@ async def bench_psycopg(
     try:
 
         async def report(n: int) -> None:
-            await db.write(
-                report_with_psycopg(worker_uuids[n % WORKERS], task_uuids[n % len(task_uuids)], now)
-            )
+            # As the Manager sends a progress report: one statement, no transaction.
+            worker_uuid, task_uuid = worker_uuids[n % WORKERS], task_uuids[n % len(task_uuids)]
+            await db.write(report_with_psycopg(worker_uuid, task_uuid, now), one_statement=True)
 
         async def schedule(n: int) -> None:
             await db.write(schedule_with_psycopg(worker_uuids[n % WORKERS], now), urgent=n % 2 == 0)
