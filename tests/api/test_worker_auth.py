@@ -1,4 +1,4 @@
-"""Worker credentials over HTTP: secrets of any length, deletion, checks first."""
+"""Worker credentials over HTTP: secrets of any length, deletion, checks first; own tasks only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from PIL import Image
 
 from conftest import ConfigMaker
 from flamenco.manager import config, keys
@@ -17,6 +18,7 @@ from flamenco.manager.eventbus.broker import EventKind
 from flamenco.manager.services import worker_secrets
 from flamenco.manager.services.workers import WorkerService
 from support.cluster import REDIS_URL
+from support.jobs import submit_echo_sleep, tasks_by_name
 from support.manager import RunningManager, run_manager
 from support.waiting import until
 from support.worker_session import WorkerSession
@@ -174,3 +176,33 @@ async def test_credentials_are_checked_before_the_body(manager: RunningManager) 
             auth=auth,
             expect=403,
         )
+
+
+async def test_output_of_a_task_that_is_not_yours_is_refused(manager: RunningManager) -> None:
+    client = manager.client
+    owner, other = WorkerSession(client, name="owner"), WorkerSession(client, name="other")
+    await owner.start()
+    await other.start()
+    job = await submit_echo_sleep(client, repeats=1)
+    task = await owner.next_task()
+    waiting = (await tasks_by_name(client, job["id"]))["sleep"]
+
+    async def upload(worker: WorkerSession, task_id: str, expect: int) -> str:
+        reply = await client.post(
+            f"/api/v3/worker/task/{task_id}/output-produced",
+            data=tiny_png(),
+            headers={"Content-Type": "image/png"},
+            auth=worker.auth,
+            expect=expect,
+        )
+        return str(reply.json()["message"]) if reply.body else ""
+
+    assert await upload(other, task["uuid"], 409) == f"task {task['uuid']} is not assigned to you"
+    assert "not assigned to any worker" in await upload(owner, waiting["id"], 409)
+    await upload(owner, task["uuid"], 202)
+
+
+def tiny_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
