@@ -26,8 +26,8 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
         # Not an operation of the spec: the served spec itself, Swagger UI, or a 404/405.
         return await handler(request)
 
-    # Credentials first, as upstream: a stranger learns nothing about the request
-    # and costs no parsing of its body.
+    # Credentials first: a stranger learns nothing about its request, and its body
+    # costs no reading or parsing.
     if operation.needs_worker_auth:
         refusal = await _authenticate_worker(request)
         if refusal is not None:
