@@ -188,6 +188,25 @@ async def test_schema_of_an_older_manager_is_upgraded_in_a_snapshot(
     assert farm_rows(target)["workers"] == 1
 
 
+async def test_worker_secrets_of_any_length_still_sign_on_after_the_move(
+    manager_config: config.LoadedConfig, make_manager_config: ConfigMaker, target: str
+) -> None:
+    """Stored hashes are copied as they are; those of secrets past bcrypt's 72 bytes too."""
+    async for running in run_manager(manager_config):
+        workers = [WorkerSession(running.client, name=name) for name in ("short", "long")]
+        workers[1].secret = "long-secret-" * 20
+        for worker in workers:
+            await worker.register()
+
+    result = await asyncio.to_thread(migrate_database, manager_config, target)
+    assert result.returncode == 0, result.stderr
+
+    async for running in run_manager(make_manager_config(database=target)):
+        for worker in workers:
+            worker.client = running.client
+            assert await worker.sign_on() == "awake"
+
+
 async def test_refuses_a_target_that_holds_a_farm(
     manager_config: config.LoadedConfig, target: str
 ) -> None:

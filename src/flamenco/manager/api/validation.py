@@ -11,6 +11,7 @@ from aiohttp import web
 from flamenco.manager import keys
 from flamenco.manager.api import openapi
 from flamenco.manager.api.errors import API_PREFIX, Handler, error_response
+from flamenco.manager.persistence import errors as persistence_errors
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,13 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
     if operation is None:
         # Not an operation of the spec: the served spec itself, Swagger UI, or a 404/405.
         return await handler(request)
+
+    # Credentials first: a stranger learns nothing about its request, and its body
+    # costs no reading or parsing.
+    if operation.needs_worker_auth:
+        refusal = await _authenticate_worker(request)
+        if refusal is not None:
+            return refusal
 
     path, headers, query = openapi.validate_parameters(
         operation, request.match_info, request.headers, request.query
@@ -44,11 +52,16 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
         )
     request[keys.VALIDATED] = openapi.ValidatedRequest(operation, path, headers, query, body)
 
-    if operation.needs_worker_auth:
-        refusal = await _authenticate_worker(request)
-        if refusal is not None:
-            return refusal
-    return await handler(request)
+    if not operation.needs_worker_auth:
+        return await handler(request)
+    try:
+        return await handler(request)
+    except persistence_errors.WorkerNotFound:
+        # Worker operations only ever look up the Worker that sent them: it was
+        # deleted after its credentials were checked, perhaps by another Manager
+        # process. It gets what a deleted Worker gets, so that it registers anew.
+        request.app[keys.WORKERS].forget_credentials(request[keys.WORKER_UUID])
+        return _refuse_worker(request[keys.WORKER_UUID])
 
 
 async def _authenticate_worker(request: web.Request) -> web.Response | None:
@@ -57,10 +70,14 @@ async def _authenticate_worker(request: web.Request) -> web.Response | None:
         return error_response(403, "worker authentication required (HTTP basic auth)")
     worker_uuid, secret = credentials
     if not await request.app[keys.WORKERS].authenticate(worker_uuid, secret):
-        logger.info("worker authentication failed", extra={"worker": worker_uuid})
-        return error_response(403, "unknown worker or wrong secret")
+        return _refuse_worker(worker_uuid)
     request[keys.WORKER_UUID] = worker_uuid
     return None
+
+
+def _refuse_worker(worker_uuid: str) -> web.Response:
+    logger.info("worker authentication failed", extra={"worker": worker_uuid})
+    return error_response(403, "unknown worker or wrong secret")
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
+from flamenco.manager.services.task_updates import ensure_assigned
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 
@@ -97,11 +98,16 @@ class TaskScheduler:
         return result
 
     async def task_of_worker_seen(self, worker_uuid: str, task_uuid: str) -> TaskRef:
-        """Mark the Worker as seen and look up a task it reports on; raises TaskNotFound."""
+        """Mark the Worker as seen and look up a task it reports on.
+
+        Raises TaskNotFound, or TaskNotAssigned when the task is another Worker's (upstream
+        takes anything; we do not let one Worker show its images as another's task's).
+        """
         now = self._clock.now()
 
         def transaction(conn: Connection) -> TaskRef:
             task, worker_id = jobs.fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
+            ensure_assigned(task, worker_id)
             workers.mark_seen(conn, worker_id, now)
             return task
 

@@ -39,6 +39,14 @@ class TaskNotAssigned(RequestRefused):
     status = 409
 
 
+def ensure_assigned(task: TaskRef, worker_id: int) -> None:
+    """Refuse what a Worker sends about a task that is not (or no longer) its own."""
+    if task.worker_id is None:
+        raise TaskNotAssigned(f"task {task.uuid} is not assigned to any worker, so also not to you")
+    if task.worker_id != worker_id:
+        raise TaskNotAssigned(f"task {task.uuid} is not assigned to you")
+
+
 class StatusNotAllowed(RequestRefused):
     """Workers may not set this status; the Manager decides about soft failures."""
 
@@ -93,12 +101,7 @@ class TaskUpdates:
             task, worker_id = jobs.record_progress(
                 conn, task_uuid, worker_uuid, update.activity, now, progressed=progressed
             )
-            if task.worker_id is None:
-                raise TaskNotAssigned(
-                    f"task {task_uuid} is not assigned to any worker, so also not to you"
-                )
-            if task.worker_id != worker_id:
-                raise TaskNotAssigned(f"task {task_uuid} is not assigned to you")
+            ensure_assigned(task, worker_id)
             self._apply(conn, changes, worker_id, task, update, now)
             return task
 

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import bcrypt
-
 from flamenco.api.enums import WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
-from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.persistence import Database, errors, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, Worker, WorkerTag
+from flamenco.manager.services import worker_secrets
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 
 logger = logging.getLogger(__name__)
-
-# Cheap on purpose, as upstream: Worker secrets are long random strings, and
-# every Worker request is checked against one.
-BCRYPT_ROUNDS = 4
 
 # Statuses that a Worker signing off is sent back to when it signs on again.
 REMEMBERED_STATUSES = (WorkerStatus.AWAKE, WorkerStatus.ASLEEP)
@@ -77,45 +70,46 @@ class WorkerService:
         self._state_machine = state_machine
         self._clock = clock
         self._initial_status = initial_status
-        # Worker UUID -> SHA-256 of a secret that already passed the bcrypt check.
-        self._verified_secrets: dict[str, bytes] = {}
+        self._verified = worker_secrets.VerifiedSecrets()
+        # Deletions in other Manager processes reach this one as events.
+        broker.subscribe(self._on_event)
 
     # Authentication.
 
     async def authenticate(self, worker_uuid: str, secret: str) -> bool:
         """Whether the UUID and secret belong to a Worker that is not deleted."""
-        digest = hashlib.sha256(secret.encode()).digest()
-        known = self._verified_secrets.get(worker_uuid)
-        if known is not None and hmac.compare_digest(known, digest):
+        if self._verified.matches(worker_uuid, secret):
             return True
+        generation = self._verified.generation
         try:
             worker = await self._db.read(lambda conn: workers.fetch_worker(conn, worker_uuid))
         except errors.WorkerNotFound:
             return False
-        matches = await asyncio.to_thread(
-            bcrypt.checkpw, secret.encode(), worker.secret_hash.encode()
-        )
+        matches = await asyncio.to_thread(worker_secrets.secret_matches, secret, worker.secret_hash)
         if matches:
-            self._verified_secrets[worker_uuid] = digest
+            self._verified.remember(worker_uuid, secret, checked_in=generation)
         return matches
 
     def forget_credentials(self, worker_uuid: str) -> None:
-        self._verified_secrets.pop(worker_uuid, None)
+        """The Worker's next request has its secret checked against the database again."""
+        self._verified.forget(worker_uuid)
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == EventKind.WORKER_UPDATE and "deleted_at" in event.payload:
+            self.forget_credentials(str(event.payload.get("id")))
 
     # The Worker's own calls.
 
     async def register(
         self, *, secret: str, name: str, platform: str, task_types: list[str], address: str
     ) -> Worker:
-        secret_hash = await asyncio.to_thread(
-            bcrypt.hashpw, secret.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)
-        )
+        secret_hash = await asyncio.to_thread(worker_secrets.hash_secret, secret)
         now = self._clock.now()
         worker = await self._db.write(
             lambda conn: workers.insert_worker(
                 conn,
                 uuid=str(uuid.uuid4()),
-                secret_hash=secret_hash.decode(),
+                secret_hash=secret_hash,
                 name=name,
                 address=address,
                 platform=platform,
@@ -253,6 +247,8 @@ class WorkerService:
             return workers.fetch_worker_by_id(conn, worker.id)
 
         worker = await self._db.write(transaction)
+        # Only now: a check that read the Worker before the deletion committed must
+        # not find its result cached (see VerifiedSecrets).
         self.forget_credentials(worker_uuid)
         self._state_machine.publish(changes)
         logger.info("worker deleted", extra={"worker": worker_uuid})
