@@ -11,15 +11,17 @@ import base64
 import functools
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 
 from flamenco.api import SPEC_PATH
-from support.manager import RunningManager
+from flamenco.manager import config
+from support.manager import RunningManager, run_manager
 from support.worker_session import WorkerSession
 
 METHODS = ("get", "post", "put", "delete", "patch")
@@ -30,6 +32,15 @@ LONG_COMPONENT = "x" * 300
 LONG_SECRET = "s" * 200
 # Any platform name is fine: an unknown one gets the variables every platform has.
 FREE_FORM_PATH_PARAMETERS = {"platform"}
+
+
+@pytest.fixture
+async def manager(
+    make_manager_config: Callable[..., config.LoadedConfig],
+) -> AsyncIterator[RunningManager]:
+    """With Shaman on, so that its operations look at their input instead of answering 503."""
+    async for running in run_manager(make_manager_config(shaman={"enabled": True})):
+        yield running
 
 
 @dataclass(frozen=True)
