@@ -1,4 +1,4 @@
-"""JSON nested too deeply, wherever a client sends it, is a 400 that says so; never a 500."""
+"""JSON that Python cannot parse (nested too deep, too many digits) is a 400, never a 500."""
 
 from __future__ import annotations
 
@@ -81,6 +81,17 @@ async def test_nesting_inside_free_form_settings(manager: RunningManager) -> Non
             "/api/v3/jobs", data=job_with_settings(nested(levels)), headers=headers, expect=400
         )
         assert reply.json()["message"] == f"request body is {TOO_DEEP}"
+
+
+async def test_numbers_too_long_for_python_are_400(manager: RunningManager) -> None:
+    # Python refuses to convert integers of more than 4,300 digits (CVE-2020-10735).
+    reply = await manager.client.post(
+        "/api/v3/jobs",
+        data=job_with_settings("9" * 5000),
+        headers={"Content-Type": "application/json"},
+        expect=400,
+    )
+    assert "request body is not valid JSON: Exceeds the limit" in reply.json()["message"]
 
 
 async def test_brackets_inside_strings_are_not_nesting(manager: RunningManager) -> None:

@@ -46,6 +46,6 @@ def test_every_encoding_json_accepts_is_counted(encoding: str) -> None:
 
 
 def test_invalid_json_is_a_value_error() -> None:
-    for text in (b"{", b"\xff", "[" * 100_000):
+    for text in (b"{", b"\xff", "[" * 100_000, "9" * 5000):
         with pytest.raises(ValueError):
             loads(text)

@@ -38,14 +38,14 @@ def loads(text: str | bytes) -> Any:
             if encoding not in ("utf-8", "utf-8-sig"):
                 text = text.decode(encoding, "surrogatepass")
         raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-        if nesting_depth(raw) > MAX_DEPTH:
-            raise InvalidJSON(f"is nested more than {MAX_DEPTH} levels deep")
-        return json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidJSON(f"is not valid JSON: {error}") from None
+        if nesting_depth(raw) <= MAX_DEPTH:
+            return json.loads(text)
     except RecursionError:
-        # Unreachable below MAX_DEPTH on a sane stack; still never a 500.
-        raise InvalidJSON(f"is nested more than {MAX_DEPTH} levels deep") from None
+        pass  # Unreachable below MAX_DEPTH on a sane stack; still never a 500.
+    except ValueError as error:
+        # Also a number of more than 4,300 digits, which Python refuses to convert.
+        raise InvalidJSON(f"is not valid JSON: {error}") from None
+    raise InvalidJSON(f"is nested more than {MAX_DEPTH} levels deep")
 
 
 def nesting_depth(raw: bytes) -> int:
