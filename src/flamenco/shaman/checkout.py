@@ -150,10 +150,13 @@ def _size_problem(parts: tuple[str, ...]) -> str:
     if len(parts) > MAX_LEVELS:
         return f"it has {len(parts)} levels, at most {MAX_LEVELS}"
     for part in parts:
-        try:
-            size = len(part.encode("utf-8"))
-        except UnicodeEncodeError:
-            return f"component {_shown(part)} is not valid Unicode (it has a lone surrogate)"
+        if part.isascii():  # Most names, and a character is a byte.
+            size = len(part)
+        else:
+            try:
+                size = len(part.encode("utf-8"))
+            except UnicodeEncodeError:
+                return f"component {_shown(part)} is not valid Unicode (it has a lone surrogate)"
         if size > MAX_NAME_BYTES:
             return (
                 f"component {_shown(part)} is {size} bytes long (UTF-8), at most {MAX_NAME_BYTES}"
