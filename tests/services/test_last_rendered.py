@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from flamenco.manager import keys
 from flamenco.manager.services.last_rendered import LastRendered, QueueFull, RenderedImage
+from support.images import huge_png
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.spec_client import basic_auth_header
@@ -97,11 +97,51 @@ async def test_upload_limits(manager: RunningManager) -> None:
     await upload(manager, worker, "6f3cbc5b-ffc4-4a4a-8a71-6c6d55a8d5b1", png(), expect=404)
 
 
-async def test_broken_image_is_logged_not_fatal(manager: RunningManager, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "why"),
+    [
+        (8193, 8192, "8193 x 8192 pixels, at most 67,108,864 pixels"),
+        # Pillow warns from 89.5 million pixels (an error in the tests), and
+        # refuses from twice that: the PNG, and a larger one.
+        (13000, 13000, "image too large: Image size (169000000 pixels) exceeds limit"),
+        (14000, 13000, "image too large: Image size (182000000 pixels) exceeds limit"),
+    ],
+)
+async def test_too_many_pixels_is_413_from_the_header(
+    manager: RunningManager, width: int, height: int, why: str
+) -> None:
     worker, job, task = await worker_with_task(manager)
-    await upload(manager, worker, task["uuid"], b"not really a png")
+    reply = await manager.client.post(
+        f"/api/v3/worker/task/{task['uuid']}/output-produced",
+        data=huge_png(width, height),
+        headers={"Content-Type": "image/png"},
+        auth=worker.auth,
+        expect=413,
+    )
+    assert why in reply.json()["message"]
+    await manager.client.get(f"/api/v3/jobs/{job['id']}/last-rendered", expect=204)
+
+
+async def test_not_an_image_is_415(manager: RunningManager) -> None:
+    worker, _, task = await worker_with_task(manager)
+    url = f"/api/v3/worker/task/{task['uuid']}/output-produced"
+    for body in (b"not really a png", b"GIF89a" + bytes(100), png()[:20]):
+        reply = await manager.client.post(
+            url, data=body, headers={"Content-Type": "image/png"}, auth=worker.auth, expect=415
+        )
+        assert reply.json()["message"].startswith("not ")
+
+
+async def test_broken_image_is_logged_not_fatal(
+    manager: RunningManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker, job, task = await worker_with_task(manager)
+    # A header that is fine, and then the pixel data ends halfway.
+    truncated = png(800, 600)[:200]
+    await upload(manager, worker, task["uuid"], truncated)
     await upload(manager, worker, task["uuid"], png())
     await wait_for_info(manager, f"/api/v3/jobs/{job['id']}/last-rendered")
+    assert "cannot make last-rendered thumbnails" in caplog.text
 
 
 async def test_queue_is_bounded(manager: RunningManager) -> None:

@@ -5,12 +5,19 @@ levels (`project/shot/job`), but never leaves that directory: no absolute
 paths, no `.` or `..` components, none of upstream's forbidden characters, and
 no existing symbolic link or file on the way, so a link someone placed under
 `jobs/` cannot redirect a checkout, or its erasure, elsewhere.
+
+Lengths are checked before the file system sees a path: a name of at most
+MAX_NAME_BYTES, at most MAX_LEVELS components, and no path in the checkout
+longer than MAX_PATH_BYTES, so that neither the kernel (ENAMETOOLONG) nor
+Python's recursion limit (os.makedirs and shutil.rmtree recurse per level) ends
+a checkout with an internal error.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import errno
 import logging
 import os
 import re
@@ -36,6 +43,20 @@ LINK_THREADS = 8
 # Upstream's limit on attempts at a free name: the requested one, then random suffixes.
 MAX_NAME_ATTEMPTS = 10
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+_SUFFIX_LENGTH = 4
+
+# Longest name of one file or directory (NAME_MAX on Linux and macOS; 255
+# UTF-16 units on Windows, never more than 255 bytes of UTF-8).
+MAX_NAME_BYTES = 255
+# A taken checkout name gets a dash and a suffix, which must fit in the name too.
+_MAX_CHECKOUT_NAME_BYTES = MAX_NAME_BYTES - len("-") - _SUFFIX_LENGTH
+# Components of a checkout path, and of a file path inside it: far more than any
+# project uses, and few enough for the per-level recursion of os.makedirs and
+# shutil.rmtree to stay well inside Python's limit of 1,000 frames.
+MAX_LEVELS = 128
+# Longest path the kernel takes (PATH_MAX, 4096 on Linux, less the final NUL),
+# counted from the root of the file system.
+MAX_PATH_BYTES = 4095
 
 # Upstream forbids these anywhere in a checkout path (after turning `\` into `/`).
 _FORBIDDEN_IN_CHECKOUT_PATH = frozenset("?*:;{}")
@@ -82,7 +103,7 @@ def parse_checkout_path(raw: str) -> tuple[str, ...]:
         path = path[:-1]
 
     def invalid(reason: str) -> errors.InvalidCheckoutPath:
-        return errors.InvalidCheckoutPath(f"invalid checkout path {raw!r}: {reason}")
+        return errors.InvalidCheckoutPath(f"invalid checkout path {_shown(raw)}: {reason}")
 
     if not path:
         raise invalid("it is empty")
@@ -96,6 +117,9 @@ def parse_checkout_path(raw: str) -> tuple[str, ...]:
     parts = tuple(path.split("/"))
     if any(part in ("", ".", "..") for part in parts):
         raise invalid("it must not contain empty, `.` or `..` components")
+    problem = _size_problem(parts)
+    if problem:
+        raise invalid(problem)
     return parts
 
 
@@ -104,7 +128,7 @@ def parse_file_path(raw: str) -> tuple[str, ...]:
     path = raw.replace("\\", "/")
 
     def invalid(reason: str) -> errors.InvalidFilePath:
-        return errors.InvalidFilePath(f"invalid file path {raw!r}: {reason}")
+        return errors.InvalidFilePath(f"invalid file path {_shown(raw)}: {reason}")
 
     if path.startswith("/") or _DRIVE_LETTER.match(path):
         raise invalid("it must be relative to the checkout")
@@ -115,7 +139,34 @@ def parse_file_path(raw: str) -> tuple[str, ...]:
         raise invalid("it names no file")
     if ".." in parts:
         raise invalid("it must not contain `..` components")
+    problem = _size_problem(parts)
+    if problem:
+        raise invalid(problem)
     return parts
+
+
+def _size_problem(parts: tuple[str, ...]) -> str:
+    """What makes these components unfit for a file system, or "" when they fit."""
+    if len(parts) > MAX_LEVELS:
+        return f"it has {len(parts)} levels, at most {MAX_LEVELS}"
+    for part in parts:
+        if part.isascii():  # Most names, and a character is a byte.
+            size = len(part)
+        else:
+            try:
+                size = len(part.encode("utf-8"))
+            except UnicodeEncodeError:
+                return f"component {_shown(part)} is not valid Unicode (it has a lone surrogate)"
+        if size > MAX_NAME_BYTES:
+            return (
+                f"component {_shown(part)} is {size} bytes long (UTF-8), at most {MAX_NAME_BYTES}"
+            )
+    return ""
+
+
+def _shown(text: str) -> str:
+    """`text` quoted for a message, shortened when long: it may be thousands of characters."""
+    return repr(text if len(text) <= 80 else text[:60] + "…" + text[-19:])
 
 
 def plan_checkout(files: Sequence[FileSpec]) -> list[CheckoutFile]:
@@ -183,6 +234,49 @@ class Checkouts:
         created); on any failure later on the whole checkout is erased again.
         """
         parts = parse_checkout_path(requested_path)
+        self._check_fits(parts, files)
+        try:
+            return self._create(requested_path, parts, files)
+        except OSError as error:
+            if error.errno != errno.ENAMETOOLONG:
+                raise
+            # File systems with shorter limits than those checked above.
+            raise errors.InvalidFilePath(
+                f"the file system refused a name in checkout {_shown(requested_path)} "
+                f"as too long: {error.strerror}"
+            ) from error
+
+    def _check_fits(self, parts: tuple[str, ...], files: Sequence[CheckoutFile]) -> None:
+        """Refuse a checkout with a name or path too long to make, before making any."""
+        if len(parts[-1].encode()) > _MAX_CHECKOUT_NAME_BYTES:
+            # Not refused by parse_checkout_path: a job may name a suffixed checkout.
+            raise errors.InvalidCheckoutPath(
+                f"invalid checkout path {_shown('/'.join(parts))}: its last component must be "
+                f"at most {_MAX_CHECKOUT_NAME_BYTES} bytes long, leaving room for a suffix "
+                "when the name is taken"
+            )
+        if not files:
+            return
+        longest = max(files, key=lambda file: len(file.path.encode()))
+        # <root>/<checkout path>-<suffix>/<file path>
+        size = (
+            len(os.fsencode(self.root))
+            + len("/".join(("", *parts)).encode())
+            + len("-")
+            + _SUFFIX_LENGTH
+            + len(longest.path.encode())
+            + len("/")
+        )
+        if size > MAX_PATH_BYTES:
+            raise errors.InvalidFilePath(
+                f"file path {_shown(longest.path)} is too long for checkout path "
+                f"{_shown('/'.join(parts))}: together with the checkout directory they make "
+                f"a path of {size} bytes, at most {MAX_PATH_BYTES}"
+            )
+
+    def _create(
+        self, requested_path: str, parts: tuple[str, ...], files: Sequence[CheckoutFile]
+    ) -> str:
         keys = {file.key for file in files}
         # Touching the files first tells garbage collection, which only deletes
         # files untouched since its scan, that they are in use from now on.
@@ -338,4 +432,4 @@ class Checkouts:
 
 
 def _random_suffix() -> str:
-    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(4))
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(_SUFFIX_LENGTH))

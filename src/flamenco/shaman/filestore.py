@@ -26,6 +26,9 @@ from flamenco.shaman import errors
 logger = logging.getLogger(__name__)
 
 _CHECKSUM = re.compile(r"[0-9a-fA-F]{64}")
+# Sizes are int64 to upstream; larger ones would also make stored file names
+# (`<size>.blob`) too long for the file system.
+MAX_FILE_SIZE = 2**63 - 1
 
 # New files and directories get the process umask applied to these, as upstream:
 # Workers often run as another user and must be able to read what the Manager stored.
@@ -52,6 +55,10 @@ class FileKey:
             )
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise errors.InvalidFileKey(f"invalid file size {size!r}: expected a number of bytes")
+        if size > MAX_FILE_SIZE:
+            raise errors.InvalidFileKey(
+                f"invalid file size {size}: at most {MAX_FILE_SIZE} bytes (2^63 - 1)"
+            )
         return cls(sha.lower(), size)
 
     @property

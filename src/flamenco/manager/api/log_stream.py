@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from flamenco.manager import keys
+from flamenco.manager.api import json_input
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.eventbus.broker import Event, EventKind
 from flamenco.manager.persistence import errors as persistence_errors
@@ -89,9 +90,9 @@ async def _handle_frame(updates: TaskUpdates, worker_uuid: str, data: str) -> di
 
 def _parse(data: str) -> dict[str, Any]:
     try:
-        frame = json.loads(data)
+        frame = json_input.loads(data)
     except ValueError as error:
-        raise FrameError(400, f"frame is not valid JSON: {error}") from None
+        raise FrameError(400, f"frame {error}") from None
     if not isinstance(frame, dict):
         raise FrameError(400, "frame must be a JSON object")
     seq = frame.get("seq")

@@ -16,11 +16,13 @@ from openapi_core.validation.schemas import oas30_write_schema_validators_factor
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_core.validation.schemas.validators import SchemaValidator
 
-from flamenco.manager.api import fast_schema
+from flamenco.manager.api import fast_schema, json_input
 from flamenco.manager.errors import RequestRefused
 
 METHODS = ("get", "put", "post", "delete", "patch")
 JSON_CONTENT_TYPE = "application/json"
+# Longest error message that quotes a client's value.
+MAX_MESSAGE = 500
 
 
 class RequestInvalid(RequestRefused):
@@ -220,9 +222,9 @@ def parse_json_body(operation: Operation, raw: bytes) -> Any:
             raise RequestInvalid("request body is required")
         return None
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RequestInvalid(f"request body is not valid JSON: {error}") from None
+        body = json_input.loads(raw)
+    except json_input.InvalidJSON as error:
+        raise RequestInvalid(f"request body {error}") from None
     assert operation.json_body is not None
     operation.json_body.validate(body, "request body")
     return body
@@ -235,4 +237,6 @@ def _describe(error: InvalidSchemaValue, what: str) -> str:
     schema_errors: list[Any] = list(error.schema_errors)
     first = min(schema_errors, key=lambda e: len(e.absolute_path))
     location = ".".join(str(part) for part in first.absolute_path)
-    return f"{what}: {location}: {first.message}" if location else f"{what}: {first.message}"
+    message = f"{what}: {location}: {first.message}" if location else f"{what}: {first.message}"
+    # jsonschema quotes the offending value whole, which may be megabytes long.
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from flamenco.manager import keys
+from flamenco.manager.api import json_input
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.eventbus.work_notices import Connection, WorkNotices
 
@@ -86,9 +87,9 @@ async def _handle_frame(
 ) -> str:
     """Apply one frame from the Worker; returns an error message, or "" when it was fine."""
     try:
-        frame: Any = json.loads(data)
+        frame: Any = json_input.loads(data)
     except ValueError as error:
-        return f"frame is not valid JSON: {error}"
+        return f"frame {error}"
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "waiting":
         if notices.waiting(connection):

@@ -131,6 +131,7 @@ async def task_output_produced(request: web.Request) -> web.Response:
         request[keys.WORKER_UUID], request.match_info["task_id"]
     )
     image = await request.read()
+    await request.app[keys.LAST_RENDERED].check(image)
     try:
         request.app[keys.LAST_RENDERED].queue(
             last_rendered.RenderedImage(task.job_uuid, task.uuid, image)

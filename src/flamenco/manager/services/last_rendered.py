@@ -1,39 +1,23 @@
-"""Last-rendered images: thumbnails of the newest frame per job, made off the event loop."""
+"""Last-rendered images: thumbnails of the newest frame per job, made in a child process."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
-
-from PIL import Image
 
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events, topics
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.payloads import LastRenderedImageInfo
 from flamenco.manager.persistence import Database, last_rendered
+from flamenco.manager.services import thumbnails
 from flamenco.manager.services.local_storage import LocalStorage
 
 logger = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 QUEUE_SIZE = 3
-JPEG_QUALITY = 85
-
-IMAGE_NAME = "last-rendered.jpg"
-SMALL_IMAGE_NAME = "last-rendered-small.jpg"
-TINY_IMAGE_NAME = "last-rendered-tiny.jpg"
-SUFFIXES = (IMAGE_NAME, SMALL_IMAGE_NAME, TINY_IMAGE_NAME)
-# Each thumbnail fits in its box, keeping the aspect ratio.
-THUMBNAIL_BOXES = (
-    (IMAGE_NAME, (1920, 1080)),
-    (SMALL_IMAGE_NAME, (600, 338)),
-    (TINY_IMAGE_NAME, (200, 112)),
-)
 
 
 class QueueFull(Exception):
@@ -57,6 +41,10 @@ class LastRendered:
         self._clock = clock
         self._queue: asyncio.Queue[RenderedImage] = asyncio.Queue(maxsize=QUEUE_SIZE)
 
+    async def check(self, image: bytes) -> None:
+        """Refuse an image that is too large or not an image (ImageRefused: 413 or 415)."""
+        await asyncio.to_thread(thumbnails.check_header, image)
+
     def queue(self, image: RenderedImage) -> None:
         """Accept an image for processing; raises QueueFull when the queue is full."""
         try:
@@ -69,6 +57,12 @@ class LastRendered:
             image = await self._queue.get()
             try:
                 await self.process(image)
+            except thumbnails.ThumbnailsFailed as error:
+                # A broken image from a Worker: worth a line, not a traceback.
+                logger.warning(
+                    "cannot make last-rendered thumbnails",
+                    extra={"job": image.job_uuid, "error": str(error)},
+                )
             except Exception:
                 logger.exception(
                     "cannot process last-rendered image", extra={"job": image.job_uuid}
@@ -76,7 +70,7 @@ class LastRendered:
 
     async def process(self, image: RenderedImage) -> None:
         job_dir = self._storage.job_dir(image.job_uuid)
-        await asyncio.to_thread(_make_thumbnails_blocking, image.image, job_dir)
+        await thumbnails.make_thumbnails(image.image, job_dir)
         now = self._clock.now()
 
         await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
@@ -89,12 +83,12 @@ class LastRendered:
     def _info(self, job_uuid: str) -> LastRenderedImageInfo:
         return {
             "base": self._storage.url_for(self._storage.job_dir_relative(job_uuid)),
-            "suffixes": list(SUFFIXES),
+            "suffixes": list(thumbnails.SUFFIXES),
         }
 
     async def info_for_job(self, job_uuid: str) -> LastRenderedImageInfo | None:
         """The spec's JobLastRenderedImageInfo, or None when the job has no image yet."""
-        tiny = self._storage.job_dir(job_uuid) / TINY_IMAGE_NAME
+        tiny = self._storage.job_dir(job_uuid) / thumbnails.TINY_IMAGE_NAME
         if not await asyncio.to_thread(tiny.exists):
             return None
         return self._info(job_uuid)
@@ -102,16 +96,3 @@ class LastRendered:
     async def info_latest(self) -> LastRenderedImageInfo | None:
         job_uuid = await self._db.read(last_rendered.fetch_job_uuid)
         return None if job_uuid is None else await self.info_for_job(job_uuid)
-
-
-def _make_thumbnails_blocking(data: bytes, job_dir: Path) -> None:
-    with Image.open(io.BytesIO(data)) as source:
-        source.load()
-        image = source.convert("RGB")
-    job_dir.mkdir(parents=True, exist_ok=True)
-    for name, box in THUMBNAIL_BOXES:
-        image.thumbnail(box, Image.Resampling.LANCZOS)
-        temporary = job_dir / f".{name}~"
-        image.save(temporary, "JPEG", quality=JPEG_QUALITY)
-        # Replace atomically, so the web interface never shows half an image.
-        os.replace(temporary, job_dir / name)
