@@ -6,12 +6,14 @@ import asyncio
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from flamenco.clock import Clock
+from flamenco.manager.errors import DiskFull, disk_full_as
 from flamenco.manager.eventbus import events, topics
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.payloads import LastRenderedImageInfo
@@ -49,12 +51,19 @@ class RenderedImage:
 
 class LastRendered:
     def __init__(
-        self, *, db: Database, storage: LocalStorage, broker: Broker, clock: Clock
+        self,
+        *,
+        db: Database,
+        storage: LocalStorage,
+        broker: Broker,
+        clock: Clock,
+        on_disk_full: Callable[[DiskFull], None] = lambda error: None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._broker = broker
         self._clock = clock
+        self._on_disk_full = on_disk_full
         self._queue: asyncio.Queue[RenderedImage] = asyncio.Queue(maxsize=QUEUE_SIZE)
 
     def queue(self, image: RenderedImage) -> None:
@@ -69,6 +78,9 @@ class LastRendered:
             image = await self._queue.get()
             try:
                 await self.process(image)
+            except DiskFull as error:
+                # The image is dropped; the next one may fit. Said once per episode.
+                self._on_disk_full(error)
             except Exception:
                 logger.exception(
                     "cannot process last-rendered image", extra={"job": image.job_uuid}
@@ -76,7 +88,9 @@ class LastRendered:
 
     async def process(self, image: RenderedImage) -> None:
         job_dir = self._storage.job_dir(image.job_uuid)
-        await asyncio.to_thread(_make_thumbnails_blocking, image.image, job_dir)
+        root = self._storage.root
+        with disk_full_as(f"the last-rendered images in {root}", root):
+            await asyncio.to_thread(_make_thumbnails_blocking, image.image, job_dir)
         now = self._clock.now()
 
         await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
