@@ -1,0 +1,200 @@
+"""A full disk answers 507 naming what is full, raises one farm alarm, and passes by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from flamenco.manager import keys
+from flamenco.manager.errors import DiskFull
+from flamenco.manager.persistence import Connection
+from support.jobs import submit_echo_sleep
+from support.manager import RunningManager
+from support.manager_process import ManagerProcess
+from support.spec_client import SpecCheckedClient
+from support.tmpfs import fill, mounted_tmpfs
+from support.worker_session import WorkerSession
+
+# SQLite answers "database or disk is full" (SQLITE_FULL) once the file would grow
+# beyond this many pages: a full disk without a disk to fill.
+FULL_AT_CURRENT_SIZE = "PRAGMA max_page_count = {pages}"
+NO_PAGE_LIMIT = "PRAGMA max_page_count = 4294967294"
+# PostgreSQL's disk_full (SQLSTATE 53100), raised by the server as when it cannot extend a file.
+POSTGRESQL_DISK_FULL = (
+    "DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' "
+    "USING ERRCODE = 'disk_full'; END $$"
+)
+
+
+def _raw(conn: Connection) -> Any:
+    return conn.raw  # type: ignore[attr-defined]
+
+
+def _limit_sqlite_to_its_size(conn: Connection) -> None:
+    pages = int(_raw(conn).execute("PRAGMA page_count").fetchone()[0])
+    _raw(conn).execute(FULL_AT_CURRENT_SIZE.format(pages=pages))
+
+
+def _overfill_sqlite(conn: Connection) -> None:
+    _limit_sqlite_to_its_size(conn)
+    try:
+        _raw(conn).execute(
+            "INSERT INTO worker_tags (created_at, uuid, name, description) "
+            "VALUES ('2026-01-01', 'x', 'x', zeroblob(1000000))"
+        )
+    finally:
+        _raw(conn).execute(NO_PAGE_LIMIT)
+
+
+def _overfill_postgresql(conn: Connection) -> None:
+    _raw(conn).execute(POSTGRESQL_DISK_FULL)
+
+
+async def test_a_full_database_is_disk_full_naming_it(
+    manager: RunningManager, database: str
+) -> None:
+    db = manager.app[keys.DATABASE]
+    with pytest.raises(DiskFull) as raised:
+        await db.write(_overfill_sqlite if database == "sqlite" else _overfill_postgresql)
+    assert raised.value.status == 507
+    assert raised.value.where.startswith("the database ")
+    assert "disk is full" in raised.value.message
+    if database == "sqlite":
+        assert str(manager.app[keys.CONFIG].database_path) in raised.value.where
+    else:
+        assert "postgresql://" in raised.value.where
+    # The connection stays usable: nothing to reconnect once space is back.
+    await submit_echo_sleep(manager.client)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_full_database_answers_507_with_an_alarm_until_there_is_room(
+    manager: RunningManager,
+) -> None:
+    db = manager.app[keys.DATABASE]
+    await db.write(_limit_sqlite_to_its_size)
+    for _ in range(3):
+        reply = await manager.client.post("/api/v3/jobs", json_body=_echo_job(), expect=507)
+        assert "the disk is full: cannot write to the database" in reply.json()["message"]
+    report = (await manager.client.get("/api/v3/status", expect=200)).json()
+    [alarm] = report["alarms"]
+    assert alarm["kind"] == "disk-full"
+    assert str(manager.app[keys.CONFIG].database_path) in alarm["message"]
+
+    await db.write(lambda conn: _raw(conn).execute(NO_PAGE_LIMIT))
+    await _status_when(manager.client, lambda r: "alarms" not in r)
+    await submit_echo_sleep(manager.client)
+
+
+def _echo_job() -> dict[str, Any]:
+    return {
+        "name": "refused",
+        "type": "echo-sleep-test",
+        "priority": 50,
+        "submitter_platform": "linux",
+        # Larger than the room left in the pages the database has: it needs new ones.
+        "settings": {"message": "x" * 100_000, "sleep_duration_seconds": 1, "sleep_repeats": 1},
+        "metadata": {},
+    }
+
+
+async def _status_when(
+    client: SpecCheckedClient, predicate: Any, timeout: float = 20
+) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            report: dict[str, Any] = (await client.get("/api/v3/status", expect=200)).json()
+            if predicate(report):
+                return report
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+async def test_full_disks_answer_507_raise_an_alarm_and_recover(tmp_path: Path) -> None:
+    """A real Manager with its database on one small tmpfs, task logs and Shaman on another."""
+    with (
+        mounted_tmpfs(tmp_path / "database-disk") as database_disk,
+        mounted_tmpfs(tmp_path / "file-disk") as file_disk,
+    ):
+        database_path = database_disk / "flamenco-manager.sqlite"
+        storage = file_disk / "storage"
+        process = ManagerProcess(
+            tmp_path / "manager",
+            file_disk / "shared",
+            database=str(database_path),
+            local_manager_storage_path=str(storage),
+            shaman="\n  enabled: true",
+        )
+        await process.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                client = SpecCheckedClient(session, process.base_url)
+                await _fill_and_free(client, database_disk, file_disk)
+            assert await process.stop() == 0
+        finally:
+            if process.process is not None:
+                await process.kill()
+        log = process.log()
+    full_places = {
+        f"the database {database_path}",
+        f"the task logs in {storage}",
+        f"the Shaman storage {file_disk / 'shared'}",
+    }
+    for where in full_places:
+        assert log.count(f"DISK FULL: cannot write to {where};") == 1, "once per episode"
+        assert log.count(f"disk space is back: {where} can be written again") == 1
+    assert "internal error" not in log
+    assert "cannot write task log" not in log
+
+
+async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_disk: Path) -> None:
+    worker = WorkerSession(client)
+    await worker.start()
+    await submit_echo_sleep(client)
+    task = await worker.next_task()
+    await worker.update(task["uuid"], taskStatus="active", activity="Started")
+    upload = os.urandom(100_000)
+    upload_path = f"/api/v3/shaman/files/{hashlib.sha256(upload).hexdigest()}/{len(upload)}"
+
+    # The files' disk fills: logs and uploads are refused, jobs still go into the database.
+    file_filler = fill(file_disk)
+    for _ in range(3):
+        # More than fits in the room left in the log file's last page.
+        refused = await worker.update(task["uuid"], log="rendering\n" * 1000, expect=507)
+        assert (
+            f"the disk is full: cannot write to the task logs in {file_disk}"
+            in (refused.json()["message"])
+        )
+    refused = await client.post(upload_path, data=upload, expect=507)
+    assert "the disk is full: cannot write to the Shaman storage" in refused.json()["message"]
+    await submit_echo_sleep(client)
+
+    # Then the database's disk.
+    database_filler = fill(database_disk)
+    for _ in range(3):
+        refused = await client.post("/api/v3/jobs", json_body=_echo_job(), expect=507)
+        assert (
+            f"the disk is full: cannot write to the database {database_disk}"
+            in (refused.json()["message"])
+        )
+    report = await _status_when(client, lambda r: r.get("alarms"))
+    [alarm] = report["alarms"]
+    assert alarm["kind"] == "disk-full"
+    for place in ("the database", "the task logs", "the Shaman storage"):
+        assert place in alarm["message"]
+
+    # Space is freed: the alarm goes by itself, and everything is accepted again.
+    database_filler.unlink()
+    file_filler.unlink()
+    await _status_when(client, lambda r: "alarms" not in r)
+    await submit_echo_sleep(client)
+    await worker.update(task["uuid"], log="rendering again\n")
+    await client.post(upload_path, data=upload, expect=204)
+    log = await client.get(f"/api/v3/tasks/{task['uuid']}/logtail", expect=200)
+    assert "rendering again" in log.text
