@@ -11,13 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from flamenco.manager import app as app_module
 from flamenco.manager import keys
 from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import Connection
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.manager_process import ManagerProcess
-from support.spec_client import SpecCheckedClient
+from support.spec_client import SpecCheckedClient, basic_auth_header
 from support.tmpfs import fill, mounted_tmpfs
 from support.worker_session import WorkerSession
 
@@ -171,6 +172,9 @@ async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_di
             f"the disk is full: cannot write to the task logs in {file_disk}"
             in (refused.json()["message"])
         )
+    frame = await _stream_log_chunk(client, worker, task["uuid"], "streamed\n" * 1000)
+    assert frame["error"]["code"] == 507
+    assert "cannot write to the task logs" in frame["error"]["message"]
     refused = await client.post(upload_path, data=upload, expect=507)
     assert "the disk is full: cannot write to the Shaman storage" in refused.json()["message"]
     await submit_echo_sleep(client)
@@ -196,5 +200,38 @@ async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_di
     await submit_echo_sleep(client)
     await worker.update(task["uuid"], log="rendering again\n")
     await client.post(upload_path, data=upload, expect=204)
+    assert await _stream_log_chunk(client, worker, task["uuid"], "streamed again\n") == {"ack": 1}
     log = await client.get(f"/api/v3/tasks/{task['uuid']}/logtail", expect=200)
     assert "rendering again" in log.text
+
+
+async def _stream_log_chunk(
+    client: SpecCheckedClient, worker: WorkerSession, task_uuid: str, text: str
+) -> dict[str, Any]:
+    """Send one chunk on the log streaming extension; the frame that answers it."""
+    async with client.session.ws_connect(
+        client.base_url + "/api/v3/worker/task-log-stream",
+        headers={"Authorization": basic_auth_header(*worker.auth)},
+    ) as stream:
+        await stream.send_json({"seq": 1, "task_id": task_uuid, "log": text})
+        frame: dict[str, Any] = await stream.receive_json()
+        return frame
+
+
+async def test_a_background_service_waits_out_a_full_disk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Instead of stopping the Manager, as a service that fails otherwise does."""
+    monkeypatch.setattr(app_module, "OUTAGE_RETRY_SECONDS", 0)
+    reported: list[DiskFull] = []
+    runs = 0
+
+    async def duty() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise DiskFull("the database farm.sqlite", directory=None)
+
+    await app_module._retrying_through_outages("duty", duty, reported.append)()
+    assert runs == 2
+    assert [error.where for error in reported] == ["the database farm.sqlite"]
