@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from flamenco.manager import app as app_module
 from flamenco.manager import keys
@@ -20,6 +23,7 @@ from support.manager import RunningManager
 from support.manager_process import ManagerProcess
 from support.spec_client import SpecCheckedClient, basic_auth_header
 from support.tmpfs import fill, mounted_tmpfs
+from support.waiting import until
 from support.worker_session import WorkerSession
 
 # SQLite answers "database or disk is full" (SQLITE_FULL) once the file would grow
@@ -136,7 +140,7 @@ async def test_full_disks_answer_507_raise_an_alarm_and_recover(tmp_path: Path) 
         try:
             async with aiohttp.ClientSession() as session:
                 client = SpecCheckedClient(session, process.base_url)
-                await _fill_and_free(client, database_disk, file_disk)
+                await _fill_and_free(client, database_disk, file_disk, process.log)
             assert await process.stop() == 0
         finally:
             if process.process is not None:
@@ -146,18 +150,22 @@ async def test_full_disks_answer_507_raise_an_alarm_and_recover(tmp_path: Path) 
         f"the database {database_path}",
         f"the task logs in {storage}",
         f"the Shaman storage {file_disk / 'shared'}",
+        f"the last-rendered images in {storage}",
     }
     for where in full_places:
         assert log.count(f"DISK FULL: cannot write to {where};") == 1, "once per episode"
         assert log.count(f"disk space is back: {where} can be written again") == 1
     assert "internal error" not in log
     assert "cannot write task log" not in log
+    assert "cannot process last-rendered image" not in log
 
 
-async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_disk: Path) -> None:
+async def _fill_and_free(
+    client: SpecCheckedClient, database_disk: Path, file_disk: Path, log: Callable[[], str]
+) -> None:
     worker = WorkerSession(client)
     await worker.start()
-    await submit_echo_sleep(client)
+    job = await submit_echo_sleep(client)
     task = await worker.next_task()
     await worker.update(task["uuid"], taskStatus="active", activity="Started")
     upload = os.urandom(100_000)
@@ -177,6 +185,10 @@ async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_di
     assert "cannot write to the task logs" in frame["error"]["message"]
     refused = await client.post(upload_path, data=upload, expect=507)
     assert "the disk is full: cannot write to the Shaman storage" in refused.json()["message"]
+    # Thumbnails are made after the answer: the image is dropped, and said once.
+    await _output_produced(client, worker, task["uuid"])
+    await _output_produced(client, worker, task["uuid"])
+    await until(lambda: "cannot write to the last-rendered images" in log())
     await submit_echo_sleep(client)
 
     # Then the database's disk.
@@ -201,8 +213,11 @@ async def _fill_and_free(client: SpecCheckedClient, database_disk: Path, file_di
     await worker.update(task["uuid"], log="rendering again\n")
     await client.post(upload_path, data=upload, expect=204)
     assert await _stream_log_chunk(client, worker, task["uuid"], "streamed again\n") == {"ack": 1}
-    log = await client.get(f"/api/v3/tasks/{task['uuid']}/logtail", expect=200)
-    assert "rendering again" in log.text
+    log_tail = await client.get(f"/api/v3/tasks/{task['uuid']}/logtail", expect=200)
+    assert "rendering again" in log_tail.text
+    await _output_produced(client, worker, task["uuid"])
+    last_rendered = f"/api/v3/jobs/{job['id']}/last-rendered"
+    await until(lambda: _answers_200(client, last_rendered))
 
 
 async def _stream_log_chunk(
@@ -235,3 +250,23 @@ async def test_a_background_service_waits_out_a_full_disk(
     await app_module._retrying_through_outages("duty", duty, reported.append)()
     assert runs == 2
     assert [error.where for error in reported] == ["the database farm.sqlite"]
+
+
+async def _output_produced(
+    client: SpecCheckedClient, worker: WorkerSession, task_uuid: str
+) -> None:
+    """A rendered frame of noise, whose thumbnails need more than a page or two."""
+    image = Image.frombytes("RGB", (500, 400), os.urandom(500 * 400 * 3))
+    encoded = io.BytesIO()
+    image.save(encoded, "PNG")
+    await client.post(
+        f"/api/v3/worker/task/{task_uuid}/output-produced",
+        data=encoded.getvalue(),
+        headers={"Content-Type": "image/png"},
+        auth=worker.auth,
+        expect=202,
+    )
+
+
+async def _answers_200(client: SpecCheckedClient, path: str) -> bool:
+    return (await client.get(path)).status == 200
