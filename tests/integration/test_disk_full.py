@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import io
 import os
@@ -12,10 +13,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from PIL import Image
 
 from flamenco.manager import app as app_module
 from flamenco.manager import keys
+from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import Connection
 from support.jobs import submit_echo_sleep
@@ -270,3 +274,20 @@ async def _output_produced(
 
 async def _answers_200(client: SpecCheckedClient, path: str) -> bool:
     return (await client.get(path)).status == 200
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_any_other_file_on_a_full_disk_is_507_naming_its_folder(
+    manager: RunningManager,
+) -> None:
+    """Whatever else the Manager writes (its configuration, say): never a 500."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/farm/flamenco-manager.yaml")
+
+    request = make_mocked_request("PUT", "/api/v3/configuration", app=manager.app)
+    response = await error_middleware(request, handler)
+    assert isinstance(response, web.Response) and response.text is not None
+    assert response.status == 507
+    assert "the disk is full: cannot write to the folder /srv/farm" in response.text
+    assert manager.app[keys.DISK_SPACE].full_places == ["the folder /srv/farm"]
