@@ -22,6 +22,7 @@ from flamenco.manager import keys
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import Connection
+from flamenco.manager.services import disk_space
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
 from support.manager_process import ManagerProcess
@@ -291,3 +292,36 @@ async def test_any_other_file_on_a_full_disk_is_507_naming_its_folder(
     assert response.status == 507
     assert "the disk is full: cannot write to the folder /srv/farm" in response.text
     assert manager.app[keys.DISK_SPACE].full_places == ["the folder /srv/farm"]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_an_episode_is_said_once_and_ends_by_itself(
+    manager: RunningManager,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Where the Manager can look, a probe write ends it; where not (PostgreSQL's server),
+    a quiet spell without failures there."""
+    monkeypatch.setattr(disk_space, "QUIET_SECONDS", 0.5)
+    monitor = manager.app[keys.DISK_SPACE]
+    folder = tmp_path / "room"
+    folder.mkdir()
+    for _ in range(3):
+        monitor.report(DiskFull("the folder with room", directory=folder))
+        monitor.report(DiskFull("the database postgresql://farm"))
+    assert monitor.full_places == ["the folder with room", "the database postgresql://farm"]
+    report = (await manager.client.get("/api/v3/status", expect=200)).json()
+    assert "the folder with room; the database postgresql://farm" in report["alarms"][0]["message"]
+
+    await _status_when(manager.client, lambda r: "alarms" not in r)
+    said = [record.getMessage() for record in caplog.records if record.name == disk_space.__name__]
+    assert said == [
+        "DISK FULL: cannot write to the folder with room; writes there are refused (HTTP 507) "
+        "until space is freed, then the Manager carries on by itself",
+        "DISK FULL: cannot write to the database postgresql://farm; writes there are refused "
+        "(HTTP 507) until space is freed, then the Manager carries on by itself",
+        "disk space is back: the folder with room can be written again",
+        "disk space is back: the database postgresql://farm can be written again",
+    ]
+    assert not list(folder.iterdir()), "the probe file is gone"
