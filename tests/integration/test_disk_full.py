@@ -17,14 +17,16 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from PIL import Image
 
+from conftest import ConfigMaker
 from flamenco.manager import app as app_module
 from flamenco.manager import keys
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.errors import DiskFull
+from flamenco.manager.eventbus.broker import Event, EventKind
 from flamenco.manager.persistence import Connection
 from flamenco.manager.services import disk_space
 from support.jobs import submit_echo_sleep
-from support.manager import RunningManager
+from support.manager import RunningManager, run_manager
 from support.manager_process import ManagerProcess
 from support.spec_client import SpecCheckedClient, basic_auth_header
 from support.tmpfs import fill, mounted_tmpfs
@@ -325,3 +327,27 @@ async def test_an_episode_is_said_once_and_ends_by_itself(
         "disk space is back: the database postgresql://farm can be written again",
     ]
     assert not list(folder.iterdir()), "the probe file is gone"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_a_task_update_whose_log_does_not_fit_is_still_announced(
+    make_manager_config: ConfigMaker, tmp_path: Path
+) -> None:
+    """Its status is saved before its log is written, so clients must hear of the status."""
+    with mounted_tmpfs(tmp_path / "disk") as disk:
+        loaded = make_manager_config(local_manager_storage_path=str(disk / "storage"))
+        async for running in run_manager(loaded):
+            worker = WorkerSession(running.client)
+            await worker.start()
+            await submit_echo_sleep(running.client)
+            task = await worker.next_task()
+            published: list[Event] = []
+            running.app[keys.BROKER].subscribe(published.append)
+            filler = fill(disk)
+            await worker.update(task["uuid"], taskStatus="completed", log="x\n" * 4000, expect=507)
+            filler.unlink()
+            assert [
+                event.payload["status"]
+                for event in published
+                if event.kind is EventKind.TASK_UPDATE and event.payload["id"] == task["uuid"]
+            ] == ["completed"]
