@@ -1,4 +1,5 @@
-"""A farm alarm (a failed database check) shows as a banner on every page until it clears."""
+"""A farm alarm (a failed database check, a full disk) shows as a banner on every page until it
+clears."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
+from support.jobs import submit_echo_sleep
 from support.manager_process import ManagerProcess
+from support.spec_client import SpecCheckedClient
+from support.tmpfs import fill, mounted_tmpfs
 from webui.helpers import screenshot
 
 
@@ -60,3 +65,40 @@ async def test_alarm_banner_appears_and_clears(checked_often: ManagerProcess, br
     await expect(alarms).to_have_count(0, timeout=15_000)
     assert "DATABASE CHECK FAILED" in checked_often.log()
     await page.close()
+
+
+# More than the room left in the pages of the database file: it needs new ones.
+BIG_JOB = {
+    "name": "big",
+    "type": "echo-sleep-test",
+    "priority": 50,
+    "submitter_platform": "linux",
+    "settings": {"message": "x" * 100_000},
+    "metadata": {},
+}
+
+
+async def test_full_disk_banner_appears_and_clears(tmp_path: Path, browser: Any) -> None:
+    with mounted_tmpfs(tmp_path / "disk") as disk:
+        process = ManagerProcess(
+            tmp_path / "manager", tmp_path / "shared", database=str(disk / "farm.sqlite")
+        )
+        await process.start()
+        try:
+            page = browser.pages[0] if browser.pages else await browser.new_page()
+            await page.goto(process.base_url + "/app/jobs")
+            alarms = page.get_by_test_id("farm-alarms")
+            await expect(page.locator(".jobs-view")).to_be_visible()
+            filler = fill(disk)
+            async with aiohttp.ClientSession() as session:
+                client = SpecCheckedClient(session, process.base_url)
+                await client.post("/api/v3/jobs", json_body=BIG_JOB, expect=507)
+                await expect(alarms).to_contain_text("The disk is full", timeout=15_000)
+                await expect(alarms).to_contain_text(str(disk / "farm.sqlite"))
+                await screenshot(page, "farm-alarm-disk-full")
+                filler.unlink()
+                await expect(alarms).to_have_count(0, timeout=15_000)
+                await submit_echo_sleep(client)
+            await page.close()
+        finally:
+            await process.stop()

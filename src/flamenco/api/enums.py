@@ -53,3 +53,4 @@ class AlarmKind(StrEnum):
 
     DATABASE_INTEGRITY = "database-integrity"
     DATABASE_BACKUP = "database-backup"
+    DISK_FULL = "disk-full"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -18,6 +18,7 @@ from flamenco.manager.api.validation import validation_middleware
 from flamenco.manager.cluster.event_relay import RedisEventRelay, channel_for_farm
 from flamenco.manager.cluster.farm_duties import Duty, FarmDuties
 from flamenco.manager.config.variables import Variables
+from flamenco.manager.errors import DiskFull
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
@@ -29,6 +30,7 @@ from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
 from flamenco.manager.services import upnp_ssdp
 from flamenco.manager.services.database_health import DatabaseHealth
+from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
 from flamenco.manager.services.jobs import JobService
@@ -76,9 +78,19 @@ async def create_app(
         loaded.database_location, busy_timeout_ms=database_busy_timeout_ms
     )
     broker = Broker()
+    farm_status = FarmStatusService(
+        db=db, broker=broker, clock=clock, announces=lambda: _leads_the_farm(app)
+    )
+    disk_space = DiskSpace(farm_status)
     storage = LocalStorage(loaded.local_storage_path)
     storage.root.mkdir(parents=True, exist_ok=True)
-    task_logs = TaskLogs(storage, broker, clock, max_bytes=settings.task_log_max_bytes)
+    task_logs = TaskLogs(
+        storage,
+        broker,
+        clock,
+        max_bytes=settings.task_log_max_bytes,
+        on_disk_full=disk_space.report,
+    )
     variables = Variables.from_loaded(loaded)
     state_machine = StateMachine(db, broker, task_logs, clock)
     compilers = job_compilers.JobCompilers(
@@ -133,9 +145,8 @@ async def create_app(
         if loaded.uses_postgresql
         else None
     )
-    app[keys.FARM_STATUS] = FarmStatusService(
-        db=db, broker=broker, clock=clock, announces=lambda: _leads_the_farm(app)
-    )
+    app[keys.FARM_STATUS] = farm_status
+    app[keys.DISK_SPACE] = disk_space
     app[keys.DATABASE_HEALTH] = DatabaseHealth(app[keys.FARM_STATUS], loaded)
     app[keys.TIMEOUT_CHECKER] = TimeoutChecker(
         db=db,
@@ -155,7 +166,9 @@ async def create_app(
         task_logs=task_logs,
         erase_checkout=shaman.erase_checkout if shaman else None,
     )
-    app[keys.LAST_RENDERED] = LastRendered(db=db, storage=storage, broker=broker, clock=clock)
+    app[keys.LAST_RENDERED] = LastRendered(
+        db=db, storage=storage, broker=broker, clock=clock, on_disk_full=disk_space.report
+    )
     app[keys.RESTART] = Lifecycle()
     mqtt_settings = settings.mqtt.client
     if mqtt_settings.enabled:
@@ -205,6 +218,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     health = app[keys.DATABASE_HEALTH]
     services: dict[str, Duty] = {
         "farm-status": app[keys.FARM_STATUS].run,
+        "disk-space": app[keys.DISK_SPACE].run,
         "socket-io": app[keys.SOCKET_IO].run,
         "work-notices": app[keys.WORK_NOTICES].run,
         "last-rendered": app[keys.LAST_RENDERED].run,
@@ -243,8 +257,9 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     if keys.SSDP in app:
         duties["upnp-ssdp"] = app[keys.SSDP].run
     lock = app[keys.FARM_LOCK]
+    disk_full = app[keys.DISK_SPACE].report
     farm_duties = FarmDuties(
-        {name: _retrying_through_outages(name, run) for name, run in duties.items()},
+        {name: _retrying_through_outages(name, run, disk_full) for name, run in duties.items()},
         lock=lock,
         # A process that takes over finishes what the previous leader left halfway.
         on_lead=state_machine.check_stuck if lock is not None else _nothing,
@@ -254,7 +269,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
     await farm_duties.try_to_lead()
     services["farm-duties"] = farm_duties.run
     tasks = [
-        asyncio.create_task(_retrying_through_outages(name, run)(), name=name)
+        asyncio.create_task(_retrying_through_outages(name, run, disk_full)(), name=name)
         for name, run in services.items()
     ]
     for task in tasks:
@@ -276,8 +291,11 @@ async def _nothing() -> None:
     pass
 
 
-def _retrying_through_outages(name: str, run: Duty) -> Duty:
-    """`run`, started again when the database is unreachable for a while, as when it restarts."""
+def _retrying_through_outages(
+    name: str, run: Duty, on_disk_full: Callable[[DiskFull], None]
+) -> Duty:
+    """`run`, started again when the database is unreachable for a while, as when it restarts,
+    or when a disk is full: the Manager keeps running until space is freed."""
 
     async def retrying() -> None:
         while True:
@@ -289,6 +307,9 @@ def _retrying_through_outages(name: str, run: Duty) -> Duty:
                     "background service waits for the database",
                     extra={"service": name, "error": str(error)},
                 )
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+            except DiskFull as error:
+                on_disk_full(error)
                 await asyncio.sleep(OUTAGE_RETRY_SECONDS)
 
     return retrying

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.database_health import DatabaseHealth
+    from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
     from flamenco.manager.services.job_deleter import JobDeleter
     from flamenco.manager.services.jobs import JobService
@@ -53,6 +54,7 @@ SCHEDULER: web.AppKey[TaskScheduler] = web.AppKey("scheduler")
 TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 DATABASE_HEALTH: web.AppKey[DatabaseHealth] = web.AppKey("database_health")
+DISK_SPACE: web.AppKey[DiskSpace] = web.AppKey("disk_space")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
 # None when Shaman is disabled (in the configuration, or during a first run).

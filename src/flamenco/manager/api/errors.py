@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
-from flamenco.manager import config, job_compilers
-from flamenco.manager.errors import RequestRefused
+from flamenco.manager import config, job_compilers, keys
+from flamenco.manager.errors import DiskFull, RequestRefused, is_disk_full
 from flamenco.manager.persistence import errors as persistence_errors
 from flamenco.shaman import errors as shaman_errors
 
@@ -61,14 +63,33 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             (message or http_error.reason).strip(),
             headers=_allow_header(http_error),
         )
+    except DiskFull as full:
+        return _disk_full(request, full)
     except RequestRefused as refusal:
         return error_response(refusal.status, refusal.message)
     except Exception as error:
+        if is_disk_full(error):
+            return _disk_full(request, _where(error))
         for error_type, status in _STATUS_BY_ERROR:
             if isinstance(error, error_type):
                 return error_response(status, getattr(error, "message", None) or str(error))
         logger.exception("unexpected error handling API request", extra={"path": request.path})
         return error_response(500, f"internal error: {type(error).__name__}")
+
+
+def _disk_full(request: web.Request, full: DiskFull) -> web.Response:
+    # Logged once per episode there, not once per refused request.
+    request.app[keys.DISK_SPACE].report(full)
+    return error_response(full.status, full.message)
+
+
+def _where(error: BaseException) -> DiskFull:
+    """A full disk met where no part of the Manager named the place: name the file."""
+    filename = getattr(error, "filename", None)
+    if not filename:
+        return DiskFull("the Manager's storage")
+    folder = Path(os.fsdecode(filename)).parent
+    return DiskFull(f"the folder {folder}", directory=folder)
 
 
 def _allow_header(http_error: web.HTTPException) -> dict[str, str] | None:

@@ -13,8 +13,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from flamenco.manager import keys
 from flamenco.manager.api import json_input
 from flamenco.manager.api.errors import error_response
+from flamenco.manager.errors import DiskFull
 from flamenco.manager.eventbus.broker import Event, EventKind
 from flamenco.manager.persistence import errors as persistence_errors
+from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.task_updates import TaskNotAssigned, TaskUpdate, TaskUpdates
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,11 @@ async def stream_task_logs(request: web.Request) -> web.StreamResponse:
     broker = request.app[keys.BROKER]
     broker.subscribe(on_event)
     updates = request.app[keys.TASK_UPDATES]
+    disk_space = request.app[keys.DISK_SPACE]
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
-                reply = await _handle_frame(updates, worker_uuid, message.data)
+                reply = await _handle_frame(updates, disk_space, worker_uuid, message.data)
             elif message.type == WSMsgType.BINARY:
                 reply = _error_frame(None, 400, "frames must be JSON text, not binary")
             else:
@@ -68,7 +71,9 @@ async def stream_task_logs(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _handle_frame(updates: TaskUpdates, worker_uuid: str, data: str) -> dict[str, Any]:
+async def _handle_frame(
+    updates: TaskUpdates, disk_space: DiskSpace, worker_uuid: str, data: str
+) -> dict[str, Any]:
     seq: int | None = None
     try:
         frame = _parse(data)
@@ -82,6 +87,9 @@ async def _handle_frame(updates: TaskUpdates, worker_uuid: str, data: str) -> di
         return _error_frame(seq, 503, "the database is busy, send the chunk again later")
     except persistence_errors.NotFound as error:
         return _error_frame(seq, 404, str(error) or "task not found")
+    except DiskFull as error:
+        disk_space.report(error)
+        return _error_frame(seq, error.status, error.message)
     except Exception as error:
         logger.exception("error storing streamed task log", extra={"worker": worker_uuid})
         return _error_frame(seq, 500, f"internal error: {type(error).__name__}")

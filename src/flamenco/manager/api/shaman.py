@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from flamenco.manager import keys
+from flamenco.manager.errors import disk_full_as
 from flamenco.shaman import FileKey, Shaman, StoreOutcome, encoded_words, errors
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,11 @@ def _shaman(request: web.Request) -> Shaman:
     raise errors.ShamanDisabled()
 
 
+def _disk_full_as(shaman: Shaman) -> contextlib.AbstractContextManager[None]:
+    storage = shaman.settings.storage_path
+    return disk_full_as(f"the Shaman storage {storage}", storage)
+
+
 async def shaman_checkout_requirements(request: web.Request) -> web.Response:
     shaman = _shaman(request)
     body: dict[str, Any] = request[keys.VALIDATED].body
@@ -41,7 +48,8 @@ async def shaman_checkout_requirements(request: web.Request) -> web.Response:
 async def shaman_checkout(request: web.Request) -> web.Response:
     shaman = _shaman(request)
     body: dict[str, Any] = request[keys.VALIDATED].body
-    checkout_path = await shaman.checkout(body["checkoutPath"], body["files"])
+    with _disk_full_as(shaman):
+        checkout_path = await shaman.checkout(body["checkoutPath"], body["files"])
     return web.json_response({"checkoutPath": checkout_path})
 
 
@@ -60,12 +68,13 @@ async def shaman_file_store(request: web.Request) -> web.Response:
     original_filename = encoded_words.decode_header(
         validated.headers.get(ORIGINAL_FILENAME_HEADER, "")
     )
-    outcome = await shaman.store_file(
-        key,
-        _body_chunks(request),
-        can_defer=can_defer,
-        original_filename=original_filename,
-    )
+    with _disk_full_as(shaman):
+        outcome = await shaman.store_file(
+            key,
+            _body_chunks(request),
+            can_defer=can_defer,
+            original_filename=original_filename,
+        )
     if outcome is StoreOutcome.ALREADY_STORED:
         return web.Response(status=208)
     if outcome is StoreOutcome.DEFERRED:

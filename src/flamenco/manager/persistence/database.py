@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from flamenco.manager.persistence import backups, errors, integrity, migrate
+from flamenco.manager.errors import DiskFull
+from flamenco.manager.persistence import backups, errors, integrity, migrate, writable
 from flamenco.manager.persistence.connection import Connection, Dialect, SQLiteConnection
 from flamenco.manager.persistence.integrity import IntegrityReport
 from flamenco.manager.persistence.queries import load_queries
@@ -53,11 +54,17 @@ class SQLiteDatabase:
         """Open (creating if needed), check and migrate the database.
 
         Raises errors.PersistenceError (or its IntegrityError) when the file is not a
-        usable database; the Manager then refuses to start.
+        usable database, or one the Manager could read but not write; the Manager
+        then refuses to start.
         """
+        writable.check_files(Path(path))
         try:
             return await cls._open(str(path), busy_timeout_ms)
         except sqlite3.DatabaseError as error:
+            if _is_full(error):
+                raise errors.PersistenceError(
+                    f"cannot use database {path}: the disk holding it is full"
+                ) from error
             raise errors.IntegrityError(
                 f"cannot use database {path}: {error}", path=str(path)
             ) from error
@@ -72,6 +79,7 @@ class SQLiteDatabase:
             applied = await _run(writer, migrate.migrate_blocking)
             if applied and not is_new:
                 await _run(writer, _check_integrity_blocking, location)
+            await _run(writer, writable.probe_blocking, location)
             reader = await _connect(location, busy_timeout_ms)
         except BaseException:
             await writer.close()
@@ -111,7 +119,7 @@ class SQLiteDatabase:
             batch = queue[:MAX_WRITES_PER_TRANSACTION]
             del queue[:MAX_WRITES_PER_TRANSACTION]
             try:
-                outcomes = await _run(self._writer, _run_batch, [item.fn for item in batch])
+                outcomes = await self._run(self._writer, _run_batch, [item.fn for item in batch])
             except BaseException as error:
                 for item in batch:
                     if not item.future.done():
@@ -129,7 +137,7 @@ class SQLiteDatabase:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` inside a read transaction, so it sees one consistent snapshot."""
-        return await _run(self._reader, _in_transaction, fn, "BEGIN")
+        return await self._run(self._reader, _in_transaction, fn, "BEGIN")
 
     async def check_integrity(self) -> IntegrityReport:
         """Run SQLite's integrity and foreign key checks; damage is reported, not raised."""
@@ -145,8 +153,18 @@ class SQLiteDatabase:
 
     async def wal_checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it; False when readers kept it busy."""
-        busy, _, _ = await _run(self._writer, _wal_checkpoint_blocking)
+        busy, _, _ = await self._run(self._writer, _wal_checkpoint_blocking)
         return bool(busy == 0)
+
+    async def _run(self, connection: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+        """_run(), with SQLite's "database or disk is full" as DiskFull naming this file."""
+        try:
+            return await _run(connection, fn, *args)
+        except sqlite3.OperationalError as error:
+            if _is_full(error):
+                path = Path(self.path)
+                raise DiskFull(f"the database {path}", directory=path.parent) from error
+            raise
 
 
 async def _connect(location: str, busy_timeout_ms: int) -> aiosqlite.Connection:
@@ -180,6 +198,15 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
+def _is_full(error: BaseException) -> bool:
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF == sqlite3.SQLITE_FULL)
+    return "database or disk is full" in str(error)
+
+
 def _configure_blocking(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -210,11 +237,16 @@ def _run_batch(
             try:
                 outcomes.append((True, fn(named)))
             except Exception as error:
+                if _is_full(error):
+                    # SQLite may have rolled back the whole transaction already, so
+                    # the writes before this one are gone too: the batch fails whole.
+                    raise
                 conn.execute("ROLLBACK TO write")
                 outcomes.append((False, _busy_or_same(error)))
             conn.execute("RELEASE write")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
     return outcomes

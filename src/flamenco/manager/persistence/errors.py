@@ -9,7 +9,10 @@ PersistenceError
  +-- DatabaseBusy
  |    +-- DatabaseUnavailable
  +-- IntegrityError
+ +-- DatabaseNotWritable
  +-- UniqueViolation
+
+A full disk is flamenco.manager.errors.DiskFull (507), as for any other file.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class IntegrityError(PersistenceError):
         # The database file, and what the checks found (None when it could not be opened).
         self.path = path
         self.report = report
+
+
+class DatabaseNotWritable(PersistenceError):
+    """The Manager may read the database but not write it; it refuses to start."""
 
 
 class UniqueViolation(PersistenceError):

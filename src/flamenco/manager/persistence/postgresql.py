@@ -22,6 +22,7 @@ import psycopg
 import psycopg.errors
 from psycopg.rows import RowMaker
 
+from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import errors
 from flamenco.manager.persistence.connection import Connection, Dialect, Params
 from flamenco.manager.persistence.integrity import IntegrityReport
@@ -182,6 +183,9 @@ class _ConnectionThreads:
                 "transaction lost a race, the client may retry", extra={"error": str(error)}
             )
             raise errors.DatabaseBusy() from error
+        except psycopg.errors.DiskFull as error:
+            # SQLSTATE 53100: the server's disk, not the connection; keep the connection.
+            raise DiskFull(f"the database {redact(self._url)}") from error
         except psycopg.OperationalError as error:
             if conn is not None:
                 self._forget(conn)

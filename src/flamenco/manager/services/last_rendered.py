@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flamenco.clock import Clock
+from flamenco.manager.errors import DiskFull, disk_full_as
 from flamenco.manager.eventbus import events, topics
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.payloads import LastRenderedImageInfo
@@ -33,12 +35,19 @@ class RenderedImage:
 
 class LastRendered:
     def __init__(
-        self, *, db: Database, storage: LocalStorage, broker: Broker, clock: Clock
+        self,
+        *,
+        db: Database,
+        storage: LocalStorage,
+        broker: Broker,
+        clock: Clock,
+        on_disk_full: Callable[[DiskFull], None] = lambda error: None,
     ) -> None:
         self._db = db
         self._storage = storage
         self._broker = broker
         self._clock = clock
+        self._on_disk_full = on_disk_full
         self._queue: asyncio.Queue[RenderedImage] = asyncio.Queue(maxsize=QUEUE_SIZE)
 
     async def check(self, image: bytes) -> None:
@@ -57,6 +66,9 @@ class LastRendered:
             image = await self._queue.get()
             try:
                 await self.process(image)
+            except DiskFull as error:
+                # The image is dropped; the next one may fit. Said once per episode.
+                self._on_disk_full(error)
             except thumbnails.ThumbnailsFailed as error:
                 # A broken image from a Worker: worth a line, not a traceback.
                 logger.warning(
@@ -70,7 +82,9 @@ class LastRendered:
 
     async def process(self, image: RenderedImage) -> None:
         job_dir = self._storage.job_dir(image.job_uuid)
-        await thumbnails.make_thumbnails(image.image, job_dir)
+        root = self._storage.root
+        with disk_full_as(f"the last-rendered images in {root}", root):
+            await thumbnails.make_thumbnails(image.image, job_dir)
         now = self._clock.now()
 
         await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))

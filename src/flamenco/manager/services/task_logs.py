@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flamenco.clock import Clock
+from flamenco.manager.errors import DiskFull, is_disk_full
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.services.local_storage import LocalStorage
@@ -38,12 +40,19 @@ class TaskLogs:
     """
 
     def __init__(
-        self, storage: LocalStorage, broker: Broker, clock: Clock, *, max_bytes: int = 0
+        self,
+        storage: LocalStorage,
+        broker: Broker,
+        clock: Clock,
+        *,
+        max_bytes: int = 0,
+        on_disk_full: Callable[[DiskFull], None] = lambda error: None,
     ) -> None:
         self._storage = storage
         self._broker = broker
         self._clock = clock
         self._max_bytes = max_bytes
+        self._on_disk_full = on_disk_full
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-logs")
         self._root = str(storage.root)
         self._pending: dict[str, list[str]] = {}
@@ -75,7 +84,8 @@ class TaskLogs:
         self._broker.publish(events.task_log_updated(task_uuid, text))
 
     def _append(self, path: str, text: str) -> asyncio.Future[None]:
-        """Queue text for the next batch; the future completes once it is on disk."""
+        """Queue text for the next batch; the future completes once it is on disk, or
+        fails with DiskFull when the disk had no room for the batch."""
         self._pending.setdefault(path, []).append(text)
         if self._pending_written is None:
             self._pending_written = asyncio.get_running_loop().create_future()
@@ -89,14 +99,21 @@ class TaskLogs:
             written, self._pending_written = self._pending_written, None
             try:
                 await self._run(self._append_batch_blocking, batch)
+            except DiskFull as error:
+                self._on_disk_full(error)
+                if written is not None:
+                    written.set_exception(error)
+                    # Read here, as lines the Manager logs itself are not waited for.
+                    written.exception()
             finally:
                 if written is not None and not written.done():
                     written.set_result(None)
 
     async def flush(self) -> None:
-        """Wait until everything written so far is on disk."""
+        """Wait until everything written so far is on disk, or failed to get there."""
         if self._pending_written is not None:
-            await asyncio.shield(self._pending_written)
+            with contextlib.suppress(DiskFull):
+                await asyncio.shield(self._pending_written)
         if self._writer_task is not None:
             await asyncio.shield(self._writer_task)
 
@@ -104,7 +121,12 @@ class TaskLogs:
         for path, texts in batch.items():
             try:
                 self._append_blocking(path, "".join(texts))
-            except OSError:
+            except OSError as error:
+                if is_disk_full(error):
+                    # Said once per episode by whoever handles DiskFull, not per file.
+                    raise DiskFull(
+                        f"the task logs in {self._root}", directory=self._storage.root
+                    ) from error
                 logger.exception("cannot write task log", extra={"path": path})
 
     def append_timestamped(self, job_uuid: str, task_uuid: str, text: str) -> None:

@@ -108,11 +108,14 @@ class TaskUpdates:
         # Most reports only say "still at it": one statement, where that saves round trips.
         one_statement = update.status is None and update.steps_completed is None
         task = await self._db.write(transaction, one_statement=one_statement)
-        # The Worker's own log goes first: it likely explains the status change
-        # that the Manager's log lines describe.
-        if update.log:
-            await self._task_logs.write(task.job_uuid, task.uuid, update.log)
-        self._state_machine.publish(changes)
+        try:
+            # The Worker's own log goes first: it likely explains the status change
+            # that the Manager's log lines describe.
+            if update.log:
+                await self._task_logs.write(task.job_uuid, task.uuid, update.log)
+        finally:
+            # Saved is saved: clients hear of it even when the log did not fit on the disk.
+            self._state_machine.publish(changes)
 
     def _apply(
         self,

@@ -12,6 +12,7 @@ exits. This module imports little beyond Pillow, so that child starts quickly.
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import sys
@@ -28,6 +29,8 @@ MAX_PIXELS = 8192 * 8192
 # The child's address space: the largest image allowed needs well under half.
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
 CHILD_TIMEOUT_SECONDS = 60.0
+# The child's exit status when the thumbnails did not fit on the disk.
+DISK_FULL_EXIT_STATUS = 28
 JPEG_QUALITY = 85
 
 IMAGE_NAME = "last-rendered.jpg"
@@ -107,6 +110,8 @@ async def make_thumbnails(data: bytes, job_dir: Path) -> None:
         if child.returncode is None:
             child.kill()
             await child.wait()
+    if child.returncode == DISK_FULL_EXIT_STATUS:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(job_dir))
     if child.returncode != 0:
         lines = errors.decode(errors="replace").strip().splitlines()
         raise ThumbnailsFailed(lines[-1] if lines else f"exit status {child.returncode}")
@@ -155,6 +160,11 @@ def main() -> None:
         sys.exit(f"image refused: {refusal.message}")
     except MemoryError:
         sys.exit(f"out of memory: decoding needs more than {CHILD_MEMORY_BYTES >> 20} MB")
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Told apart by the exit status, so that the Manager raises its disk-full alarm.
+        sys.exit(DISK_FULL_EXIT_STATUS)
 
 
 if __name__ == "__main__":
