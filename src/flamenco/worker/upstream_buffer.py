@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 FLUSH_INTERVAL = 30.0
 RETRY_FIRST = 1.0
 CLOSE_FLUSH_TIMEOUT = 5.0
+# Answers that mean "not now" rather than "no": the Manager's database is away or
+# busy (503), or its disk is full (507). Upstream's Worker drops such an update;
+# ours keeps it, as when the Manager cannot be reached, so no status change is lost.
+TRY_AGAIN_LATER = frozenset({503, 507})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_updates (
@@ -114,6 +118,13 @@ class UpstreamBuffer:
                 )
                 await self._queue(task_id, update)
                 return
+            if answer.status in TRY_AGAIN_LATER:
+                logger.warning(
+                    "Manager cannot take the task update now, queueing it",
+                    extra={"task": task_id, "status": answer.status, "error": answer.message},
+                )
+                await self._queue(task_id, update)
+                return
         if answer.status == 204:
             return
         if answer.status == 409:
@@ -155,6 +166,12 @@ class UpstreamBuffer:
                         answer = await self._sender.task_update(task_id, update)
                     except ManagerUnreachable as error:
                         logger.info("Manager still unreachable", extra={"error": str(error)})
+                        return False
+                    if answer.status in TRY_AGAIN_LATER:
+                        logger.info(
+                            "Manager still cannot take task updates",
+                            extra={"status": answer.status, "error": answer.message},
+                        )
                         return False
                     self._log_flush_answer(task_id, answer)
                 await db.execute("DELETE FROM task_updates WHERE id = ?", (item_id,))
