@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from support.manager import RunningManager
 from support.worker_session import WorkerSession
 
@@ -75,6 +77,26 @@ async def test_unknown_api_path_is_json_404(manager: RunningManager) -> None:
 async def test_wrong_method_is_json_405(manager: RunningManager) -> None:
     reply = await manager.client.request("PATCH", "/api/v3/version", expect=405, check_spec=False)
     assert reply.json()["code"] == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/v3/jobs/check", "POST"),
+        ("GET", "/api/v3/jobs/check", "POST"),
+        ("DELETE", "/api/v3/jobs/types", "GET"),
+        ("GET", "/api/v3/jobs/mass-delete", "DELETE"),
+        ("PUT", "/api/v3/jobs/last-rendered", "GET"),
+        ("PUT", "/api/v3/jobs", "GET,POST"),
+    ],
+)
+async def test_405_allows_the_paths_own_methods(
+    manager: RunningManager, method: str, path: str, allowed: str
+) -> None:
+    """A fixed path beside /jobs/{job_id} is not taken for a job ID with another method."""
+    reply = await manager.client.request(method, path, expect=405, check_spec=False)
+    assert reply.json()["code"] == 405
+    assert reply.headers["Allow"] == allowed
 
 
 async def test_wrong_content_type(manager: RunningManager) -> None:

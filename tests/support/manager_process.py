@@ -113,7 +113,15 @@ class ManagerProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    async def start(self, *, open_file_limits: tuple[int, int] | None = None) -> None:
+        """Start and wait until it answers; `open_file_limits` (soft, hard) as a service gets."""
+
+        def limit_open_files() -> None:
+            if open_file_limits is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_file_limits)
+
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flamenco.manager", "--config", str(self.config_path)],
@@ -121,6 +129,7 @@ class ManagerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=limit_open_files if open_file_limits is not None else None,
             )
         await wait_until_up(self.base_url)
 

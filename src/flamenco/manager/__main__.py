@@ -10,10 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
-
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
-from flamenco.manager import config, interpreter_tuning, keys
+from flamenco.manager import config, connections, interpreter_tuning, keys
 from flamenco.manager.app import create_app
 from flamenco.manager.cluster.processes import EXIT_RESTART_ALL, run_supervisor
 from flamenco.manager.lifecycle import Ending
@@ -106,10 +104,15 @@ async def serve(loaded: config.LoadedConfig, *, reuse_port: bool = False) -> int
     """
     signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
+    descriptor_limit = connections.raise_descriptor_limit()
+    if descriptor_limit is not None:
+        logger.info("open file limit: %d", descriptor_limit)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, signalled.set)
     while True:
-        ending = await serve_once(loaded, signalled, reuse_port=reuse_port)
+        ending = await serve_once(
+            loaded, signalled, reuse_port=reuse_port, descriptor_limit=descriptor_limit
+        )
         if ending is Ending.FAILURE:
             return 1
         if ending is Ending.STOP:
@@ -121,18 +124,35 @@ async def serve(loaded: config.LoadedConfig, *, reuse_port: bool = False) -> int
 
 
 async def serve_once(
-    loaded: config.LoadedConfig, signalled: asyncio.Event, *, reuse_port: bool = False
+    loaded: config.LoadedConfig,
+    signalled: asyncio.Event,
+    *,
+    reuse_port: bool = False,
+    descriptor_limit: int | None = None,
 ) -> Ending:
     app = await create_app(loaded)
     lifecycle = app[keys.RESTART]
     host, port = config.listen_address(loaded.config.listen)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    limits = connections.ConnectionLimits.from_config(loaded.config)
+    guard = connections.ConnectionGuard(
+        limits, connections.connection_cap(limits.max_connections, descriptor_limit)
+    )
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(guard.handle_loop_exception)
+    runner = connections.make_runner(
+        app, limits, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port)
+        site = connections.GuardedSite(runner, guard, host, port, reuse_port=reuse_port)
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
-        logger.info("Flamenco Manager %s listening on %s", __version__, where)
+        logger.info(
+            "Flamenco Manager %s listening on %s, for at most %d connections at a time",
+            __version__,
+            where,
+            guard.cap,
+        )
         interpreter_tuning.settle_after_start_up()
         if loaded.is_first_run:
             logger.warning(
@@ -150,6 +170,7 @@ async def serve_once(
         return ending
     finally:
         await runner.cleanup()
+        loop.set_exception_handler(None)
         interpreter_tuning.release_before_restart()
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 
+import psycopg
 from aiohttp import web
 
 from flamenco.api import SPEC_PATH
@@ -52,6 +55,11 @@ logger = logging.getLogger(__name__)
 SERVICE_STOP_TIMEOUT_SECONDS = 10.0
 # How long a background service waits before trying again while the database is away.
 OUTAGE_RETRY_SECONDS = 2.0
+# What a background service may meet when the machine runs short of descriptors,
+# memory or disk (SQLite says "unable to open database file" when out of
+# descriptors): it starts again later, waiting twice as long after each failure in a row.
+SHORTAGE_ERRORS = (OSError, MemoryError, sqlite3.OperationalError, psycopg.OperationalError)
+MAX_SHORTAGE_RETRY_SECONDS = 60.0
 FARM_DUTIES_LOCK = "flamenco-farm-duties"
 
 # Largest request body read whole (JSON): a Shaman checkout of 100,000 files is about
@@ -295,10 +303,14 @@ def _retrying_through_outages(
     name: str, run: Duty, on_disk_full: Callable[[DiskFull], None]
 ) -> Duty:
     """`run`, started again when the database is unreachable for a while, as when it restarts,
-    or when a disk is full: the Manager keeps running until space is freed."""
+    when a disk is full (the Manager keeps running until space is freed), or when the
+    machine runs short of something else (descriptors, memory), as clients can make it
+    do; other errors are bugs, which stop the Manager (_service_ended)."""
 
     async def retrying() -> None:
+        failures = 0
         while True:
+            started = time.monotonic()
             try:
                 await run()
                 return
@@ -307,10 +319,23 @@ def _retrying_through_outages(
                     "background service waits for the database",
                     extra={"service": name, "error": str(error)},
                 )
-                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+                delay = OUTAGE_RETRY_SECONDS
             except DiskFull as error:
                 on_disk_full(error)
-                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+                delay = OUTAGE_RETRY_SECONDS
+            except SHORTAGE_ERRORS as error:
+                failures = (
+                    1 if time.monotonic() - started > MAX_SHORTAGE_RETRY_SECONDS else failures + 1
+                )
+                delay = min(MAX_SHORTAGE_RETRY_SECONDS, OUTAGE_RETRY_SECONDS * 2 ** (failures - 1))
+                logger.error(
+                    "background service failed, starting it again in %.0f s: %s",
+                    delay,
+                    error,
+                    exc_info=failures == 1,
+                    extra={"service": name, "error_type": type(error).__name__},
+                )
+            await asyncio.sleep(delay)
 
     return retrying
 

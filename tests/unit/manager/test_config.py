@@ -809,6 +809,9 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "database_backup_period",
         "database_backup_keep",
         "database_backup_path",
+        "http_header_timeout",
+        "http_idle_timeout",
+        "http_max_connections",
         "variables",
     ]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import NoReturn
+
+from aiohttp import hdrs, web
 
 from flamenco.manager import keys
 from flamenco.manager.api import jobs, log_stream, meta, shaman, work_notices, worker, worker_mgt
 from flamenco.manager.api.errors import Handler
-from flamenco.manager.api.openapi import Spec
+from flamenco.manager.api.openapi import Operation, Spec
 
 HANDLERS: dict[str, Handler] = {
     # meta
@@ -95,6 +97,27 @@ def setup_routes(app: web.Application, spec: Spec) -> None:
             HANDLERS[operation.operation_id],
             name=operation.operation_id,
         )
+    _refuse_other_methods_on_fixed_paths(app, ordered)
+
+
+def _refuse_other_methods_on_fixed_paths(app: web.Application, operations: list[Operation]) -> None:
+    """Answer 405 with a fixed path's own methods, for methods it does not have.
+
+    Without this, aiohttp goes on to /jobs/{job_id} for `PUT /jobs/check`: the
+    Allow header then lists the job's methods too, and `GET /jobs/check` reaches
+    fetchJob with the job ID "check".
+    """
+    methods_by_path: dict[str, set[str]] = {}
+    for operation in operations:
+        if "{" not in operation.path:
+            methods_by_path.setdefault(operation.path, set()).add(operation.method.upper())
+    for path, methods in methods_by_path.items():
+        allowed = frozenset(methods)
+
+        async def refuse(request: web.Request, allowed: frozenset[str] = allowed) -> NoReturn:
+            raise web.HTTPMethodNotAllowed(request.method, allowed)
+
+        app.router.add_route(hdrs.METH_ANY, path, refuse)
 
 
 async def _serve_spec(request: web.Request) -> web.Response:

@@ -233,6 +233,15 @@ class ManagerConfig:
     )
     database_backup_keep: int = dataclasses.field(default=7, metadata=_extension(_at_least_one))
     database_backup_path: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    http_header_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=10), metadata=_extension(_positive_duration)
+    )
+    http_idle_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=75), metadata=_extension(_positive_duration)
+    )
+    http_max_connections: int = dataclasses.field(
+        default=10_000, metadata=_extension(_at_least_one)
+    )
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 
