@@ -22,9 +22,11 @@ SHARED_STORAGE = os.environ["FUZZ_SHARED_STORAGE"]
 
 SETUP_ASSISTANT_PATH = "/api/v3/configuration/setup-assistant"
 CONFIG_FILE_PATH = "/api/v3/configuration/file"
-# One accepted setup assistant call in this many uses the real shared storage, so that the
-# restart it causes happens: a generated path practically never names an existing directory.
+# One setup assistant call in this many names the real shared storage, so that the restart
+# it causes happens: a generated path practically never names an existing directory.
 USABLE_STORAGE_EVERY = 3
+# One job submission (or check) in this many gets a job type and settings that compile.
+VALID_JOB_EVERY = 3
 
 
 def _request(method: str, path: str, body: object = None) -> tuple[int, Any]:
@@ -81,22 +83,44 @@ class FuzzWorker:
         return str(answer["uuid"]), secret
 
 
-_setup_calls = 0
-_setup_lock = threading.Lock()
+JOB_PATHS = ("/api/v3/jobs", "/api/v3/jobs/check")
+# Settings a generated job almost never gets right: each job type requires its own.
+ECHO_SETTINGS = {"message": "fuzz", "sleep_duration_seconds": 1, "sleep_repeats": 1}
+
+_calls: dict[str, int] = {}
+_calls_lock = threading.Lock()
+
+
+def _every(path: str, interval: int) -> bool:
+    """True for every `interval`th call on `path`."""
+    with _calls_lock:
+        _calls[path] = _calls.get(path, 0) + 1
+        return _calls[path] % interval == 0
 
 
 @schemathesis.hook
 def map_body(context: Any, body: Any) -> Any:
-    """Point some setup assistant calls at usable storage, so that the Manager restarts."""
-    global _setup_calls
+    """Make some bodies valid where the schema cannot tell how, to get past the first check.
+
+    Setup assistant calls name usable storage, so that the Manager restarts; job
+    submissions become echo-sleep-test jobs with the rest of the body as generated, so
+    that jobs and tasks exist for the operations that stateful testing links to them.
+    """
     operation = context.operation
-    if operation is None or operation.path != SETUP_ASSISTANT_PATH or not isinstance(body, dict):
+    if operation is None or operation.method.upper() != "POST" or not isinstance(body, dict):
         return body
-    with _setup_lock:
-        _setup_calls += 1
-        use_real_storage = _setup_calls % USABLE_STORAGE_EVERY == 0
-    if use_real_storage and isinstance(body.get("storageLocation"), str):
-        return {**body, "storageLocation": SHARED_STORAGE}
+    if operation.path == SETUP_ASSISTANT_PATH and isinstance(body.get("storageLocation"), str):
+        if _every(operation.path, USABLE_STORAGE_EVERY):
+            return {**body, "storageLocation": SHARED_STORAGE}
+    elif operation.path in JOB_PATHS and _every(operation.path, VALID_JOB_EVERY):
+        job = {**body, "type": "echo-sleep-test", "settings": ECHO_SETTINGS}
+        # An etag of another job type, a tag that does not exist or a status a new job
+        # cannot start in would still stop it at the door.
+        job.pop("type_etag", None)
+        job.pop("worker_tag", None)
+        if job.get("initial_status") not in ("queued", "paused"):
+            job.pop("initial_status", None)
+        return job
     return body
 
 

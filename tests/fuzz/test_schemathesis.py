@@ -121,11 +121,16 @@ async def seed(base_url: str) -> None:
 
 
 async def run_schemathesis(
-    manager: ManagerProcess, spec: Path, checks: tuple[str, ...], seconds: int, *options: str
+    manager: ManagerProcess,
+    label: str,
+    spec: Path,
+    checks: tuple[str, ...],
+    seconds: int,
+    *options: str,
 ) -> FuzzRun:
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a test dependency"
-    report_dir = manager.directory.parent / f"schemathesis-{spec.stem}-{len(options)}"
+    report_dir = manager.directory.parent / f"schemathesis-{label}"
     command = [
         schemathesis,
         "run",
@@ -180,7 +185,7 @@ async def run_schemathesis(
         links_covered=_count(r"API Links:\s+(\d+) covered / (\d+) selected", result.stdout),
         links_total=_count(r"API Links:\s+(\d+) covered / (\d+) selected", result.stdout, 2),
     )
-    print(run.summary(spec.name), file=sys.stderr)
+    print(run.summary(label), file=sys.stderr)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     return run
 
@@ -230,7 +235,9 @@ async def test_fuzzing_finds_no_server_errors_and_no_spec_violations(
         options: list[str] = []
         for operation_id in CONFIGURATION_OPERATIONS:
             options += ["--exclude-operation-id", operation_id]
-        run = await run_schemathesis(manager, spec, checks, FUZZ_SECONDS, *options)
+        run = await run_schemathesis(
+            manager, f"{spec_name} spec", spec, checks, FUZZ_SECONDS, *options
+        )
     finally:
         await stop_and_check(manager)
     assert run.operations_tested == run.operations_selected
@@ -253,6 +260,7 @@ async def test_configuration_operations_keep_the_manager_startable(tmp_path: Pat
         # The setup assistant alone: it restarts the Manager on the file it wrote.
         setup = await run_schemathesis(
             manager,
+            "setup assistant",
             OUR_SPEC,
             (*OUR_CHECKS, "configuration_stays_loadable"),
             CONFIGURATION_FUZZ_SECONDS,
@@ -264,6 +272,7 @@ async def test_configuration_operations_keep_the_manager_startable(tmp_path: Pat
         manager.config_path.write_text(original, encoding="utf-8")
         files = await run_schemathesis(
             manager,
+            "configuration file",
             OUR_SPEC,
             (*OUR_CHECKS, "configuration_stays_loadable"),
             CONFIGURATION_FUZZ_SECONDS,
@@ -275,5 +284,6 @@ async def test_configuration_operations_keep_the_manager_startable(tmp_path: Pat
     finally:
         await stop_and_check(manager)
     restarts = manager.log().count("restarting with the new configuration")
+    print(f"fuzz setup assistant: the Manager restarted {restarts} times", file=sys.stderr)
     assert restarts >= 1, "no fuzzed setup assistant call restarted the Manager"
     assert setup.generated > 0 and files.generated > 0
