@@ -242,7 +242,8 @@ async def test_fuzzing_finds_no_server_errors_and_no_spec_violations(
     finally:
         await stop_and_check(manager)
     assert run.operations_tested == run.operations_selected
-    assert run.report["phases"]["stateful"]["status"] != "skipped", run.report["phases"]
+    # Stateful testing ran (it is skipped when no links between operations are found).
+    assert run.report["phases"]["stateful"]["status"] == "success", run.report["phases"]
 
 
 @pytest.mark.fuzz
