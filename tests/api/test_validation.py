@@ -120,3 +120,23 @@ async def test_wrong_worker_secret_is_refused(manager: RunningManager) -> None:
     await manager.client.post(
         "/api/v3/worker/task", auth=(str(uuid.uuid4()), worker.secret), expect=403
     )
+
+
+async def test_submitted_priority_beyond_32_bits_is_refused(manager: RunningManager) -> None:
+    # Found by fuzzing: the database refused it (OverflowError) and the Manager answered 500.
+    job = {
+        "name": "big priority",
+        "type": "echo-sleep-test",
+        "submitter_platform": "linux",
+        "settings": {"message": "hi", "sleep_duration_seconds": 1, "sleep_repeats": 1},
+    }
+    for priority in (2**31, -(2**31) - 1, 2**63 - 1, -9999999999999999999):
+        reply = await manager.client.post(
+            "/api/v3/jobs", json_body={**job, "priority": priority}, expect=400
+        )
+        assert (
+            f"priority must be a whole number from {-(2**31)} to {2**31 - 1}"
+            in (reply.json()["message"])
+        )
+    for priority in (2**31 - 1, -(2**31)):
+        await manager.client.post("/api/v3/jobs", json_body={**job, "priority": priority})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -142,6 +143,19 @@ async def test_broken_image_is_logged_not_fatal(
     await upload(manager, worker, task["uuid"], png())
     await wait_for_info(manager, f"/api/v3/jobs/{job['id']}/last-rendered")
     assert "cannot make last-rendered thumbnails" in caplog.text
+
+
+async def test_image_of_a_job_deleted_meanwhile_is_dropped(
+    manager: RunningManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by fuzzing: a job deleted while its image waited in the queue logged an
+    # error with a JobNotFound traceback and left thumbnails behind.
+    caplog.set_level(logging.INFO, logger="flamenco.manager.services.last_rendered")
+    service: LastRendered = manager.app[keys.LAST_RENDERED]
+    deleted = "0b8b7e4c-2a41-4c8e-9a57-1d2f8f0c6a11"
+    await service.process(RenderedImage(deleted, "task", png()))
+    assert "last-rendered image of a deleted job dropped" in caplog.text
+    assert not manager.app[keys.LOCAL_STORAGE].job_dir(deleted).exists()
 
 
 async def test_queue_is_bounded(manager: RunningManager) -> None:

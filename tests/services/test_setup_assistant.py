@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from flamenco.manager.services.setup_assistant import SetupIncomplete, blender_command
+from support.manager import RunningManager
 from support.manager_process import ManagerProcess, wait_until_up
 from support.spec_client import SpecCheckedClient
 
@@ -99,3 +100,14 @@ async def test_first_run_saves_and_restarts_in_process(tmp_path: Path) -> None:
         }
     finally:
         assert await manager.stop() == 0, manager.log()[-3000:]
+
+
+async def test_blender_check_of_a_path_with_a_null_byte(manager: RunningManager) -> None:
+    # Found by fuzzing: starting the process raised ValueError, which answered 500.
+    reply = await manager.client.post(
+        "/api/v3/configuration/check/blender",
+        json_body={"path": "/usr/bin/blen\x00der"},
+        expect=200,
+    )
+    assert reply.json()["is_usable"] is False
+    assert "null byte" in reply.json()["cause"]

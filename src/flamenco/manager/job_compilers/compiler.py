@@ -23,6 +23,7 @@ from typing import Any
 from flamenco.manager.job_compilers import engine, loader, validation
 from flamenco.manager.job_compilers.errors import (
     JobCompileError,
+    JobPriorityInvalid,
     JobScriptBroken,
     JobScriptLimitExceeded,
     JobTypeEtagMismatch,
@@ -227,6 +228,14 @@ class JobCompilers:
                 script.job_type,
             )
 
+        priority = submitted.get("priority", DEFAULT_JOB_PRIORITY)
+        if not validation.is_int32(priority):
+            # Beyond this the INTEGER column refuses it (PostgreSQL's is 32 bits) and, past
+            # 2**53, JavaScript rounds it: a 500 either way, found by fuzzing.
+            raise JobPriorityInvalid(
+                f"priority must be a whole number from {validation.INT32_MIN} to "
+                f"{validation.INT32_MAX}, not {priority}"
+            )
         settings = validation.prepare_settings(
             loaded.listing["settings"], submitted.get("settings") or {}
         )
@@ -237,7 +246,7 @@ class JobCompilers:
             "jobID": job_id,
             "name": submitted["name"],
             "jobType": script.job_type,
-            "priority": submitted.get("priority", DEFAULT_JOB_PRIORITY),
+            "priority": priority,
             # JS dates have millisecond precision.
             "created": math.floor(created_utc.timestamp() * 1000),
             "settings": settings,
@@ -351,6 +360,8 @@ def _authored_job(
         metadata = _object(result["metadata"])
         name = _text(result["name"])
         priority = _integer(result["priority"])
+        if not validation.is_int32(priority):
+            raise ValueError(f"priority {priority} does not fit in 32 bits")
     except (KeyError, TypeError, IndexError, ValueError) as error:
         raise JobCompileError(
             f"the script produced a malformed job: {error}", file=script.file_name, line=None

@@ -49,6 +49,10 @@ class JobSettingsInvalid(JobCompilerError):
         super().__init__(message)
 
 
+class JobPriorityInvalid(JobCompilerError):
+    """A job's priority does not fit the database's 32-bit column."""
+
+
 class JobCompileError(JobCompilerError):
     """The job type's script failed while compiling the job.
 

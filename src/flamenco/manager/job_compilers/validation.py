@@ -27,6 +27,13 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
 
+def is_int32(value: object) -> bool:
+    """Whether `value` is a whole number (not a bool) that fits a signed 32-bit integer."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return INT32_MIN <= value <= INT32_MAX
+
+
 def prepare_settings(
     declared: Iterable[Mapping[str, Any]], submitted: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from flamenco.manager.eventbus import events, topics
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.eventbus.payloads import LastRenderedImageInfo
 from flamenco.manager.persistence import Database, last_rendered
+from flamenco.manager.persistence.errors import JobNotFound
 from flamenco.manager.services import thumbnails
 from flamenco.manager.services.local_storage import LocalStorage
 
@@ -87,7 +89,16 @@ class LastRendered:
             await thumbnails.make_thumbnails(image.image, job_dir)
         now = self._clock.now()
 
-        await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
+        try:
+            await self._db.write(lambda conn: last_rendered.save_job(conn, image.job_uuid, now))
+        except JobNotFound:
+            # Deleted while its image waited in the queue (found by fuzzing): the job
+            # deleter may already have removed the directory the thumbnails just went to.
+            logger.info(
+                "last-rendered image of a deleted job dropped", extra={"job": image.job_uuid}
+            )
+            await asyncio.to_thread(shutil.rmtree, job_dir, ignore_errors=True)
+            return
         thumbnail = self._info(image.job_uuid)
         for topic in (topics.job_last_rendered(image.job_uuid), topics.LAST_RENDERED):
             self._broker.publish(

@@ -74,7 +74,8 @@ async def check_blender(command: str, *, source: str) -> BlenderCheck:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-    except OSError as error:
+    except (OSError, ValueError) as error:
+        # ValueError: a path with a null byte, which no program can have (found by fuzzing).
         return BlenderCheck(command, executable, source, False, f"Cannot run it: {error}")
     try:
         async with asyncio.timeout(BLENDER_VERSION_TIMEOUT_SECONDS):
