@@ -36,15 +36,13 @@ CONFIGURATION_OPERATIONS = ("saveSetupAssistantConfig", "updateConfigurationFile
 FUZZ_SECONDS = int(os.environ.get("FLAMENCO_FUZZ_SECONDS", "45"))
 CONFIGURATION_FUZZ_SECONDS = max(15, FUZZ_SECONDS // 3)
 
-# Every check schemathesis has, less five. missing_required_header wants 401 without
+# Every check schemathesis has, less three. missing_required_header wants 401 without
 # credentials, where upstream (and so the Workers, which re-register on it) use 403.
 # positive_data_acceptance wants every schema-valid body accepted, where the Manager
 # also checks what a schema cannot say (a job type's required settings, SHA-256
 # checksums, days of the week). use_after_free wants a 404 right after a DELETE, where
 # deleting a job only asks for it: the job deleter removes it in the background, as
-# upstream's does. unsupported_method and allow_header_conformance wait for the routing
-# fix of issue 13: /jobs/check, /jobs/types, /jobs/mass-delete and /jobs/last-rendered
-# answer other methods as /jobs/{job_id} and list its methods.
+# upstream's does.
 OUR_CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -53,6 +51,9 @@ OUR_CHECKS = (
     "response_schema_conformance",
     "negative_data_rejection",
     "ignored_auth",
+    # 405 with an Allow header that lists the path's own methods.
+    "unsupported_method",
+    "allow_header_conformance",
     # Stateful: a created resource can be fetched, and one client's resources are not
     # another's.
     "ensure_resource_availability",
