@@ -64,9 +64,8 @@ class TaskScheduler:
         changes = Changes()
 
         def transaction(conn: Connection) -> ScheduleResult:
-            worker = workers.fetch_worker(conn, worker_uuid)
             # Asking for work counts as being seen, whatever the answer.
-            workers.mark_seen(conn, worker.id, now)
+            worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
             if worker.status_requested is not None:
                 return StatusChangeRequired(worker.status_requested)
             if worker.status != WorkerStatus.AWAKE:
@@ -117,8 +116,7 @@ class TaskScheduler:
         now = self._clock.now()
 
         def transaction(conn: Connection) -> MayKeepRunning:
-            worker = workers.fetch_worker(conn, worker_uuid)
-            workers.mark_seen(conn, worker.id, now)
+            worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
             # In upstream's order: the task must exist before anything else is asked.
             try:
                 task = jobs.fetch_task(conn, task_uuid)
