@@ -347,14 +347,15 @@ def recount_job_tasks(conn: Connection, job_id: int) -> None:
 
 def save_task_status(
     conn: Connection, task: Task | TaskRef, status: TaskStatus, now: dt.datetime
-) -> int:
-    """Store a task's new status; return the change in its completed steps."""
+) -> tuple[int, Task]:
+    """Store a task's new status; return the change in its completed steps, and the task."""
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:
         steps_completed = task.steps_total
     elif status == TaskStatus.QUEUED:
         steps_completed = 0
-    conn.execute(
+    saved = fetch_one(
+        conn,
         "save_task_status",
         {
             "id": task.id,
@@ -362,8 +363,10 @@ def save_task_status(
             "steps_completed": steps_completed,
             "now": to_db_time(now),
         },
+        Task.from_row,
+        errors.TaskNotFound(f"task {task.uuid} not found"),
     )
-    return steps_completed - task.steps_completed
+    return steps_completed - task.steps_completed, saved
 
 
 def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:

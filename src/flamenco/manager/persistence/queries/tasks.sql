@@ -29,8 +29,15 @@ WHERE worker_id = :worker_id AND job_id = :job_id AND status = :status
 ORDER BY id;
 
 -- name: save_task_status
+-- Answers the task as task_view shows it, to save reading it back (a round trip on
+-- PostgreSQL).
 UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now
-WHERE id = :id;
+WHERE id = :id
+RETURNING *,
+    (SELECT uuid FROM jobs WHERE jobs.id = tasks.job_id) AS job_uuid,
+    (SELECT uuid FROM workers WHERE workers.id = tasks.worker_id) AS worker_uuid,
+    (SELECT name FROM workers WHERE workers.id = tasks.worker_id) AS worker_name,
+    (SELECT address FROM workers WHERE workers.id = tasks.worker_id) AS worker_address;
 
 -- name: save_task_activity
 UPDATE tasks SET activity = :activity, updated_at = :now WHERE id = :id;
