@@ -1,10 +1,4 @@
-"""PostgreSQL knows the jobs and tasks of a new farm as soon as its first big job is stored.
-
-Until autovacuum first analyzes the new tables, PostgreSQL plans from guesses: for
-the scheduler's query it guessed one runnable job, and then gathered and sorted
-every queued task on every scheduleTask (400 ms with 100,000 queued, in
-bench_cpu_per_request) instead of walking the tasks_schedulable index.
-"""
+"""PostgreSQL knows the jobs and tasks of a new farm as soon as its first big job is stored."""
 
 from __future__ import annotations
 
@@ -31,6 +25,12 @@ def _tables_with_statistics(conn: Connection) -> set[str]:
 async def test_a_big_job_brings_the_statistics_the_scheduler_is_planned_from(
     manager: RunningManager,
 ) -> None:
+    """Until autovacuum first analyzes the new tables, PostgreSQL plans from guesses.
+
+    For the scheduler's query it guessed one runnable job, and then gathered and sorted
+    every queued task on every scheduleTask (400 ms with 100,000 queued, in
+    bench_cpu_per_request) instead of walking the tasks_schedulable index.
+    """
     frames = f"1-{TASKS_NEEDING_FRESH_STATISTICS}"
     job = blender_render_job(frames=frames, chunk_size=1)
     await manager.client.post("/api/v3/jobs", json_body=job, expect=200)

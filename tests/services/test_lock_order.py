@@ -1,9 +1,4 @@
-"""Worker requests racing the timeout checker on one job lose no race to a deadlock.
-
-On PostgreSQL every transaction locks rows in one order (a Worker, then a task,
-then the task's job); two transactions that lock in opposite orders can wait for
-each other, and PostgreSQL then fails one of them.
-"""
+"""Worker requests racing the timeout checker on one job lose no race to a deadlock."""
 
 from __future__ import annotations
 
@@ -60,8 +55,9 @@ async def test_silent_workers_time_out_while_they_ask_for_work_and_finish_tasks(
     """The timeout checker goes through many Workers of one job while they all call in.
 
     Each Worker that calls in first is seen and keeps its task; each that the checker
-    gets to first is in error and its task requeued. Either way, nothing waits for a
-    lock that a transaction waiting for it holds, so no request answers 503.
+    gets to first is in error and its task requeued. On PostgreSQL every transaction
+    locks rows in one order (a Worker, then its task, then the job), so none waits for
+    a lock that a transaction waiting for it holds, and PostgreSQL fails none.
     """
     settings = make_manager_config(task_timeout="0s", worker_timeout="1m0s")
     async for running in run_manager(settings, clock=clock):
