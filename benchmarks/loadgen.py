@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import multiprocessing
+import os
 import secrets
 import socket
 import statistics
@@ -173,7 +174,9 @@ async def manager_process(
     """A Manager in its own process and temporary directory, like a real one.
 
     `database` is a PostgreSQL URL, or None for an SQLite file in that directory;
-    `settings` are more configuration keys (see manager_yaml()).
+    `settings` are more configuration keys (see manager_yaml()). The Manager logs
+    nothing, unless FLAMENCO_BENCH_MANAGER_LOG names a file for its whole log: what
+    it did during a run that went wrong (a request refused, say).
     """
     with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
         root = Path(directory)
@@ -182,18 +185,19 @@ async def manager_process(
         (root / "flamenco-manager.yaml").write_text(
             manager_yaml(port, root / "shared", database=database, settings=settings)
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flamenco.manager", "--quiet"],
-            cwd=root,
-            stderr=subprocess.DEVNULL,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            await wait_until_up(base_url + "/api/v3/version")
-            yield ManagerUnderTest(base_url, process.pid)
-        finally:
-            process.terminate()
-            process.wait()
+        log_path = os.environ.get("FLAMENCO_BENCH_MANAGER_LOG")
+        with open(log_path or os.devnull, "w", encoding="utf-8") as log:
+            quiet = [] if log_path else ["--quiet"]
+            process = subprocess.Popen(
+                [sys.executable, "-m", "flamenco.manager", *quiet], cwd=root, stderr=log
+            )
+            base_url = f"http://127.0.0.1:{port}"
+            try:
+                await wait_until_up(base_url + "/api/v3/version")
+                yield ManagerUnderTest(base_url, process.pid)
+            finally:
+                process.terminate()
+                process.wait()
 
 
 def probe_scheduling(base_url: str, worker_auth: str, stop: Any, results: Any) -> None:

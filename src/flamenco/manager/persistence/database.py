@@ -93,7 +93,12 @@ class SQLiteDatabase:
         await self._writer.close()
 
     async def write(
-        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+        self,
+        fn: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        one_statement: bool = False,
+        retry: bool = False,
     ) -> T:
         """Run `fn` inside a write transaction; its changes are committed when this returns.
 
@@ -103,6 +108,7 @@ class SQLiteDatabase:
         and one commit per batch instead of per request. An `urgent` write, such as
         handing a waiting Worker a task, goes into the next transaction, which holds
         only urgent writes, so it waits for at most the one already in progress.
+        With one writer, transactions never race each other: `retry` changes nothing.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = _PendingWrite(fn, future)

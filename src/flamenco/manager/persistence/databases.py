@@ -19,13 +19,22 @@ class Database(Protocol):
     def dialect(self) -> Dialect: ...
 
     async def write(
-        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+        self,
+        fn: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        one_statement: bool = False,
+        retry: bool = False,
     ) -> T:
         """Run `fn` in a write transaction; its changes are committed when this returns.
 
         An `urgent` write (handing a waiting Worker a task) does not queue behind others.
         `one_statement` promises that `fn` changes the database in one statement at most,
         which needs no transaction of its own where each write has one (PostgreSQL).
+        `retry` promises that `fn` may run again from the start, as it changes nothing
+        but the database: where transactions run side by side (PostgreSQL), one that
+        lost a race with another (a deadlock) then runs again, a few times at most,
+        before errors.LostRace is raised.
         """
         ...
 

@@ -8,6 +8,7 @@ PersistenceError
  |    +-- WorkerTagNotFound
  +-- DatabaseBusy
  |    +-- DatabaseUnavailable
+ |    +-- LostRace
  +-- IntegrityError
  +-- DatabaseNotWritable
  +-- UniqueViolation
@@ -57,6 +58,10 @@ class DatabaseBusy(PersistenceError):
 
 class DatabaseUnavailable(DatabaseBusy):
     """The database server cannot be reached right now, try again later."""
+
+
+class LostRace(DatabaseBusy):
+    """The transaction lost a race with another one, try again."""
 
 
 class IntegrityError(PersistenceError):

@@ -347,14 +347,15 @@ def recount_job_tasks(conn: Connection, job_id: int) -> None:
 
 def save_task_status(
     conn: Connection, task: Task | TaskRef, status: TaskStatus, now: dt.datetime
-) -> int:
-    """Store a task's new status; return the change in its completed steps."""
+) -> tuple[int, Task]:
+    """Store a task's new status; return the change in its completed steps, and the task."""
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:
         steps_completed = task.steps_total
     elif status == TaskStatus.QUEUED:
         steps_completed = 0
-    conn.execute(
+    saved = fetch_one(
+        conn,
         "save_task_status",
         {
             "id": task.id,
@@ -362,8 +363,10 @@ def save_task_status(
             "steps_completed": steps_completed,
             "now": to_db_time(now),
         },
+        Task.from_row,
+        errors.TaskNotFound(f"task {task.uuid} not found"),
     )
-    return steps_completed - task.steps_completed
+    return steps_completed - task.steps_completed, saved
 
 
 def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:
@@ -476,3 +479,32 @@ def fetch_active_tasks_untouched_since(conn: Connection, before: dt.datetime) ->
 def fetch_active_tasks_without_progress_since(conn: Connection, before: dt.datetime) -> list[Task]:
     rows = conn.execute("fetch_active_tasks_without_progress", {"before": to_db_time(before)})
     return [Task.from_row(row) for row in rows]
+
+
+def save_activity_if_untouched_since(
+    conn: Connection, task_id: int, activity: str, before: dt.datetime, now: dt.datetime
+) -> bool:
+    """save_task_activity() if the task is still active and untouched since `before`.
+
+    Locks the task first: whether it holds is decided after any report that came first.
+    """
+    return _saved_if(conn, "save_activity_of_task_timed_out", task_id, activity, before, now)
+
+
+def save_activity_if_no_progress_since(
+    conn: Connection, task_id: int, activity: str, before: dt.datetime, now: dt.datetime
+) -> bool:
+    """save_task_activity() if the task is still active without progress since `before`."""
+    return _saved_if(conn, "save_activity_of_task_without_progress", task_id, activity, before, now)
+
+
+def _saved_if(
+    conn: Connection, query: str, task_id: int, activity: str, before: dt.datetime, now: dt.datetime
+) -> bool:
+    params = {
+        "id": task_id,
+        "activity": activity,
+        "before": to_db_time(before),
+        "now": to_db_time(now),
+    }
+    return conn.execute(query, params).rowcount == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -44,6 +45,11 @@ CONNECTIONS = 8
 URGENT_CONNECTIONS = 2
 # How long connecting may take before a request answers 503 instead.
 CONNECT_TIMEOUT_SECONDS = 3
+# How often a write that may run again is tried when it keeps losing races to others.
+ATTEMPTS_AGAINST_LOST_RACES = 3
+# The longest pause before the next try, times the try's number: random, so that two
+# transactions that deadlocked do not meet again at once.
+PAUSE_AFTER_LOST_RACE_SECONDS = 0.01
 
 
 class PostgresRow:
@@ -182,7 +188,7 @@ class _ConnectionThreads:
             logger.info(
                 "transaction lost a race, the client may retry", extra={"error": str(error)}
             )
-            raise errors.DatabaseBusy() from error
+            raise errors.LostRace() from error
         except psycopg.errors.DiskFull as error:
             # SQLSTATE 53100: the server's disk, not the connection; keep the connection.
             raise DiskFull(f"the database {redact(self._url)}") from error
@@ -222,11 +228,24 @@ class PostgresDatabase:
         await asyncio.to_thread(self._urgent_threads.close)
 
     async def write(
-        self, fn: Callable[[Connection], T], *, urgent: bool = False, one_statement: bool = False
+        self,
+        fn: Callable[[Connection], T],
+        *,
+        urgent: bool = False,
+        one_statement: bool = False,
+        retry: bool = False,
     ) -> T:
         """Run `fn` in a transaction of its own; its changes are committed when this returns."""
         threads = self._urgent_threads if urgent else self._threads
-        return await threads.run(fn, read_only=False, one_statement=one_statement)
+        attempt = 1
+        while True:
+            try:
+                return await threads.run(fn, read_only=False, one_statement=one_statement)
+            except errors.LostRace:
+                if not retry or attempt >= ATTEMPTS_AGAINST_LOST_RACES:
+                    raise
+            await asyncio.sleep(random.uniform(0, PAUSE_AFTER_LOST_RACE_SECONDS * attempt))
+            attempt += 1
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` in a read-only transaction that sees one consistent snapshot."""

@@ -56,6 +56,21 @@ def fetch_worker(conn: Connection, uuid: str) -> Worker:
     )
 
 
+def fetch_worker_marking_seen(conn: Connection, uuid: str, now: dt.datetime) -> Worker:
+    """mark_seen() and fetch_worker() in one statement, which locks the Worker first.
+
+    A transaction that reads the Worker and then marks it seen could act on a status
+    that another transaction changed in between (on PostgreSQL, where they both run).
+    """
+    return fetch_one(
+        conn,
+        "mark_worker_seen_returning",
+        {"uuid": uuid, "now": to_db_time(now)},
+        Worker.from_row,
+        errors.WorkerNotFound(f"worker {uuid} not found"),
+    )
+
+
 def fetch_worker_id(conn: Connection, uuid: str) -> int:
     """The database ID of a Worker that has not been deleted."""
     return fetch_one(
@@ -141,6 +156,22 @@ def soft_delete(conn: Connection, worker_id: int, now: dt.datetime) -> None:
 def fetch_workers_unseen_since(conn: Connection, before: dt.datetime) -> list[Worker]:
     rows = conn.execute("fetch_workers_timed_out", {"before": to_db_time(before)})
     return [Worker.from_row(row) for row in rows]
+
+
+def save_status_if_unseen_since(
+    conn: Connection, worker_id: int, status: WorkerStatus, before: dt.datetime, now: dt.datetime
+) -> bool:
+    """save_status() if the Worker is still unseen since `before` and may time out.
+
+    Locks the Worker first: whether it holds is decided after any request that came first.
+    """
+    params = {
+        "id": worker_id,
+        "status": status,
+        "before": to_db_time(before),
+        "now": to_db_time(now),
+    }
+    return conn.execute("save_status_of_worker_timed_out", params).rowcount == 1
 
 
 def fetch_last_task(conn: Connection, worker_id: int) -> Task | None:

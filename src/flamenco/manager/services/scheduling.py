@@ -61,22 +61,22 @@ class TaskScheduler:
     async def schedule(self, worker_uuid: str) -> ScheduleResult:
         """Find the Worker a task and make it active, all in one transaction."""
         now = self._clock.now()
-        changes = Changes()
 
-        def transaction(conn: Connection) -> ScheduleResult:
-            worker = workers.fetch_worker(conn, worker_uuid)
+        def transaction(conn: Connection) -> tuple[ScheduleResult, Changes]:
+            # Made here, so that a transaction run again (see Database.write) starts afresh.
+            changes = Changes()
             # Asking for work counts as being seen, whatever the answer.
-            workers.mark_seen(conn, worker.id, now)
+            worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
             if worker.status_requested is not None:
-                return StatusChangeRequired(worker.status_requested)
+                return StatusChangeRequired(worker.status_requested), changes
             if worker.status != WorkerStatus.AWAKE:
-                return NotAwake(worker.status)
+                return NotAwake(worker.status), changes
 
             task = scheduler.fetch_assigned_active_task(conn, worker)
             if task is None:
                 task = scheduler.find_runnable_task(conn, worker)
             if task is None:
-                return NoTask()
+                return NoTask(), changes
 
             jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
@@ -86,9 +86,9 @@ class TaskScheduler:
                 conn, changes, task, TaskStatus.ACTIVE, now
             )
             changes.event(events.worker_updated(worker))
-            return Assigned(task=applied.task, job=applied.job, worker=worker)
+            return Assigned(task=applied.task, job=applied.job, worker=worker), changes
 
-        result = await self._db.write(transaction, urgent=True)
+        result, changes = await self._db.write(transaction, urgent=True, retry=True)
         self._state_machine.publish(changes)
         if isinstance(result, Assigned):
             logger.info(
@@ -111,14 +111,13 @@ class TaskScheduler:
             workers.mark_seen(conn, worker_id, now)
             return task
 
-        return await self._db.write(transaction)
+        return await self._db.write(transaction, retry=True)
 
     async def may_keep_running(self, worker_uuid: str, task_uuid: str) -> MayKeepRunning:
         now = self._clock.now()
 
         def transaction(conn: Connection) -> MayKeepRunning:
-            worker = workers.fetch_worker(conn, worker_uuid)
-            workers.mark_seen(conn, worker.id, now)
+            worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
             # In upstream's order: the task must exist before anything else is asked.
             try:
                 task = jobs.fetch_task(conn, task_uuid)
@@ -133,4 +132,4 @@ class TaskScheduler:
             jobs.touch_task(conn, task.id, now)
             return MayKeepRunning(True)
 
-        return await self._db.write(transaction)
+        return await self._db.write(transaction, retry=True)

@@ -93,21 +93,21 @@ class TaskUpdates:
         if update.status == TaskStatus.SOFT_FAILED:
             raise StatusNotAllowed(f"task status {update.status} not allowed to be sent by Worker")
         now = self._clock.now()
-        changes = Changes()
-
         progressed = bool(update.log or update.status) or update.steps_completed is not None
 
-        def transaction(conn: Connection) -> TaskRef:
+        def transaction(conn: Connection) -> tuple[TaskRef, Changes]:
+            # Made here, so that a transaction run again (see Database.write) starts afresh.
+            changes = Changes()
             task, worker_id = jobs.record_progress(
                 conn, task_uuid, worker_uuid, update.activity, now, progressed=progressed
             )
             ensure_assigned(task, worker_id)
             self._apply(conn, changes, worker_id, task, update, now)
-            return task
+            return task, changes
 
         # Most reports only say "still at it": one statement, where that saves round trips.
         one_statement = update.status is None and update.steps_completed is None
-        task = await self._db.write(transaction, one_statement=one_statement)
+        task, changes = await self._db.write(transaction, one_statement=one_statement, retry=True)
         try:
             # The Worker's own log goes first: it likely explains the status change
             # that the Manager's log lines describe.

@@ -129,8 +129,7 @@ class StateMachine:
         now, so that callers need not fetch them again.
         """
         old_status = task.status
-        steps_delta = jobs.save_task_status(conn, task, new_status, now)
-        updated = jobs.fetch_task_by_id(conn, task.id)
+        steps_delta, updated = jobs.save_task_status(conn, task, new_status, now)
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction
         # ends, so as little as possible happens after it.

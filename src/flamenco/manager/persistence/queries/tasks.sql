@@ -29,8 +29,15 @@ WHERE worker_id = :worker_id AND job_id = :job_id AND status = :status
 ORDER BY id;
 
 -- name: save_task_status
+-- Answers the task as task_view shows it, to save reading it back (a round trip on
+-- PostgreSQL).
 UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now
-WHERE id = :id;
+WHERE id = :id
+RETURNING *,
+    (SELECT uuid FROM jobs WHERE jobs.id = tasks.job_id) AS job_uuid,
+    (SELECT uuid FROM workers WHERE workers.id = tasks.worker_id) AS worker_uuid,
+    (SELECT name FROM workers WHERE workers.id = tasks.worker_id) AS worker_name,
+    (SELECT address FROM workers WHERE workers.id = tasks.worker_id) AS worker_address;
 
 -- name: save_task_activity
 UPDATE tasks SET activity = :activity, updated_at = :now WHERE id = :id;
@@ -71,6 +78,12 @@ DELETE FROM task_failures WHERE task_id IN (SELECT id FROM tasks WHERE job_id = 
 SELECT * FROM task_view WHERE status = 'active' AND (last_touched_at IS NULL OR last_touched_at <= :before)
 ORDER BY id;
 
+-- name: save_activity_of_task_timed_out
+-- save_task_activity, if fetch_active_tasks_timed_out would still find the task: the
+-- update locks the row before it checks, so a Worker's report that came first wins.
+UPDATE tasks SET activity = :activity, updated_at = :now
+WHERE id = :id AND status = 'active' AND (last_touched_at IS NULL OR last_touched_at <= :before);
+
 -- name: fetch_task_ref
 -- What a Worker's task update needs to know about the task, without its commands.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
@@ -101,6 +114,12 @@ WHERE id = :id;
 SELECT * FROM task_view
 WHERE status = 'active' AND last_progress_at IS NOT NULL AND last_progress_at <= :before
 ORDER BY id;
+
+-- name: save_activity_of_task_without_progress
+-- save_task_activity, if fetch_active_tasks_without_progress would still find the task
+-- (see save_activity_of_task_timed_out).
+UPDATE tasks SET activity = :activity, updated_at = :now
+WHERE id = :id AND status = 'active' AND last_progress_at IS NOT NULL AND last_progress_at <= :before;
 
 -- name: fetch_job_task_ids_after
 -- The next batch of a job's task IDs, for changing a huge job a batch at a time.

@@ -42,6 +42,12 @@ WHERE id = :id;
 -- name: mark_worker_seen
 UPDATE workers SET last_seen_at = :now WHERE id = :id;
 
+-- name: mark_worker_seen_returning
+-- mark_worker_seen by UUID, answering fetch_worker's row: in one statement, which locks
+-- the row before it reads it, so that no change committed meanwhile goes unseen.
+UPDATE workers SET last_seen_at = :now WHERE uuid = :uuid AND deleted_at IS NULL
+RETURNING *;
+
 -- name: soft_delete_worker
 UPDATE workers SET deleted_at = :now, updated_at = :now WHERE id = :id;
 
@@ -51,6 +57,15 @@ WHERE deleted_at IS NULL
   AND status NOT IN ('error', 'offline')
   AND (last_seen_at IS NULL OR last_seen_at <= :before)
 ORDER BY id;
+
+-- name: save_status_of_worker_timed_out
+-- save_worker_status, if fetch_workers_timed_out would still find the Worker: the update
+-- locks the row before it checks, so a request of the Worker's that came first wins.
+UPDATE workers SET status = :status, updated_at = :now
+WHERE id = :id
+  AND deleted_at IS NULL
+  AND status NOT IN ('error', 'offline')
+  AND (last_seen_at IS NULL OR last_seen_at <= :before);
 
 -- name: fetch_last_task_of_worker
 -- The Worker's active task, or else the task it worked on last.

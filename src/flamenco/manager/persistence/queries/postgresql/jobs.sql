@@ -21,5 +21,8 @@ FOR NO KEY UPDATE OF jobs;
 -- name: refresh_task_statistics
 -- After a big job is stored, so that the scheduler's query plan knows the tasks are
 -- there: otherwise PostgreSQL keeps planning as for an empty table until autovacuum
--- gets round to it, and scheduling takes a hundred times longer meanwhile.
-ANALYZE tasks, task_dependencies;
+-- gets round to it, and scheduling takes a hundred times longer meanwhile. The jobs
+-- too: without their statistics PostgreSQL guesses that one job is runnable, and
+-- gathers and sorts every queued task of the farm (400 ms with 100,000 queued)
+-- instead of walking tasks_schedulable to the first runnable one.
+ANALYZE jobs, tasks, task_dependencies;

@@ -25,6 +25,10 @@ WHERE job_id = :job_id
 -- comes back either way (no row: no such task; sender_id NULL: no such Worker). The same
 -- as fetch_task_ref_and_sender, mark_worker_seen and touch_task_with_activity, which
 -- SQLite runs instead: it has no data-modifying WITH, and no round trips to save.
+-- The task is touched only once the Worker is seen (`seen` returns the Worker's ID when
+-- the task is the Worker's): that makes PostgreSQL lock the Worker's row before the
+-- task's, the order every transaction locks them in; on its own it may run the
+-- updates of a WITH in any order.
 WITH task AS (
     SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id,
         jobs.uuid AS job_uuid, tasks.type, tasks.steps_completed, tasks.steps_total
@@ -43,7 +47,7 @@ WITH task AS (
         last_progress_at = CASE WHEN :progressed THEN :now ELSE last_progress_at END,
         activity = coalesce(:activity, activity),
         updated_at = CASE WHEN :activity IS NULL THEN updated_at ELSE :now END
-    WHERE tasks.id = (SELECT id FROM task) AND tasks.worker_id = (SELECT id FROM sender)
+    WHERE tasks.id = (SELECT id FROM task) AND tasks.worker_id = (SELECT id FROM seen)
     RETURNING tasks.id
 )
 SELECT task.*, (SELECT id FROM sender) AS sender_id FROM task;
