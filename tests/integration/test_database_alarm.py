@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from flamenco.manager import keys
 from flamenco.manager.eventbus.broker import Event, EventKind
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager, run_manager
-from support.spec_client import SpecCheckedClient
+from support.waiting import farm_status_when
 
 
 @pytest.fixture
@@ -25,17 +24,6 @@ def database() -> str:
 
 
 ORPHAN = "INSERT INTO task_failures (task_id, worker_id, created_at) VALUES (99999, 99999, 'x')"
-
-
-async def _status_when(
-    client: SpecCheckedClient, predicate: Any, timeout: float = 15
-) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            report: dict[str, Any] = (await client.get("/api/v3/status", expect=200)).json()
-            if predicate(report):
-                return report
-            await asyncio.sleep(0.05)
 
 
 async def test_failed_check_raises_an_alarm_until_a_check_passes(
@@ -55,7 +43,7 @@ async def test_failed_check_raises_an_alarm_until_a_check_passes(
         try:
             outside.execute(ORPHAN)
             with caplog.at_level(logging.CRITICAL):
-                report = await _status_when(running.client, lambda r: r.get("alarms"))
+                report = await farm_status_when(running.client, lambda r: r.get("alarms"))
             [alarm] = report["alarms"]
             assert alarm["kind"] == "database-integrity"
             assert "foreign key violation" in alarm["message"]
@@ -75,7 +63,7 @@ async def test_failed_check_raises_an_alarm_until_a_check_passes(
             outside.execute("DELETE FROM task_failures WHERE task_id = 99999")
         finally:
             outside.close()
-        cleared = await _status_when(running.client, lambda r: "alarms" not in r)
+        cleared = await farm_status_when(running.client, lambda r: "alarms" not in r)
         assert cleared["status"]
         assert not _alarm_events(published[-1:]), "the all-clear is broadcast too"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import hashlib
 import io
@@ -30,7 +29,7 @@ from support.manager import RunningManager, run_manager
 from support.manager_process import ManagerProcess
 from support.spec_client import SpecCheckedClient, basic_auth_header
 from support.tmpfs import fill, mounted_tmpfs
-from support.waiting import until
+from support.waiting import farm_status_when, until
 from support.worker_session import WorkerSession
 
 # SQLite answers "database or disk is full" (SQLITE_FULL) once the file would grow
@@ -100,7 +99,7 @@ async def test_full_database_answers_507_with_an_alarm_until_there_is_room(
     assert str(manager.app[keys.CONFIG].database_path) in alarm["message"]
 
     await db.write(lambda conn: _raw(conn).execute(NO_PAGE_LIMIT))
-    await _status_when(manager.client, lambda r: "alarms" not in r)
+    await farm_status_when(manager.client, lambda r: "alarms" not in r)
     await submit_echo_sleep(manager.client)
 
 
@@ -114,17 +113,6 @@ def _echo_job() -> dict[str, Any]:
         "settings": {"message": "x" * 100_000, "sleep_duration_seconds": 1, "sleep_repeats": 1},
         "metadata": {},
     }
-
-
-async def _status_when(
-    client: SpecCheckedClient, predicate: Any, timeout: float = 20
-) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            report: dict[str, Any] = (await client.get("/api/v3/status", expect=200)).json()
-            if predicate(report):
-                return report
-            await asyncio.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -206,7 +194,7 @@ async def _fill_and_free(
             f"the disk is full: cannot write to the database {database_disk}"
             in (refused.json()["message"])
         )
-    report = await _status_when(client, lambda r: r.get("alarms"))
+    report = await farm_status_when(client, lambda r: r.get("alarms"))
     [alarm] = report["alarms"]
     assert alarm["kind"] == "disk-full"
     for place in ("the database", "the task logs", "the Shaman storage"):
@@ -215,7 +203,7 @@ async def _fill_and_free(
     # Space is freed: the alarm goes by itself, and everything is accepted again.
     database_filler.unlink()
     file_filler.unlink()
-    await _status_when(client, lambda r: "alarms" not in r)
+    await farm_status_when(client, lambda r: "alarms" not in r)
     await submit_echo_sleep(client)
     await worker.update(task["uuid"], log="rendering again\n")
     await client.post(upload_path, data=upload, expect=204)
@@ -316,7 +304,7 @@ async def test_an_episode_is_said_once_and_ends_by_itself(
     report = (await manager.client.get("/api/v3/status", expect=200)).json()
     assert "the folder with room; the database postgresql://farm" in report["alarms"][0]["message"]
 
-    await _status_when(manager.client, lambda r: "alarms" not in r)
+    await farm_status_when(manager.client, lambda r: "alarms" not in r)
     said = [record.getMessage() for record in caplog.records if record.name == disk_space.__name__]
     assert said == [
         "DISK FULL: cannot write to the folder with room; writes there are refused (HTTP 507) "
