@@ -15,6 +15,8 @@ import engineio
 import socketio
 from engineio import packet as engineio_packet
 
+from flamenco.manager.eventbus.socketio import MeasuredQueue
+
 
 async def test_aiosqlite_runs_a_function_in_its_connection_thread() -> None:
     # persistence.database._run hands a whole transaction to the connection's thread.
@@ -53,3 +55,25 @@ async def test_socketio_manager_lists_participants_as_sid_and_engineio_sid() -> 
     sid = await manager.connect("engineio-sid-1", "/")
     await manager.enter_room(sid, "/", "room")
     assert list(manager.get_participants("/", "room")) == [(sid, "engineio-sid-1")]
+
+
+def test_engineio_sockets_queue_through_the_servers_create_queue() -> None:
+    # eventbus.socketio measures each client's queue by making it (MeasuredQueue),
+    # drops a client with close(wait=False, abort=True), and ends its writer with None.
+    server = engineio.AsyncServer(async_mode="aiohttp")
+    server.create_queue = MeasuredQueue
+    client = engineio.async_socket.AsyncSocket(server, "engineio-sid-1")
+    assert isinstance(client.queue, MeasuredQueue)
+    assert {"wait", "abort"} <= set(inspect.signature(client.close).parameters)
+    assert "if packets == [None]:" in inspect.getsource(engineio.async_socket.AsyncSocket.poll)
+
+
+def test_asyncio_queue_puts_and_gets_through_its_hooks() -> None:
+    # MeasuredQueue counts bytes in asyncio.Queue's _put and _get.
+    queue = MeasuredQueue()
+    queue.put_nowait(engineio_packet.Packet(engineio_packet.MESSAGE, "x" * 100))
+    queue.put_nowait(None)
+    assert queue.queued_bytes == 100
+    queue.discard()
+    assert queue.queued_bytes == 0
+    assert queue.get_nowait() is None

@@ -33,6 +33,12 @@ SENDS_BETWEEN_YIELDS = 20
 EVENT_LOOP_SECONDS_PER_SEND = 50e-6
 FAN_OUT_SHARE = 0.1
 MAX_FLUSH_INTERVAL = 1.0
+# How much may wait in one client's queue before it is dropped: a client that
+# does not read (but answers pings) would otherwise hold every message it is
+# sent. Twice a mass update of 10,000 tasks to a client that takes no batches.
+MAX_CLIENT_BACKLOG_BYTES = 8 * 1024 * 1024
+# How long shutting down waits for clients to take their last messages.
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 # Rooms every client is in from the moment it connects.
 DEFAULT_ROOMS = (topics.LIFECYCLE, topics.FARM_STATUS)
@@ -86,18 +92,55 @@ def batches_by_recipients(
     return recipients
 
 
+class MeasuredQueue(asyncio.Queue[Any]):
+    """One client's outgoing Engine.IO packets, counting the bytes they hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued_bytes = 0
+
+    def _put(self, item: Any) -> None:
+        super()._put(item)
+        self.queued_bytes += _packet_size(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.queued_bytes -= _packet_size(item)
+        return item
+
+    def discard(self) -> None:
+        """Free what waits, and end the client's writer (Engine.IO's None)."""
+        while not self.empty():
+            self.get_nowait()
+            self.task_done()
+        self.put_nowait(None)
+
+
+def _packet_size(item: Any) -> int:
+    data = getattr(item, "data", None)
+    return len(data) if isinstance(data, str | bytes) else 0
+
+
 class SocketIOForwarder:
     """Delivers broker events to Socket.IO rooms, coalescing bursts per flush interval."""
 
     def __init__(self, broker: Broker, *, flush_interval: float = 0.1) -> None:
         self.server = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
+        # Engine.IO makes each client's queue with this (tests/unit/test_library_canaries.py).
+        self.server.eio.create_queue = MeasuredQueue
         self._coalescer = Coalescer()
         self._flush_interval = flush_interval
         self._wakeup = asyncio.Event()
         self._sent_since_yield = 0
         self._sent_this_flush = 0
+        self._closed = False
         # Socket.IO session IDs of the clients that asked for batches.
         self._batched: set[str] = set()
+        # The connections of clients that came straight over WebSocket, with their
+        # Engine.IO session IDs, so that a dropped one is really gone. (Clients that
+        # start with long polling upgrade on another connection, which Engine.IO keeps
+        # to itself; dropped, they keep only that connection until they leave.)
+        self._websockets: dict[str, tuple[str, asyncio.Transport]] = {}
         self.server.on("connect", self._on_connect)
         self.server.on("disconnect", self._on_disconnect)
         self.server.on(SUBSCRIPTION_EVENT, self._on_subscription)
@@ -126,11 +169,18 @@ class SocketIOForwarder:
 
     async def close(self) -> None:
         """Send what is pending, then disconnect every client so shutdown need not wait."""
+        if self._closed:
+            return  # Engine.IO's shutdown fails the second time.
+        self._closed = True
         await self._flush()
         # Engine.IO disconnects all clients when given no session ID (and fails when
-        # there are none).
+        # there are none). It waits for each client to take what it was sent, which
+        # one that stopped reading never does.
         if self.server.eio.sockets:
-            await self.server.eio.disconnect()
+            try:
+                await asyncio.wait_for(self.server.eio.disconnect(), CLOSE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                logger.warning("Socket.IO clients that do not read were left behind")
         await self.server.shutdown()
 
     async def _flush(self) -> int:
@@ -191,6 +241,12 @@ class SocketIOForwarder:
             for part in (encoded if isinstance(encoded, list) else [encoded])
         ]
         for eio_sid in eio_sids:
+            socket = self.server.eio.sockets.get(eio_sid)
+            if socket is None or socket.closed:
+                continue
+            if socket.queue.queued_bytes > MAX_CLIENT_BACKLOG_BYTES:
+                await self._drop(eio_sid, socket)
+                continue
             for packet in packets:
                 await self.server.eio.send_packet(eio_sid, packet)
             self._sent_since_yield += 1
@@ -200,14 +256,31 @@ class SocketIOForwarder:
                 self._sent_since_yield = 0
                 await asyncio.sleep(0)
 
+    async def _drop(self, eio_sid: str, socket: Any) -> None:
+        """Disconnect a client that does not take what it is sent, freeing its queue."""
+        logger.warning(
+            "Socket.IO client does not keep up, disconnecting it",
+            extra={"client": eio_sid, "queued_bytes": socket.queue.queued_bytes},
+        )
+        socket.queue.discard()
+        transports = [t for eio, t in self._websockets.values() if eio == eio_sid]
+        await socket.close(wait=False, abort=True)
+        for transport in transports:
+            transport.abort()
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if isinstance(auth, dict) and auth.get("batched") is True:
             self._batched.add(sid)
+        request = environ.get("aiohttp.request")
+        transport = request.transport if request is not None else None
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket" and transport is not None:
+            self._websockets[sid] = (self.server.manager.eio_sid_from_sid(sid, "/"), transport)
         for room in DEFAULT_ROOMS:
             await self.server.enter_room(sid, room)
 
     async def _on_disconnect(self, sid: str, *reason: Any) -> None:
         self._batched.discard(sid)
+        self._websockets.pop(sid, None)
 
     async def _on_subscription(self, sid: str, message: Any) -> str:
         """Join or leave rooms as the web interface asks; the answer is the acknowledgement."""
