@@ -11,6 +11,7 @@ from flamenco.manager.persistence import Connection
 from flamenco.manager.persistence.jobs import TASKS_NEEDING_FRESH_STATISTICS
 from support.jobs import blender_render_job
 from support.manager import RunningManager
+from support.waiting import until
 
 
 def _tables_with_statistics(conn: Connection) -> set[str]:
@@ -35,5 +36,9 @@ async def test_a_big_job_brings_the_statistics_the_scheduler_is_planned_from(
     job = blender_render_job(frames=frames, chunk_size=1)
     await manager.client.post("/api/v3/jobs", json_body=job, expect=200)
 
-    analyzed = await manager.app[keys.DATABASE].read(_tables_with_statistics)
-    assert {"jobs", "tasks", "task_dependencies"} <= analyzed
+    # Refreshed just after the answer, so as not to hold up the submission.
+    async def analyzed() -> bool:
+        tables = await manager.app[keys.DATABASE].read(_tables_with_statistics)
+        return {"jobs", "tasks", "task_dependencies"} <= tables
+
+    await until(analyzed, timeout=30)

@@ -209,6 +209,7 @@ async def create_app(
 
 async def _database_lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
+    await app[keys.JOBS].close()
     await app[keys.TASK_LOGS].close()
     await app[keys.DATABASE].close()
 

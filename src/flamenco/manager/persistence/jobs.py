@@ -15,7 +15,7 @@ from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
 
 # A job this big changes the tasks table enough that the database's query planner
-# should look at it again before the next task is scheduled.
+# should look at it again, soon after it is stored.
 TASKS_NEEDING_FRESH_STATISTICS = 500
 
 
@@ -104,9 +104,12 @@ def insert_job(conn: Connection, job: NewJob) -> int:
             "set_job_task_count",
             {"job_id": job_id, "status": job.task_status, "num_tasks": len(job.tasks)},
         )
-    if len(job.tasks) >= TASKS_NEEDING_FRESH_STATISTICS:
-        conn.execute("refresh_task_statistics")
     return job_id
+
+
+def refresh_task_statistics(conn: Connection) -> None:
+    """Bring the query planner's statistics up to date after a big job was stored."""
+    conn.execute("refresh_task_statistics")
 
 
 def fetch_job(conn: Connection, uuid: str) -> Job:

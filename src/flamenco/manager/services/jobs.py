@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -73,6 +74,13 @@ class JobService:
         self._broker = broker
         self._clock = clock
         self._manager_platform = manager_platform
+        self._statistics_refresh: asyncio.Task[None] | None = None
+        self._statistics_stale = False
+
+    async def close(self) -> None:
+        """Wait for a statistics refresh in progress; the database closes after this."""
+        if self._statistics_refresh is not None:
+            await self._statistics_refresh
 
     async def check(self, submitted: Mapping[str, Any]) -> None:
         """Compile the job without storing it; raises what submit() would raise."""
@@ -135,8 +143,30 @@ class JobService:
             "job stored",
             extra={"job": job.uuid, "job_type": job.job_type, "tasks": len(new_job.tasks)},
         )
+        if len(new_job.tasks) >= jobs.TASKS_NEEDING_FRESH_STATISTICS:
+            self._refresh_statistics_soon()
         self._broker.publish(events.job_updated(job))
         return job
+
+    def _refresh_statistics_soon(self) -> None:
+        """Refresh the planner's statistics after the answer, not before: on PostgreSQL
+        ANALYZE takes 100-150 ms with 100,000 tasks, a tenth of a 10,000-frame
+        submission. One refresh at a time; jobs stored meanwhile get one more."""
+        if self._statistics_refresh is not None and not self._statistics_refresh.done():
+            self._statistics_stale = True
+            return
+        self._statistics_refresh = asyncio.create_task(self._refresh_statistics())
+
+    async def _refresh_statistics(self) -> None:
+        while True:
+            self._statistics_stale = False
+            try:
+                await self._db.write(jobs.refresh_task_statistics, one_statement=True)
+            except Exception as error:
+                # Only the scheduler's speed depends on it, and autovacuum catches up.
+                logger.warning("cannot refresh task statistics", extra={"error": str(error)})
+            if not self._statistics_stale:
+                return
 
     async def _compile(self, submitted: Mapping[str, Any]) -> job_compilers.AuthoredJob:
         platform = self._submitter_platform(submitted)
