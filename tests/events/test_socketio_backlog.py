@@ -11,6 +11,7 @@ import socket
 import struct
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -50,8 +51,11 @@ def resident_bytes() -> int:
 
 
 @contextlib.asynccontextmanager
-async def silent_client(manager: RunningManager, task_uuid: str) -> AsyncIterator[socket.socket]:
-    """A WebSocket client that follows a task log and keeps answering pings, but never reads."""
+async def silent_client(manager: RunningManager, task_uuid: str) -> AsyncIterator[Any]:
+    """A WebSocket client that follows a task log and keeps answering pings, but never reads.
+
+    Yields the Manager's Engine.IO socket for it, once it has joined the task log's room.
+    """
     raw = socket.socket()
     raw.setblocking(False)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -72,7 +76,11 @@ async def silent_client(manager: RunningManager, task_uuid: str) -> AsyncIterato
 
     answering = asyncio.create_task(answer_pings())
     try:
-        yield raw
+        forwarder = manager.app[keys.SOCKET_IO]
+        room = topics.task_log(task_uuid)
+        await until(lambda: bool(list(forwarder.server.manager.get_participants("/", room))))
+        (client,) = forwarder.server.eio.sockets.values()
+        yield client
     finally:
         answering.cancel()
         writer.close()
@@ -84,10 +92,7 @@ async def test_client_that_never_reads_is_dropped(
 ) -> None:
     forwarder = manager.app[keys.SOCKET_IO]
     task_uuid = str(uuid.uuid4())
-    room = topics.task_log(task_uuid)
-    async with silent_client(manager, task_uuid):
-        await until(lambda: bool(list(forwarder.server.manager.get_participants("/", room))))
-        (client,) = forwarder.server.eio.sockets.values()
+    async with silent_client(manager, task_uuid) as client:
         before = resident_bytes()
         with caplog.at_level(logging.WARNING, logger="flamenco.manager.eventbus.socketio"):
             for number in range(LOG_BYTES // LOG_CHUNK_BYTES):
@@ -107,10 +112,7 @@ async def test_client_that_never_reads_is_dropped(
 async def test_client_that_never_reads_does_not_hold_up_shutdown(manager: RunningManager) -> None:
     forwarder = manager.app[keys.SOCKET_IO]
     task_uuid = str(uuid.uuid4())
-    room = topics.task_log(task_uuid)
-    async with silent_client(manager, task_uuid):
-        await until(lambda: bool(list(forwarder.server.manager.get_participants("/", room))))
-        (client,) = forwarder.server.eio.sockets.values()
+    async with silent_client(manager, task_uuid) as client:
         line = "x" * (LOG_CHUNK_BYTES - 1) + "\n"
         # More than socket buffers hold, less than gets a client dropped.
         while client.queue.queued_bytes < MAX_CLIENT_BACKLOG_BYTES // 2:
