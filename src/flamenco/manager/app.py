@@ -32,6 +32,7 @@ from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
 from flamenco.manager.services import upnp_ssdp
+from flamenco.manager.services.approvals import ApprovalService
 from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.farm_status import FarmStatusService
@@ -128,6 +129,7 @@ async def create_app(
         clock=clock,
         manager_platform=variables.manager_platform,
     )
+    app[keys.APPROVALS] = ApprovalService(db=db, state_machine=state_machine, clock=clock)
     sleep_scheduler = SleepScheduler(db=db, broker=broker, clock=clock)
     app[keys.SLEEP_SCHEDULER] = sleep_scheduler
     app[keys.WORKERS] = WorkerService(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
+    from flamenco.manager.services.approvals import ApprovalService
     from flamenco.manager.services.database_health import DatabaseHealth
     from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
@@ -49,6 +50,7 @@ TASK_LOGS: web.AppKey[TaskLogs] = web.AppKey("task_logs")
 STATE_MACHINE: web.AppKey[StateMachine] = web.AppKey("state_machine")
 JOB_COMPILERS: web.AppKey[JobCompilers] = web.AppKey("job_compilers")
 JOBS: web.AppKey[JobService] = web.AppKey("jobs")
+APPROVALS: web.AppKey[ApprovalService] = web.AppKey("approvals")
 WORKERS: web.AppKey[WorkerService] = web.AppKey("workers")
 SCHEDULER: web.AppKey[TaskScheduler] = web.AppKey("scheduler")
 TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")

@@ -71,6 +71,10 @@ HANDLERS: dict[str, Handler] = {
     "fetchTaskLogTail": jobs.fetch_task_log_tail,
     "fetchTaskLogInfo": jobs.fetch_task_log_info,
     "setTaskStatus": jobs.set_task_status,
+    # job graph (extension)
+    "fetchJobDependencies": jobs.fetch_job_dependencies,
+    "approveTask": jobs.approve_task,
+    "rejectTask": jobs.reject_task,
     # shaman
     "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
     "shamanCheckout": shaman.shaman_checkout,

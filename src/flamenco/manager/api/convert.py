@@ -13,6 +13,7 @@ from flamenco.manager.persistence.models import (
     Worker,
     WorkerTag,
 )
+from flamenco.manager.state_machine.job_graph_rules import JobRef
 
 
 def job(record: Job) -> dict[str, Any]:
@@ -37,7 +38,13 @@ def job(record: Job) -> dict[str, Any]:
         body["worker_tag"] = record.worker_tag_uuid
     if record.delete_requested_at is not None:
         body["delete_requested_at"] = wire.format_time(record.delete_requested_at)
+    if record.depends_on:
+        body["depends_on"] = list(record.depends_on)
     return body
+
+
+def job_ref(record: JobRef) -> dict[str, Any]:
+    return {"id": record.uuid, "name": record.name, "status": record.status}
 
 
 def task_worker(ref: TaskWorkerRef) -> dict[str, Any]:

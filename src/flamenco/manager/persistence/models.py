@@ -44,6 +44,9 @@ class Job:
     worker_tag_uuid: str | None
     steps_completed: int
     steps_total: int
+    # IDs of the jobs this job waits for (job_dependencies); filled in where the
+    # job is shown, not by from_row().
+    depends_on: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Row) -> Job:

@@ -159,3 +159,10 @@ SELECT
 FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 LEFT JOIN workers ON workers.id = tasks.worker_id;
+
+CREATE TABLE job_dependencies (
+    job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    depends_on_job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    PRIMARY KEY (job_id, depends_on_job_id)
+);
+CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id);

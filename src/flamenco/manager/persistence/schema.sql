@@ -126,6 +126,12 @@ CREATE TABLE job_task_counts (
     PRIMARY KEY (job_id, status)
 );
 
+CREATE TABLE job_dependencies (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    depends_on_job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    PRIMARY KEY (job_id, depends_on_job_id)
+) WITHOUT ROWID;
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -154,6 +160,8 @@ CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
 
 CREATE INDEX task_failures_worker ON task_failures (worker_id);
+
+CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -12,11 +12,11 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.persistence import Database, job_dependencies, jobs
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
-from flamenco.manager.state_machine import transitions
+from flamenco.manager.state_machine import job_graph_rules, transitions
 from flamenco.manager.state_machine.changes import Changes
 
 logger = logging.getLogger(__name__)
@@ -222,6 +222,7 @@ class StateMachine:
                 refresh_tasks=entered.effect.refresh_tasks,
             )
         )
+        self._tell_dependents(conn, changes, job, job.updated_at)
         return transitions.next_job_status(entered.status, entered.effect, counts)
 
     async def _update_tasks_in_batches(
@@ -304,7 +305,38 @@ class StateMachine:
         changes.event(
             events.job_updated(job, previous_status=old_status, refresh_tasks=effect.refresh_tasks)
         )
+        self._tell_dependents(conn, changes, job, now)
         return job, next_status
+
+    def _tell_dependents(
+        self, conn: Connection, changes: Changes, job: Job, now: dt.datetime
+    ) -> None:
+        """After `job` entered a status: the jobs waiting for it say where they stand now.
+
+        Nothing else is needed to release them: the scheduler checks dependencies on
+        every request. Locks go from a job to its dependents, never back (jobs only
+        depend on older jobs), so this keeps the lock order.
+        """
+        if job.status not in job_graph_rules.STATUSES_DEPENDENTS_HEAR_OF:
+            return
+        changed = job_graph_rules.JobRef(id=job.id, uuid=job.uuid, name=job.name, status=job.status)
+        released = False
+        for dependent in job_dependencies.fetch_dependents(conn, job.id):
+            if dependent.status not in job_graph_rules.DEPENDENTS_TOLD_OF_CHANGES:
+                continue
+            dependencies = job_dependencies.fetch_dependencies(conn, dependent.id)
+            activity = job_graph_rules.activity_after_dependency_change(changed, dependencies)
+            if activity is None:
+                continue
+            job_dependencies.save_job_activity(conn, dependent.id, activity, now)
+            changes.event(events.job_updated(jobs.fetch_job_by_id(conn, dependent.id)))
+            released = released or not job_graph_rules.unfinished(dependencies)
+            logger.info(
+                "dependent job told of dependency",
+                extra={"job": dependent.uuid, "activity": activity},
+            )
+        if released:
+            changes.event(events.work_available())
 
     def apply_requeue_worker_tasks(
         self,

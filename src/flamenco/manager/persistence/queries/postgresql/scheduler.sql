@@ -31,6 +31,17 @@ WHERE tasks.status IN ('queued', 'soft-failed')
            WHERE dependency.id = task_dependencies.dependency_id) != 'completed'
     OFFSET 0
   )
+  -- Job graph: approval tasks are for people, never for Workers, and a job waits
+  -- until every job it depends on is completed (see job_dependencies.sql). Fenced and
+  -- looked up by key as the task dependency check above, for the same reason.
+  AND tasks.type != 'approval'
+  AND NOT EXISTS (
+    SELECT 1 FROM job_dependencies
+    WHERE job_dependencies.job_id = tasks.job_id
+      AND (SELECT dependency.status FROM jobs AS dependency
+           WHERE dependency.id = job_dependencies.depends_on_job_id) != 'completed'
+    OFFSET 0
+  )
   AND NOT EXISTS (
     SELECT 1 FROM job_blocks
     WHERE job_blocks.job_id = tasks.job_id
