@@ -220,7 +220,9 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
     assert result["ping"].startswith("End-to-end Farm version ")
     assert result["job_storage_pref"] == str(shared)
     # all-settings was removed from the Manager by then; see below.
-    assert {"-", "simple-blender-render", "echo-sleep-test"} == set(result["job_type_items"])
+    assert {"-", "simple-blender-render", "echo-sleep-test", "preview-then-final"} == set(
+        result["job_type_items"]
+    )
 
     custom = result["custom_settings"]
     assert custom["quality"]["type"] == "ENUM"

@@ -1,0 +1,72 @@
+"""Job dependencies under concurrency: a dependency completing while Workers ask for work,
+and a job submitted while the job it depends on completes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from support.jobs import job_status, submit_echo_sleep
+from support.manager import RunningManager
+from support.worker_session import WorkerSession
+
+WORKERS = 6
+
+
+async def test_dependency_completing_while_workers_ask(manager: RunningManager) -> None:
+    client = manager.client
+    workers = [WorkerSession(client, name=f"racer-{n}") for n in range(WORKERS)]
+    for worker in workers:
+        await worker.start()
+    bake = await submit_echo_sleep(client, name="bake", repeats=0)
+    render = await submit_echo_sleep(client, name="render", repeats=12, depends_on=[bake["id"]])
+    bake_task = await workers[0].next_task()
+    assert bake_task["job"] == bake["id"]
+    await workers[0].update(bake_task["uuid"], taskStatus="active", activity="Started")
+    for worker in workers[1:]:
+        await worker.schedule(expect=204)
+
+    received: list[dict[str, Any]] = []
+
+    async def keep_asking(worker: WorkerSession) -> None:
+        while len(received) < 13:
+            reply = await worker.schedule()
+            if reply.status == 200:
+                task = reply.json()
+                assert task["job"] == render["id"]
+                received.append(task)
+                await worker.complete(task)
+            else:
+                await asyncio.sleep(0.01)
+
+    askers = [asyncio.create_task(keep_asking(worker)) for worker in workers[1:]]
+    await asyncio.sleep(0.05)
+    # Completing the dependency's last task, while the others keep asking.
+    await workers[0].update(bake_task["uuid"], taskStatus="completed", activity="Done")
+    async with asyncio.timeout(30):
+        await asyncio.gather(*askers)
+    # Each of the render's tasks went to exactly one Worker, none lost in the race.
+    assert len(received) == 13
+    assert max(Counter(task["uuid"] for task in received).values()) == 1
+    assert await job_status(client, render["id"]) == "completed"
+
+
+async def test_submission_racing_the_dependency_completion(manager: RunningManager) -> None:
+    client = manager.client
+    worker = WorkerSession(client)
+    await worker.start()
+    for _ in range(5):
+        bake = await submit_echo_sleep(client, name="bake", repeats=0)
+        task = await worker.next_task()
+        await worker.update(task["uuid"], taskStatus="active", activity="Started")
+        completion = worker.update(task["uuid"], taskStatus="completed", activity="Done")
+        submission = submit_echo_sleep(client, name="render", repeats=0, depends_on=[bake["id"]])
+        _, render = await asyncio.gather(completion, submission)
+        # Whichever came first, the render is not left saying it waits, and it runs.
+        fetched = (await client.get(f"/api/v3/jobs/{render['id']}", expect=200)).json()
+        assert "Waiting" not in fetched["activity"], fetched["activity"]
+        render_task = await worker.next_task()
+        assert render_task["job"] == render["id"]
+        await worker.complete(render_task)
+        assert await job_status(client, render["id"]) == "completed"
