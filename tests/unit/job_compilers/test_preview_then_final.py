@@ -1,4 +1,4 @@
-"""The built-in "preview then final" job type: preview frames, one approval task, then all frames."""
+"""The built-in "preview then final" job type: preview frames, an approval, then all frames."""
 
 from __future__ import annotations
 
