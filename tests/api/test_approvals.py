@@ -70,12 +70,16 @@ async def test_approval_is_never_given_to_a_worker_and_releases_the_rest(
     # Not pending before the task it depends on completed.
     reply = await client.post(f"/api/v3/tasks/{approval_id}/approve", json_body={}, expect=409)
     assert "have not completed" in reply.json()["message"]
+    graph = (await client.get(f"/api/v3/jobs/{job['id']}/dependencies", expect=200)).json()
+    assert graph["awaiting_approval"] == []
 
     before = await worker.next_task()
     assert before["name"] == "before"
     await worker.complete(before)
     await worker.schedule(expect=204)  # Only the approval is left to do: a person's.
     assert (await _task(client, approval_id))["status"] == "queued"
+    graph = (await client.get(f"/api/v3/jobs/{job['id']}/dependencies", expect=200)).json()
+    assert graph["awaiting_approval"] == [{"id": approval_id, "name": "approve"}]
 
     await client.post(
         f"/api/v3/tasks/{approval_id}/approve",

@@ -82,12 +82,18 @@ export const setJobStatus = (jobId, status, reason) =>
   post(`/jobs/${id(jobId)}/setstatus`, { status, reason });
 export const setJobPriority = (jobId, priority) =>
   post(`/jobs/${id(jobId)}/setpriority`, { priority });
-export const deleteJob = (jobId) => remove(`/jobs/${id(jobId)}`);
+export const deleteJob = (jobId, withDependents = false) =>
+  remove(`/jobs/${id(jobId)}${withDependents ? '?with_dependents=true' : ''}`);
 export const deleteJobWhatWouldItDo = (jobId) => get(`/jobs/${id(jobId)}/what-would-delete-do`);
 export const fetchJobBlocklist = (jobId) => get(`/jobs/${id(jobId)}/blocklist`);
 export const removeJobBlocklist = (jobId, entries) => remove(`/jobs/${id(jobId)}/blocklist`, entries);
 export const fetchJobLastRenderedInfo = (jobId) => get(`/jobs/${id(jobId)}/last-rendered`);
 export const fetchGlobalLastRenderedInfo = () => get('/jobs/last-rendered');
+// Job graph (extension): dependencies between jobs, and approval tasks.
+export const fetchJobDependencies = (jobId) => get(`/jobs/${id(jobId)}/dependencies`);
+export const approveTask = (taskId, comment = '') =>
+  post(`/tasks/${id(taskId)}/approve`, comment ? { comment } : {});
+export const rejectTask = (taskId, reason) => post(`/tasks/${id(taskId)}/reject`, { reason });
 
 // Tasks
 export const fetchTask = (taskId) => get(`/tasks/${id(taskId)}`);

@@ -198,6 +198,9 @@ async def fetch_job_dependencies(request: web.Request) -> web.Response:
             "depends_on": [convert.job_ref(job) for job in graph.depends_on],
             "dependents": [convert.job_ref(job) for job in graph.dependents],
             "waiting_reason": graph.waiting_reason,
+            "awaiting_approval": [
+                {"id": task.uuid, "name": task.name} for task in graph.awaiting_approval
+            ],
         }
     )
 

@@ -33,6 +33,7 @@ from flamenco.manager.persistence.models import (
     TaskRef,
     TaskWorkerRef,
 )
+from flamenco.manager.services import approvals
 from flamenco.manager.state_machine import job_graph_rules, transitions
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -69,6 +70,7 @@ class JobGraph:
     depends_on: list[job_graph_rules.JobRef]
     dependents: list[job_graph_rules.JobRef]
     waiting_reason: str
+    awaiting_approval: list[Task]
 
 
 def _depends_on(submitted: Mapping[str, Any]) -> list[str]:
@@ -268,6 +270,9 @@ class JobService:
                 depends_on=dependencies,
                 dependents=job_dependencies.fetch_dependents(conn, job.id),
                 waiting_reason=job_graph_rules.waiting_reason(dependencies),
+                awaiting_approval=[
+                    pending.task for pending in approvals.fetch_pending_approvals(conn, job.id)
+                ],
             )
 
         return await self._db.read(transaction)
