@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from api.test_approvals import GATED_JOB_TYPE
 from support.manager_process import ManagerProcess, WorkerProcess
 from webui.helpers import ApiClient, screenshot
+from worker.test_end_to_end import make_scene, needs_blender, render_job
 
 pytestmark = pytest.mark.slow
 expect = pytest.importorskip("playwright.async_api", reason="pip install playwright").expect
@@ -114,3 +117,42 @@ async def _tasks(api: ApiClient, job: dict[str, Any]) -> list[dict[str, Any]]:
     reply = await api.call("GET", f"/api/v3/jobs/{job['id']}/tasks")
     tasks: list[dict[str, Any]] = reply["tasks"]
     return tasks
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])
+    return width, height
+
+
+@needs_blender
+@pytest.mark.timeout(240)
+async def test_approved_preview_releases_the_final_render(
+    page: Any, manager: ManagerProcess, worker: WorkerProcess, api: ApiClient, tmp_path: Path
+) -> None:
+    blendfile = make_scene(tmp_path / "scene", frames=4, samples=1)
+    output_root = tmp_path / "render"
+    body = render_job(blendfile, output_root, frames="1-4", chunk_size=2)
+    body.update(name="shot preview", type="preview-then-final")
+    body["settings"].update(preview_every_nth=2, preview_resolution_percentage=50)
+    job = await api.call("POST", "/api/v3/jobs", body)
+    worker.start()
+    await page.goto(f"{manager.base_url}/app/jobs/{job['id']}")
+    notice = page.get_by_test_id("approval-notice")
+    await expect(notice).to_be_visible(timeout=120_000)
+
+    # The preview is there, small, and nothing of the final render yet.
+    previews = sorted(output_root.glob("e2e/*/preview/*.png"))
+    assert [frame.name for frame in previews] == ["000001.png", "000003.png"]
+    assert _png_size(previews[0]) == (32, 18)
+    assert not list(output_root.glob("e2e/*/*.png"))
+
+    await notice.get_by_role("link", name="approve-preview").click()
+    panel = page.get_by_test_id("approval-panel")
+    await panel.get_by_role("button", name="Approve").click()
+    await expect(panel).to_contain_text("Approved", timeout=10_000)
+    row = page.get_by_test_id("jobs-table").get_by_role("row").filter(has_text="shot preview")
+    await expect(row).to_contain_text("completed", timeout=120_000)
+    finals = sorted(output_root.glob("e2e/*/*.png"))
+    assert [frame.name for frame in finals] == [f"{n:06d}.png" for n in range(1, 5)]
+    assert _png_size(finals[0]) == (64, 36)
+    await screenshot(page, "preview-then-final-approved")
