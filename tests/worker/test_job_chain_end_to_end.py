@@ -1,4 +1,4 @@
-"""A chain of two jobs on real Workers: the second renders with Blender only once the first completed."""
+"""Two chained jobs on real Workers: the second renders with Blender after the first completed."""
 
 from __future__ import annotations
 
