@@ -73,6 +73,21 @@ def fetch_all_dependency_uuids(conn: Connection) -> dict[int, tuple[str, ...]]:
     return {job_id: tuple(uuids) for job_id, uuids in edges.items()}
 
 
+def lock_dependencies_of_job(conn: Connection, job_id: int) -> None:
+    """Serialise decisions about this job's waiting (PostgreSQL); see the query."""
+    conn.execute("lock_dependencies_of_job", {"job_id": job_id}).fetchall()
+
+
+def set_job_waiting(conn: Connection, job_id: int, waiting: bool) -> None:
+    """Keep the job's tasks out of the scheduler's index while it waits (tasks.job_waiting)."""
+    conn.execute("set_job_waiting", {"job_id": job_id, "waiting": int(waiting)})
+
+
+def reconcile_job_waiting(conn: Connection) -> int:
+    """Make every task's job_waiting true to its job's dependencies; returns how many changed."""
+    return conn.execute("reconcile_job_waiting", {}).rowcount
+
+
 def save_job_activity(conn: Connection, job_id: int, activity: str, now: dt.datetime) -> None:
     conn.execute("save_job_activity", {"id": job_id, "activity": activity, "now": to_db_time(now)})
 

@@ -83,12 +83,14 @@ CREATE TABLE tasks (
     steps_completed INTEGER NOT NULL DEFAULT 0,
     steps_total INTEGER NOT NULL DEFAULT 0,
     last_progress_at TEXT,
+    -- 1 while the job waits for another job (job_dependencies): out of tasks_schedulable.
+    job_waiting INTEGER NOT NULL DEFAULT 0,
     UNIQUE (job_id, index_in_job)
 );
 CREATE INDEX tasks_job_status ON tasks (job_id, status);
 CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
 CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
-    WHERE status IN ('queued', 'soft-failed');
+    WHERE status IN ('queued', 'soft-failed') AND job_waiting = 0;
 CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
     WHERE status = 'active';
 

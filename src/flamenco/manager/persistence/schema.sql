@@ -74,7 +74,7 @@ CREATE TABLE tasks (
     commands TEXT NOT NULL DEFAULT '[]',
     activity TEXT NOT NULL DEFAULT '',
     steps_completed INTEGER NOT NULL DEFAULT 0,
-    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT,
+    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT, job_waiting INTEGER NOT NULL DEFAULT 0,
     UNIQUE (job_id, index_in_job)
 );
 
@@ -147,9 +147,6 @@ CREATE INDEX tasks_job_status ON tasks (job_id, status);
 
 CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
 
-CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
-    WHERE status IN ('queued', 'soft-failed');
-
 CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
     WHERE status = 'active';
 
@@ -162,6 +159,9 @@ CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
 CREATE INDEX task_failures_worker ON task_failures (worker_id);
 
 CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id);
+
+CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
+    WHERE status IN ('queued', 'soft-failed') AND job_waiting = 0;
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -191,6 +191,7 @@ class JobService:
             if dependencies:
                 job_dependencies.insert_dependencies(conn, job_id, (dep.id for dep in dependencies))
                 if reason := job_graph_rules.waiting_reason(dependencies):
+                    job_dependencies.set_job_waiting(conn, job_id, True)
                     job_dependencies.save_job_activity(conn, job_id, reason, new_job.created_at)
             job = jobs.fetch_job_by_id(conn, job_id)
             return dataclasses.replace(job, depends_on=tuple(dep.uuid for dep in dependencies))

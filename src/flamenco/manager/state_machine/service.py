@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -107,6 +108,8 @@ class StateMachine:
             stuck = jobs.fetch_jobs_in_status(conn, transitions.STUCK_JOB_STATUSES)
             for job in stuck:
                 self._reenforce_job_status(conn, changes, job, "checking stuck jobs", now)
+            if job_dependencies.reconcile_job_waiting(conn):
+                changes.event(events.work_available())
             return len(stuck)
 
         count = await self._db.write(transaction)
@@ -175,9 +178,11 @@ class StateMachine:
         next_status: JobStatus | None = new_status
         check = prepare
         while next_status is not None:
+            told = Changes()
             entered = await self._db.write(
-                functools.partial(self._enter_step, job_uuid, next_status, reason, now, check)
+                functools.partial(self._enter_step, job_uuid, next_status, reason, now, check, told)
             )
+            self.publish(told)
             check = None
             if entered is None:
                 return
@@ -196,6 +201,7 @@ class StateMachine:
         reason: str,
         now: dt.datetime,
         prepare: Callable[[Connection, Job], None] | None,
+        told: Changes,
         conn: Connection,
     ) -> _EnteredStatus | None:
         job = jobs.fetch_job(conn, job_uuid)
@@ -205,6 +211,9 @@ class StateMachine:
             return None
         logger.info("job status changed", extra={"job": job_uuid, "from": job.status, "to": status})
         jobs.save_job_status(conn, job.id, status, f'Changed to status "{status}": {reason}', now)
+        # In the same transaction as the status: the jobs waiting for this one must
+        # never miss that it completed.
+        self._tell_dependents(conn, told, dataclasses.replace(job, status=status), now)
         effect = transitions.effect_of_job_status(status, job.status)
         return _EnteredStatus(job.id, status, job.status, effect)
 
@@ -222,7 +231,6 @@ class StateMachine:
                 refresh_tasks=entered.effect.refresh_tasks,
             )
         )
-        self._tell_dependents(conn, changes, job, job.updated_at)
         return transitions.next_job_status(entered.status, entered.effect, counts)
 
     async def _update_tasks_in_batches(
@@ -311,26 +319,33 @@ class StateMachine:
     def _tell_dependents(
         self, conn: Connection, changes: Changes, job: Job, now: dt.datetime
     ) -> None:
-        """After `job` entered a status: the jobs waiting for it say where they stand now.
+        """After `job` entered a status: the jobs depending on it wait or not, and say so.
 
-        Nothing else is needed to release them: the scheduler checks dependencies on
-        every request. Locks go from a job to its dependents, never back (jobs only
-        depend on older jobs), so this keeps the lock order.
+        A dependent waits while any of its dependencies is not completed; its tasks
+        then stay out of the scheduler's index (tasks.job_waiting), and the scheduler's
+        own dependency check holds them back regardless. Locks go from a job to its
+        dependents, never back (jobs only depend on older jobs), and within a
+        dependent from its tasks to its row, as everywhere.
         """
         if job.status not in job_graph_rules.STATUSES_DEPENDENTS_HEAR_OF:
             return
         changed = job_graph_rules.JobRef(id=job.id, uuid=job.uuid, name=job.name, status=job.status)
         released = False
         for dependent in job_dependencies.fetch_dependents(conn, job.id):
+            if dependent.being_deleted:
+                continue
+            job_dependencies.lock_dependencies_of_job(conn, dependent.id)
+            dependencies = job_dependencies.fetch_dependencies(conn, dependent.id)
+            waiting = bool(job_graph_rules.unfinished(dependencies))
+            job_dependencies.set_job_waiting(conn, dependent.id, waiting)
             if dependent.status not in job_graph_rules.DEPENDENTS_TOLD_OF_CHANGES:
                 continue
-            dependencies = job_dependencies.fetch_dependencies(conn, dependent.id)
             activity = job_graph_rules.activity_after_dependency_change(changed, dependencies)
             if activity is None:
                 continue
             job_dependencies.save_job_activity(conn, dependent.id, activity, now)
             changes.event(events.job_updated(jobs.fetch_job_by_id(conn, dependent.id)))
-            released = released or not job_graph_rules.unfinished(dependencies)
+            released = released or not waiting
             logger.info(
                 "dependent job told of dependency",
                 extra={"job": dependent.uuid, "activity": activity},

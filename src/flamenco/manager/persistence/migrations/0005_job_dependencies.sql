@@ -8,3 +8,13 @@ CREATE TABLE job_dependencies (
 ) WITHOUT ROWID;
 
 CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id);
+
+-- 1 while the task's job waits for another job: such tasks leave the scheduler's
+-- index, so that a Worker asking for work never walks past the tasks of waiting jobs
+-- (with half of 100,000 queued tasks waiting, ahead of the others, that walk took
+-- 200 ms per request). The scheduler's dependency check itself stays the authority.
+ALTER TABLE tasks ADD COLUMN job_waiting INTEGER NOT NULL DEFAULT 0;
+
+DROP INDEX tasks_schedulable;
+CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
+    WHERE status IN ('queued', 'soft-failed') AND job_waiting = 0;

@@ -58,3 +58,19 @@ ORDER BY task_view.index_in_job;
 -- name: fetch_job_ref
 -- A job as another job's dependency, without locking it (checking a submission).
 SELECT id, uuid, name, status, delete_requested_at FROM jobs WHERE uuid = :uuid;
+
+-- name: set_job_waiting
+-- Take the job's tasks out of the scheduler's index while the job waits for another
+-- job, and back in when it no longer does (tasks.job_waiting).
+UPDATE tasks SET job_waiting = :waiting WHERE job_id = :job_id AND job_waiting != :waiting;
+
+-- name: reconcile_job_waiting
+-- At start-up: every task's job_waiting as its job's dependencies say, in case the
+-- Manager stopped between a job's status change and telling the jobs waiting for it.
+UPDATE tasks SET job_waiting = 1 - job_waiting
+WHERE job_id IN (SELECT job_id FROM job_dependencies)
+  AND job_waiting != CASE WHEN EXISTS (
+      SELECT 1 FROM job_dependencies
+      JOIN jobs AS dependency ON dependency.id = job_dependencies.depends_on_job_id
+      WHERE job_dependencies.job_id = tasks.job_id AND dependency.status != 'completed'
+  ) THEN 1 ELSE 0 END;

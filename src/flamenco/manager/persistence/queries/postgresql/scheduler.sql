@@ -32,9 +32,12 @@ WHERE tasks.status IN ('queued', 'soft-failed')
     OFFSET 0
   )
   -- Job graph: approval tasks are for people, never for Workers, and a job waits
-  -- until every job it depends on is completed (see job_dependencies.sql). Fenced and
+  -- until every job it depends on is completed (see job_dependencies.sql). The tasks
+  -- of waiting jobs are not even in the index (job_waiting); the check after it is
+  -- the rule itself, which the scheduling explainer shares. Fenced and
   -- looked up by key as the task dependency check above, for the same reason.
   AND tasks.type != 'approval'
+  AND tasks.job_waiting = 0
   AND NOT EXISTS (
     SELECT 1 FROM job_dependencies
     WHERE job_dependencies.job_id = tasks.job_id

@@ -23,8 +23,11 @@ WHERE tasks.status IN ('queued', 'soft-failed')
     WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
   )
   -- Job graph: approval tasks are for people, never for Workers, and a job waits
-  -- until every job it depends on is completed (see job_dependencies.sql).
+  -- until every job it depends on is completed (see job_dependencies.sql). The tasks
+  -- of waiting jobs are not even in the index (job_waiting); the check after it is
+  -- the rule itself, which the scheduling explainer shares.
   AND tasks.type != 'approval'
+  AND tasks.job_waiting = 0
   AND NOT EXISTS (
     SELECT 1 FROM job_dependencies
     JOIN jobs AS dependency ON dependency.id = job_dependencies.depends_on_job_id
