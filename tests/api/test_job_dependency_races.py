@@ -70,3 +70,31 @@ async def test_submission_racing_the_dependency_completion(manager: RunningManag
         assert render_task["job"] == render["id"]
         await worker.complete(render_task)
         assert await job_status(client, render["id"]) == "completed"
+
+
+async def test_two_dependencies_completing_at_once_release_their_job(
+    manager: RunningManager,
+) -> None:
+    """Each completion sees the other dependency unfinished unless they are decided in turn."""
+    client = manager.client
+    first_worker = WorkerSession(client, name="first")
+    second_worker = WorkerSession(client, name="second")
+    for worker in (first_worker, second_worker):
+        await worker.start()
+    for _ in range(5):
+        first = await submit_echo_sleep(client, name="first", repeats=0)
+        second = await submit_echo_sleep(client, name="second", repeats=0)
+        comp = await submit_echo_sleep(
+            client, name="comp", repeats=0, depends_on=[first["id"], second["id"]]
+        )
+        tasks = [await first_worker.next_task(), await second_worker.next_task()]
+        assert {task["job"] for task in tasks} == {first["id"], second["id"]}
+        for worker, task in zip((first_worker, second_worker), tasks, strict=True):
+            await worker.update(task["uuid"], taskStatus="active", activity="Started")
+        await asyncio.gather(
+            first_worker.update(tasks[0]["uuid"], taskStatus="completed", activity="Done"),
+            second_worker.update(tasks[1]["uuid"], taskStatus="completed", activity="Done"),
+        )
+        comp_task = await first_worker.next_task()
+        assert comp_task["job"] == comp["id"]
+        await first_worker.complete(comp_task)
