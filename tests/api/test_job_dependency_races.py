@@ -98,3 +98,48 @@ async def test_two_dependencies_completing_at_once_release_their_job(
         comp_task = await first_worker.next_task()
         assert comp_task["job"] == comp["id"]
         await first_worker.complete(comp_task)
+
+
+async def test_dependents_told_while_their_workers_report_lose_no_race(
+    manager: RunningManager,
+) -> None:
+    """A dependency requeued and cancelled again and again while Workers report on
+    the active tasks of a job depending on it: telling that job changes its tasks and
+    then its row, the order every Worker report takes, so nothing deadlocks."""
+    client = manager.client
+    bake = await submit_echo_sleep(client, name="bake", repeats=0)
+    render = await submit_echo_sleep(client, name="render", repeats=12, depends_on=[bake["id"]])
+    workers = [WorkerSession(client, name=f"reporter-{n}") for n in range(WORKERS)]
+    for worker in workers:
+        await worker.start()
+    await workers[0].complete(await workers[0].next_task())  # The bake is done.
+    echo = await workers[0].next_task()
+    await workers[0].complete(echo)
+    tasks = [await worker.next_task() for worker in workers]
+    assert {task["job"] for task in tasks} == {render["id"]}
+
+    async def report(worker: WorkerSession, task: dict[str, Any]) -> list[int]:
+        statuses = []
+        for step in range(5):
+            reply = await worker.update(task["uuid"], expect=None, log=f"step {step}\n")
+            statuses.append(reply.status)
+        return statuses
+
+    async def flip_dependency() -> list[int]:
+        statuses = []
+        for status in ("requeueing", "cancel-requested", "requeueing", "cancel-requested"):
+            reply = await client.post(
+                f"/api/v3/jobs/{bake['id']}/setstatus",
+                json_body={"status": status, "reason": "flip"},
+                expect=None,
+            )
+            statuses.append(reply.status)
+        return statuses
+
+    results = await asyncio.gather(
+        flip_dependency(), *(report(w, t) for w, t in zip(workers, tasks, strict=True))
+    )
+    assert {status for statuses in results for status in statuses} == {204}
+    assert await job_status(client, bake["id"]) == "canceled"
+    activity = (await client.get(f"/api/v3/jobs/{render['id']}", expect=200)).json()["activity"]
+    assert 'dependency "bake", which is canceled' in activity
