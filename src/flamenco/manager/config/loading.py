@@ -9,8 +9,8 @@ ignored). Variables are checked when flamenco.manager.config.variables builds it
 from __future__ import annotations
 
 import dataclasses
-import enum
 import datetime
+import enum
 import logging
 import os
 import typing
@@ -27,7 +27,6 @@ from flamenco.manager.config.schema import (
     AUDIENCES,
     CONFIG_VERSION,
     ManagerConfig,
-    ShamanLinkMode,
     Variable,
     VariableValue,
     default_config,

@@ -10,6 +10,7 @@ X-Flamenco-Delivery header so that receivers can recognise it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -24,6 +25,7 @@ from flamenco.manager.config.schema import NotificationsConfig, WebhookConfig
 from flamenco.manager.notifications import formats, mail, retries, signing
 from flamenco.manager.notifications.outbox import EMAIL_DESTINATION
 from flamenco.manager.persistence import Database, notifications
+from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.notifications import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,48 @@ class DeliveryService:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._woken.set)
 
+    def destinations(self) -> list[dict[str, Any]]:
+        """The configured destinations, without URLs and secrets (chat webhook URLs are secret)."""
+        listed: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "kind": "webhook",
+                "format": str(webhook.format),
+                "events": list(webhook.events),
+            }
+            for name, webhook in self._webhooks.items()
+        ]
+        if self._settings.email.enabled:
+            events = list(self._settings.email.events)
+            listed.append(
+                {"name": EMAIL_DESTINATION, "kind": "email", "format": "email", "events": events}
+            )
+        return listed
+
+    async def fetch_recent(self, *, limit: int, status: str = "") -> list[Delivery]:
+        return await self._db.read(
+            functools.partial(notifications.fetch_recent, limit=limit, status=status)
+        )
+
+    async def retry(self, delivery_id: int) -> Delivery:
+        """Make a failed delivery pending and due now; NotRetryable when it has not failed."""
+        delivery = await self._db.write(
+            functools.partial(_retry, delivery_id=delivery_id, now=self._clock.now())
+        )
+        # In another process, the leader finds it at its next look at the outbox.
+        self.wake()
+        return delivery
+
+    @property
+    def has_destinations(self) -> bool:
+        return bool(self._webhooks) or self._settings.email.enabled
+
     async def run(self) -> None:
+        if not self.has_destinations:
+            # Nothing is recorded without destinations; what an earlier configuration
+            # left pending is marked failed, visibly, instead of waiting forever.
+            await self.deliver_due()
+            return
         self._loop = asyncio.get_running_loop()
         timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout.total_seconds())
         async with aiohttp.ClientSession(
@@ -70,7 +113,11 @@ class DeliveryService:
             self._session = session
             try:
                 while True:
-                    self._woken.clear()
+                    if self._woken.is_set():
+                        # The wake-up came from inside a transaction: an empty write,
+                        # queued behind it on SQLite's one writer, waits for its commit.
+                        self._woken.clear()
+                        await self._db.write(_nothing)
                     await self.deliver_due()
                     await self._clean_up()
                     await self._wait_for_work()
@@ -82,23 +129,20 @@ class DeliveryService:
         """Attempt every delivery that is due; returns how many were attempted."""
         attempted = 0
         while True:
-            # A write transaction, though it only reads: on SQLite it comes after any
-            # transaction that woke us, so the new rows are there to see.
-            due = await self._db.write(
+            due = await self._db.read(
                 functools.partial(_fetch_due, now=self._clock.now(), limit=BATCH_SIZE)
             )
             if not due:
                 return attempted
             limit = asyncio.Semaphore(CONCURRENT_DELIVERIES)
-
-            async def attempt(delivery: Delivery) -> None:
-                async with limit:
-                    await self._attempt(delivery)
-
-            await asyncio.gather(*(attempt(delivery) for delivery in due))
+            await asyncio.gather(*(self._attempt_within(limit, delivery) for delivery in due))
             attempted += len(due)
             if len(due) < BATCH_SIZE:
                 return attempted
+
+    async def _attempt_within(self, limit: asyncio.Semaphore, delivery: Delivery) -> None:
+        async with limit:
+            await self._attempt(delivery)
 
     async def _attempt(self, delivery: Delivery) -> None:
         try:
@@ -169,7 +213,9 @@ class DeliveryService:
             raise DeliveryFailed(f"{_UNKNOWN}: {delivery.destination!r} is no longer configured")
         await self._post(webhook, delivery, payload)
 
-    async def _post(self, webhook: WebhookConfig, delivery: Delivery, payload: dict[str, Any]) -> None:
+    async def _post(
+        self, webhook: WebhookConfig, delivery: Delivery, payload: dict[str, Any]
+    ) -> None:
         assert self._session is not None, "deliveries are only sent while the service runs"
         body = formats.webhook_body(webhook.format, payload)
         timestamp = str(int(self._clock.now().timestamp()))
@@ -186,7 +232,9 @@ class DeliveryService:
                 if 200 <= response.status < 300:
                     return
                 text = (await response.text(errors="replace")).strip()
-                raise DeliveryFailed(f"HTTP {response.status}: {text[:ERROR_TEXT_LIMIT]}".rstrip(": "))
+                raise DeliveryFailed(
+                    f"HTTP {response.status}: {text[:ERROR_TEXT_LIMIT]}".rstrip(": ")
+                )
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise DeliveryFailed(f"{type(error).__name__}: {error}".rstrip(": ")) from error
 
@@ -212,14 +260,29 @@ class DeliveryService:
         next_attempt = await self._db.read(notifications.fetch_next_attempt)
         if next_attempt is not None:
             wait = max(0.0, min(wait, (next_attempt - self._clock.now()).total_seconds()))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._woken.wait(), timeout=wait)
-        except TimeoutError:
-            pass
 
 
 _UNKNOWN = "unknown destination"
 
 
-def _fetch_due(conn: Any, *, now: dt.datetime, limit: int) -> list[Delivery]:
+class NotRetryable(Exception):
+    """Only a failed delivery can be retried; pending and delivered ones are left alone."""
+
+
+def _retry(conn: Connection, *, delivery_id: int, now: dt.datetime) -> Delivery:
+    before = notifications.fetch(conn, delivery_id)
+    if before.status != DeliveryStatus.FAILED:
+        raise NotRetryable(
+            f"notification delivery {delivery_id} is {before.status}; only failed ones are retried"
+        )
+    return notifications.retry(conn, delivery_id, now)
+
+
+def _nothing(conn: Connection) -> None:
+    pass
+
+
+def _fetch_due(conn: Connection, *, now: dt.datetime, limit: int) -> list[Delivery]:
     return notifications.fetch_due(conn, now, limit)

@@ -24,7 +24,9 @@ def recipients(settings: EmailConfig, payload: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def compose(settings: EmailConfig, payload: dict[str, Any], to: list[str]) -> email.message.EmailMessage:
+def compose(
+    settings: EmailConfig, payload: dict[str, Any], to: list[str]
+) -> email.message.EmailMessage:
     message = email.message.EmailMessage()
     message["From"] = settings.from_address
     message["To"] = ", ".join(to)

@@ -9,7 +9,8 @@ def next_delay(attempts: int, first: dt.timedelta, ceiling: dt.timedelta) -> dt.
     """The wait after the `attempts`-th failed attempt: first, 2 * first, 4 * first, ..."""
     # Capped before multiplying, so that a long outage cannot overflow timedelta.
     exponent = min(max(attempts - 1, 0), 20)
-    return min(first * (2**exponent), ceiling)
+    delay: dt.timedelta = first * 2**exponent
+    return min(delay, ceiling)
 
 
 def gives_up(attempts: int, max_attempts: int) -> bool:
