@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from flamenco.manager import keys
 from support.fakes import FakeClock
 from support.jobs import job_status, submit_echo_sleep
 from support.manager import RunningManager, run_manager
+from support.notifications import deliveries, run_whole_job
 from support.waiting import until
 from support.webhook_receiver import WebhookReceiver, running_receiver
 from support.worker_session import WorkerSession
@@ -43,23 +43,6 @@ async def farm(
     options = {"clock": clock} if clock else {}
     async for running in run_manager(make_manager_config(**settings), **options):
         yield running
-
-
-async def run_whole_job(running: RunningManager, **job: Any) -> dict[str, Any]:
-    worker = WorkerSession(running.client)
-    await worker.start()
-    submitted = await submit_echo_sleep(running.client, repeats=1, **job)
-    for _ in range(2):
-        await worker.complete(await worker.next_task())
-    assert await job_status(running.client, submitted["id"]) == "completed"
-    return submitted
-
-
-async def deliveries(running: RunningManager, **query: Any) -> list[dict[str, Any]]:
-    suffix = "?" + urllib.parse.urlencode(query) if query else ""
-    reply = await running.client.get(f"/api/v3/notifications/deliveries{suffix}", expect=200)
-    listed: list[dict[str, Any]] = reply.json()["deliveries"]
-    return listed
 
 
 async def test_completed_job_is_posted_as_signed_json(make_manager_config: ConfigMaker) -> None:
