@@ -33,6 +33,7 @@ class WebhookReceiver:
     hang: bool = False
     accepted: list[Received] = field(default_factory=list)
     refused: list[Received] = field(default_factory=list)
+    abandoned: list[Received] = field(default_factory=list)
     hanging: int = 0
     url: str = ""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -43,6 +44,10 @@ class WebhookReceiver:
             self.hanging += 1
             while self.hang:
                 await asyncio.sleep(0.05)
+            if request.transport is None or request.transport.is_closing():
+                # The sender is gone (killed): nobody hears this answer.
+                self.abandoned.append(received)
+                return web.Response(status=204)
         if self.failures > 0:
             self.failures -= 1
             self.refused.append(received)
