@@ -1,4 +1,4 @@
-"""A Manager killed with SIGKILL between a job's completion and its webhook delivers after a restart."""
+"""A Manager killed (SIGKILL) between a job completing and its webhook delivers after a restart."""
 
 from __future__ import annotations
 
