@@ -16,6 +16,7 @@ from flamenco.manager import keys
 from support.fakes import FakeClock
 from support.jobs import job_status, submit_echo_sleep
 from support.manager import RunningManager, run_manager
+from support.manager_process import free_port
 from support.notifications import deliveries, run_whole_job
 from support.waiting import until
 from support.webhook_receiver import WebhookReceiver, running_receiver
@@ -61,6 +62,7 @@ async def test_completed_job_is_posted_as_signed_json(make_manager_config: Confi
             assert payload["job"]["status"] == "completed"
             assert payload["job"]["submitter"] == {"name": "ana", "email": "ana@studio.test"}
             assert payload["manager"]["name"] == "Test Farm"
+            assert payload["detail"].startswith('Changed to status "completed"')
 
             # Verified the way docs/notifications.md tells receivers to.
             timestamp = request.headers["X-Flamenco-Timestamp"]
@@ -224,3 +226,29 @@ async def test_without_destinations_nothing_is_recorded(make_manager_config: Con
         await run_whole_job(running)
         listed = (await running.client.get("/api/v3/notifications/deliveries", expect=200)).json()
         assert listed == {"deliveries": [], "destinations": []}
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_deliveries_to_a_removed_webhook_fail_visibly(
+    make_manager_config: ConfigMaker,
+) -> None:
+    unreachable = {"name": "gone", "url": f"http://127.0.0.1:{free_port()}/hook"}
+    settings = notifications(unreachable, retry_delay="1h0m0s")
+    async with farm(make_manager_config, notifications=settings) as running:
+        await run_whole_job(running)
+
+        async def attempted() -> bool:
+            return [d["attempts"] for d in await deliveries(running)] == [1]
+
+        await until(attempted, timeout=10)
+        [pending] = await deliveries(running)
+        assert pending["status"] == "pending"
+        assert pending["last_error"].startswith("ClientConnectorError")
+    async with farm(make_manager_config, notifications=notifications()) as running:
+
+        async def failed() -> bool:
+            return [d["status"] for d in await deliveries(running)] == ["failed"]
+
+        await until(failed, timeout=10)
+        [shown] = await deliveries(running)
+        assert shown["last_error"] == "unknown destination: 'gone' is no longer configured"

@@ -150,6 +150,12 @@ class DeliveryService:
         except DeliveryFailed as error:
             await self._record_failure(delivery, str(error))
             return
+        except Exception as error:
+            # A bug in making the message (a payload from a newer Manager, say) fails
+            # this delivery, visibly, rather than the whole Manager.
+            logger.exception("notification could not be sent", extra={"delivery": delivery.id})
+            await self._record_failure(delivery, f"{type(error).__name__}: {error}")
+            return
         now = self._clock.now()
         await self._db.write(
             functools.partial(

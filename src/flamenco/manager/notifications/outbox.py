@@ -65,13 +65,16 @@ class Outbox:
         self._on_recorded.append(callback)
 
     def job_status_changed(
-        self, conn: Connection, job: Job, new_status: JobStatus, now: dt.datetime
+        self, conn: Connection, job: Job, new_status: JobStatus, now: dt.datetime, *, detail: str
     ) -> None:
-        """The state machine's hook: record job-completed or job-failed when a job gets there."""
+        """The state machine's hook: record job-completed or job-failed when a job gets there.
+
+        `job` is as it was before the change; `detail` is its new activity.
+        """
         event = _EVENT_OF_JOB_STATUS.get(new_status)
         if event is None or new_status == job.status:
             return
-        self.record_job(conn, event, job, now, previous_status=job.status, detail=job.activity)
+        self.record_job(conn, event, job, now, previous_status=job.status, detail=detail)
 
     def worker_status_changed(
         self,

@@ -215,8 +215,9 @@ class StateMachine:
         if status == job.status:
             return None
         logger.info("job status changed", extra={"job": job_uuid, "from": job.status, "to": status})
-        jobs.save_job_status(conn, job.id, status, f'Changed to status "{status}": {reason}', now)
-        self.outbox.job_status_changed(conn, job, status, now)
+        activity = f'Changed to status "{status}": {reason}'
+        jobs.save_job_status(conn, job.id, status, activity, now)
+        self.outbox.job_status_changed(conn, job, status, now, detail=activity)
         effect = transitions.effect_of_job_status(status, job.status)
         return _EnteredStatus(job.id, status, job.status, effect)
 
@@ -299,7 +300,7 @@ class StateMachine:
             extra={"job": job.uuid, "from": old_status, "to": new_status, "activity": activity},
         )
         jobs.save_job_status(conn, job.id, new_status, activity, now)
-        self.outbox.job_status_changed(conn, job, new_status, now)
+        self.outbox.job_status_changed(conn, job, new_status, now, detail=activity)
         effect = transitions.effect_of_job_status(new_status, old_status)
         if effect.task_update is not None:
             update = effect.task_update
