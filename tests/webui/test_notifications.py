@@ -87,5 +87,11 @@ async def test_deliveries_show_and_a_failed_one_is_retried(
         await expect(view.locator("tr[data-status=delivered]")).to_have_count(2, timeout=15_000)
         await expect(view.locator("tr[data-status=failed]")).to_have_count(0)
         assert len(refusing.accepted) == 1
+
+        # The mail settings have a tab of their own on the Settings page.
+        await page.get_by_role("link", name="Settings").click()
+        await page.get_by_role("tab", name="Notifications").click()
+        await expect(page.get_by_label("SMTP server")).to_be_visible()
+        await expect(page.get_by_label("Attempts")).to_have_value("2")
     finally:
         await manager.stop()
