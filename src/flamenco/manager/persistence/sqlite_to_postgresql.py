@@ -51,6 +51,7 @@ FARM_TABLES = (
     FarmTable("jobs", ("id", "worker_tag_id")),
     FarmTable("tasks", ("id", "job_id", "worker_id")),
     FarmTable("task_dependencies", ("task_id", "dependency_id")),
+    FarmTable("job_dependencies", ("job_id", "depends_on_job_id")),
     FarmTable("task_failures", ("task_id", "worker_id")),
     FarmTable("job_blocks", ("id", "job_id", "worker_id")),
     FarmTable("sleep_schedules", ("id", "worker_id")),
