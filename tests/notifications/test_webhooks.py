@@ -252,3 +252,67 @@ async def test_deliveries_to_a_removed_webhook_fail_visibly(
         await until(failed, timeout=10)
         [shown] = await deliveries(running)
         assert shown["last_error"] == "unknown destination: 'gone' is no longer configured"
+
+
+# A job type with an approval gate between a preview and the final task.
+GATED_JOB_TYPE = """\
+const JOB_TYPE = { label: "Gated Echo", settings: [] };
+
+function compileJob(job) {
+  const before = author.Task("preview", "misc");
+  before.addCommand(author.Command("echo", { message: "preview" }));
+  job.addTask(before);
+  const approval = author.Task("approve lighting", "approval");
+  approval.addDependency(before);
+  job.addTask(approval);
+  const after = author.Task("final", "misc");
+  after.addCommand(author.Command("echo", { message: "final" }));
+  after.addDependency(approval);
+  job.addTask(after);
+}
+"""
+
+
+async def test_a_job_reaching_its_approval_gate_is_reported_once(
+    make_manager_config: ConfigMaker,
+) -> None:
+    async with running_receiver() as receiver:
+        hook = {"url": receiver.url, "events": ["job-waiting-for-approval"]}
+        async with farm(make_manager_config, notifications=notifications(hook)) as running:
+            scripts = running.app[keys.CONFIG].job_scripts_path
+            scripts.mkdir(parents=True, exist_ok=True)
+            (scripts / "gated_echo.js").write_text(GATED_JOB_TYPE, encoding="utf-8")
+            job = (
+                await running.client.post(
+                    "/api/v3/jobs",
+                    json_body={
+                        "name": "Shot 020",
+                        "type": "gated-echo",
+                        "priority": 50,
+                        "submitter_platform": "linux",
+                        "settings": {},
+                        "metadata": {"user.email": "ana@studio.test"},
+                    },
+                    expect=200,
+                )
+            ).json()
+            worker = WorkerSession(running.client)
+            await worker.start()
+            await worker.complete(await worker.next_task())  # the preview
+
+            await until(lambda: len(receiver.accepted) == 1, timeout=10)
+            payload = receiver.accepted[0].json()
+            assert payload["event"] == "job-waiting-for-approval"
+            assert payload["summary"] == 'Job "Shot 020" is waiting for approval'
+            assert payload["detail"] == 'awaiting approval of "approve lighting"'
+            assert payload["job"]["id"] == job["id"]
+            assert payload["job"]["submitter"]["email"] == "ana@studio.test"
+
+            tasks = (await running.client.get(f"/api/v3/jobs/{job['id']}/tasks", expect=200)).json()
+            [approval] = [t for t in tasks["tasks"] if t["name"] == "approve lighting"]
+            await running.client.post(
+                f"/api/v3/tasks/{approval['id']}/approve", json_body={}, expect=204
+            )
+            await worker.complete(await worker.next_task())  # the final task
+            assert await job_status(running.client, job["id"]) == "completed"
+            assert len(await deliveries(running)) == 1

@@ -16,9 +16,10 @@ from typing import Any
 from flamenco.api.enums import JobStatus, WorkerStatus
 from flamenco.manager.config.schema import NotificationEvent, NotificationsConfig
 from flamenco.manager.notifications import messages
-from flamenco.manager.persistence import notifications
+from flamenco.manager.persistence import job_dependencies, notifications
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Worker
+from flamenco.manager.state_machine import job_graph_rules
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,27 @@ class Outbox:
         if event is None or new_status == job.status:
             return
         self.record_job(conn, event, job, now, previous_status=job.status, detail=detail)
+
+    def task_completed(self, conn: Connection, task_id: int, job: Job, now: dt.datetime) -> None:
+        """Record job-waiting-for-approval for each approval gate this task's completion opened.
+
+        Looks only when someone subscribed, so that farms without it pay nothing per task.
+        """
+        if not destinations_for(self._settings, NotificationEvent.JOB_WAITING_FOR_APPROVAL):
+            return
+        if job.status not in job_graph_rules.APPROVABLE_JOB_STATUSES:
+            return
+        freed = notifications.fetch_approvals_freed_by(conn, task_id)
+        if not freed or job_dependencies.fetch_unfinished_dependencies(conn, job.id):
+            return
+        for name in freed:
+            self.record_job(
+                conn,
+                NotificationEvent.JOB_WAITING_FOR_APPROVAL,
+                job,
+                now,
+                detail=job_graph_rules.awaiting_approval_message(name),
+            )
 
     def worker_status_changed(
         self,

@@ -135,3 +135,9 @@ def delete_finished_before(conn: Connection, before: dt.datetime) -> int:
     return conn.execute(
         "delete_finished_notification_deliveries", {"before": to_db_time(before)}
     ).rowcount
+
+
+def fetch_approvals_freed_by(conn: Connection, task_id: int) -> list[str]:
+    """Names of the approval tasks that completing `task_id` left waiting for a person."""
+    rows = conn.execute("fetch_approvals_freed_by_task", {"task_id": task_id})
+    return [str(row["name"]) for row in rows]

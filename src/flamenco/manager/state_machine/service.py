@@ -162,6 +162,9 @@ class StateMachine:
         elif steps_delta:
             job = jobs.fetch_job_by_id(conn, job.id)
             changes.event(events.job_updated(job))
+        if new_status == TaskStatus.COMPLETED and old_status != new_status:
+            # An approval gate behind this task may now wait for a person.
+            self.outbox.task_completed(conn, task.id, job, now)
         return TaskStatusApplied(updated, job)
 
     async def change_job_status(

@@ -39,3 +39,19 @@ WHERE id = :id AND status = 'failed';
 
 -- name: delete_finished_notification_deliveries
 DELETE FROM notification_deliveries WHERE status <> 'pending' AND created_at < :before;
+
+-- name: fetch_approvals_freed_by_task
+-- Approval tasks that depend on this (just completed) task and now have no unfinished
+-- task dependencies left: they start waiting for a person.
+SELECT approval.id, approval.name
+FROM task_dependencies
+JOIN tasks AS approval ON approval.id = task_dependencies.task_id
+WHERE task_dependencies.dependency_id = :task_id
+  AND approval.type = 'approval'
+  AND approval.status = 'queued'
+  AND NOT EXISTS (
+      SELECT 1 FROM task_dependencies AS other
+      JOIN tasks AS dependency ON dependency.id = other.dependency_id
+      WHERE other.task_id = approval.id AND dependency.status <> 'completed'
+  )
+ORDER BY approval.id;
