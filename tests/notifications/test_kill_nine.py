@@ -65,9 +65,13 @@ async def test_delivery_survives_sigkill_between_event_and_delivery(
                     delivered.headers["X-Flamenco-Delivery"]
                     == cut_off.headers["X-Flamenco-Delivery"]
                 )
-                reply = await client.get("/api/v3/notifications/deliveries", expect=200)
-                [shown] = reply.json()["deliveries"]
-                assert shown["status"] == "delivered"
+
+                async def shows_delivered() -> bool:
+                    reply = await client.get("/api/v3/notifications/deliveries", expect=200)
+                    return [d["status"] for d in reply.json()["deliveries"]] == ["delivered"]
+
+                # The receiver answers before the Manager records that it did.
+                await until(shows_delivered, timeout=10)
         finally:
             if manager.process is not None:
                 await manager.stop()

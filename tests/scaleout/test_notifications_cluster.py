@@ -59,7 +59,8 @@ async def test_only_the_leader_delivers_and_its_successor_carries_on(tmp_path: P
             assert sorted(delivered) == sorted(job_ids)
             deliveries = {request.headers["X-Flamenco-Delivery"] for request in receiver.accepted}
             assert len(deliveries) == JOBS
-            assert delivering(cluster) == [leader.base_url]
+            # The receiver answers before the leader logs that it delivered.
+            await until(lambda: delivering(cluster) == [leader.base_url], timeout=10)
 
             sigkill(leader)
             successor = await cluster.wait_for_one_leader()
@@ -68,4 +69,4 @@ async def test_only_the_leader_delivers_and_its_successor_carries_on(tmp_path: P
             )
             await until(lambda: len(receiver.accepted) == JOBS + 1, timeout=20)
             assert receiver.accepted[-1].json()["job"]["id"] == last
-            assert delivering(cluster) == [successor.base_url]
+            await until(lambda: delivering(cluster) == [successor.base_url], timeout=10)
