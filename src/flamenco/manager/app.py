@@ -104,9 +104,7 @@ async def create_app(
     )
     variables = Variables.from_loaded(loaded)
     outbox = Outbox(settings.notifications, manager_name=settings.manager_name)
-    notification_delivery = DeliveryService(
-        db, settings.notifications, clock, manager_name=settings.manager_name
-    )
+    notification_delivery = DeliveryService(db, settings.notifications, clock)
     outbox.on_recorded(notification_delivery.wake)
     state_machine = StateMachine(db, broker, task_logs, clock, outbox=outbox)
     compilers = job_compilers.JobCompilers(

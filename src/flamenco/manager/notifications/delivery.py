@@ -45,13 +45,10 @@ class DeliveryFailed(Exception):
 class DeliveryService:
     """Delivers what the Outbox recorded, oldest first, until each is delivered or given up."""
 
-    def __init__(
-        self, db: Database, settings: NotificationsConfig, clock: Clock, *, manager_name: str
-    ) -> None:
+    def __init__(self, db: Database, settings: NotificationsConfig, clock: Clock) -> None:
         self._db = db
         self._settings = settings
         self._clock = clock
-        self._manager_name = manager_name
         self._webhooks = {webhook.name or webhook.url: webhook for webhook in settings.webhooks}
         self._woken = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
