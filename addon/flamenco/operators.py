@@ -334,7 +334,9 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
             worker_tag=worker_tags.selected_id(scene),
             submitter_platform=manager_info.submitter_platform(),
             metadata=submission.default_metadata(
-                blender_version=bpy.app.version_string, project=project_root
+                blender_version=bpy.app.version_string,
+                project=project_root,
+                user_email=preferences.get(context).user_email,
             ),
         )
         depends_on = chains.parse_job_ids(self.depends_on)

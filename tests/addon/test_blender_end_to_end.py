@@ -225,6 +225,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(
         jobs = await jobs_by_name(manager.base_url)
         check_shared_storage_job(jobs["shared storage"], shared, output_root)
         assert jobs["shared storage"]["metadata"]["blender.version"] == result["blender_version"]
+        assert jobs["shared storage"]["metadata"]["user.email"] == "artist@studio.test"
         assert "version mismatch" not in jobs
         assert jobs["forced submission"]["status"] == "paused"
         in_place = jobs["in place"]
@@ -303,6 +304,7 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
         "manager_url",
         "job_storage_for_gui",
         "project_finder",
+        "user_email",
     } <= drawn, drawn
     assert "Follows the scene's frame range" in drawn  # shown instead of the frames field
     assert not {"blendfile", "fps", "format", "scene"} & drawn  # hidden or web-only

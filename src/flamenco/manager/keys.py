@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from flamenco.manager.eventbus.work_notices import WorkNotices
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
+    from flamenco.manager.notifications.delivery import DeliveryService
+    from flamenco.manager.notifications.outbox import Outbox
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.approvals import ApprovalService
@@ -75,6 +77,9 @@ EVENT_RELAY: web.AppKey[RedisEventRelay] = web.AppKey("event_relay")
 FARM_LOCK: web.AppKey[FarmLock | None] = web.AppKey("farm_lock")
 # Set once the background services start.
 FARM_DUTIES: web.AppKey[FarmDuties] = web.AppKey("farm_duties")
+# Notifications: what records them in the outbox, and what delivers them (leader only).
+NOTIFICATION_OUTBOX: web.AppKey[Outbox] = web.AppKey("notification_outbox")
+NOTIFICATION_DELIVERY: web.AppKey[DeliveryService] = web.AppKey("notification_delivery")
 # How the app asks to be stopped or restarted by whoever runs it.
 RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 

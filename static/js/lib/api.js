@@ -118,3 +118,8 @@ export const fetchWorkerTags = () => get('/worker-mgt/tags');
 export const createWorkerTag = (tag) => post('/worker-mgt/tags', tag);
 export const updateWorkerTag = (tagId, tag) => put(`/worker-mgt/tag/${id(tagId)}`, tag);
 export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`);
+
+// Notifications (extension): the outbox's recent deliveries.
+export const fetchNotificationDeliveries = (limit = 100) => get(`/notifications/deliveries?limit=${limit}`);
+export const retryNotificationDelivery = (deliveryId) =>
+  post(`/notifications/deliveries/${id(String(deliveryId))}/retry`);

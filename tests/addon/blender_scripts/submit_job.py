@@ -350,6 +350,7 @@ def main():
     step("refresh")
     prefs = bpy.context.preferences.addons["flamenco"].preferences
     prefs.manager_url = config["manager_url"]  # refreshes, as upstream's preference does
+    prefs.user_email = "artist@studio.test"  # sent as the job metadata's user.email
     bpy.ops.flamenco.ping_manager()
     result["ping"] = bpy.context.window_manager.flamenco_status_ping
     result["job_storage_pref"] = prefs.job_storage_for_gui

@@ -132,6 +132,20 @@ CREATE TABLE job_dependencies (
     PRIMARY KEY (job_id, depends_on_job_id)
 ) WITHOUT ROWID;
 
+CREATE TABLE notification_deliveries (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_attempt_at TEXT,
+    delivered_at TEXT,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -162,6 +176,9 @@ CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id)
 
 CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
     WHERE status IN ('queued', 'soft-failed') AND job_waiting = 0;
+
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -13,6 +13,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
+from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import Database, job_dependencies, jobs
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
@@ -81,11 +82,21 @@ class StateMachine:
     operations that do all of that themselves.
     """
 
-    def __init__(self, db: Database, broker: Broker, task_logs: TaskLogs, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        task_logs: TaskLogs,
+        clock: Clock,
+        *,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._db = db
         self._broker = broker
         self._task_logs = task_logs
         self._clock = clock
+        # Notifications are recorded in the transaction of the change they tell of.
+        self.outbox = outbox or Outbox.disabled()
 
     def publish(self, changes: Changes) -> None:
         """Queue the Manager's log lines and send the events of a committed change.
@@ -154,6 +165,9 @@ class StateMachine:
         elif steps_delta:
             job = jobs.fetch_job_by_id(conn, job.id)
             changes.event(events.job_updated(job))
+        if new_status == TaskStatus.COMPLETED and old_status != new_status:
+            # An approval gate behind this task may now wait for a person.
+            self.outbox.task_completed(conn, task.id, job, now)
         return TaskStatusApplied(updated, job)
 
     async def change_job_status(
@@ -210,7 +224,9 @@ class StateMachine:
         if status == job.status:
             return None
         logger.info("job status changed", extra={"job": job_uuid, "from": job.status, "to": status})
-        jobs.save_job_status(conn, job.id, status, f'Changed to status "{status}": {reason}', now)
+        activity = f'Changed to status "{status}": {reason}'
+        jobs.save_job_status(conn, job.id, status, activity, now)
+        self.outbox.job_status_changed(conn, job, status, now, detail=activity)
         # In the same transaction as the status: the jobs waiting for this one must
         # never miss that it completed.
         self._tell_dependents(conn, told, dataclasses.replace(job, status=status), now)
@@ -295,6 +311,7 @@ class StateMachine:
             extra={"job": job.uuid, "from": old_status, "to": new_status, "activity": activity},
         )
         jobs.save_job_status(conn, job.id, new_status, activity, now)
+        self.outbox.job_status_changed(conn, job, new_status, now, detail=activity)
         effect = transitions.effect_of_job_status(new_status, old_status)
         if effect.task_update is not None:
             update = effect.task_update
