@@ -31,6 +31,9 @@ from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
+from flamenco.manager.render_statistics.recorder import FrameRecorder
+from flamenco.manager.render_statistics.retention import StatisticsRetention
+from flamenco.manager.render_statistics.service import RenderStatistics
 from flamenco.manager.services import upnp_ssdp
 from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.disk_space import DiskSpace
@@ -100,7 +103,9 @@ async def create_app(
         on_disk_full=disk_space.report,
     )
     variables = Variables.from_loaded(loaded)
-    state_machine = StateMachine(db, broker, task_logs, clock)
+    recording = settings.render_statistics
+    state_machine = StateMachine(db, broker, task_logs, clock, record_task_runs=recording)
+    frame_recorder = FrameRecorder(db, clock) if recording else None
     compilers = job_compilers.JobCompilers(
         scripts_dir=loaded.job_scripts_path,
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
@@ -147,7 +152,11 @@ async def create_app(
             blocklist_threshold=settings.blocklist_threshold,
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
+        frame_recorder=frame_recorder,
     )
+    app[keys.RENDER_STATISTICS] = RenderStatistics(db, clock, enabled=recording)
+    if frame_recorder is not None:
+        app[keys.FRAME_RECORDER] = frame_recorder
     app[keys.FARM_LOCK] = (
         FarmLock(str(loaded.database_location), FARM_DUTIES_LOCK)
         if loaded.uses_postgresql
@@ -236,6 +245,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         services["wal-checkpoints"] = lambda: maintenance.run_wal_checkpoints(db)
     if keys.EVENT_RELAY in app:
         services["event-relay"] = app[keys.EVENT_RELAY].run
+    if keys.FRAME_RECORDER in app:
+        services["frame-recorder"] = app[keys.FRAME_RECORDER].run
     duties: dict[str, Duty] = {
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
@@ -243,6 +254,9 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, loaded.config.database_check_period, health.integrity_checked
         ),
+        "render-statistics-retention": StatisticsRetention(
+            db, app[keys.CLOCK], keep=loaded.config.render_statistics_retention
+        ).run,
     }
     if isinstance(db, SQLiteDatabase):
         # PostgreSQL's backups are its administrator's (pg_dump, docs/scale-out.md).

@@ -242,6 +242,10 @@ class ManagerConfig:
     http_max_connections: int = dataclasses.field(
         default=10_000, metadata=_extension(_at_least_one)
     )
+    render_statistics: bool = dataclasses.field(default=True, metadata=_extension(_any_value))
+    render_statistics_retention: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(days=90), metadata=_extension(_not_negative)
+    )
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

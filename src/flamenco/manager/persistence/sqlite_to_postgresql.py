@@ -56,6 +56,8 @@ FARM_TABLES = (
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
+    FarmTable("task_runs", ("id", "task_id")),
+    FarmTable("frame_statistics", ("id",)),
 )
 
 

@@ -12,7 +12,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.persistence import Database, jobs, render_statistics
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
@@ -80,11 +80,20 @@ class StateMachine:
     operations that do all of that themselves.
     """
 
-    def __init__(self, db: Database, broker: Broker, task_logs: TaskLogs, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        task_logs: TaskLogs,
+        clock: Clock,
+        *,
+        record_task_runs: bool = False,
+    ) -> None:
         self._db = db
         self._broker = broker
         self._task_logs = task_logs
         self._clock = clock
+        self._record_task_runs = record_task_runs
 
     def publish(self, changes: Changes) -> None:
         """Queue the Manager's log lines and send the events of a committed change.
@@ -138,6 +147,8 @@ class StateMachine:
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
+            if self._record_task_runs:
+                self._record_task_run(conn, task, updated, old_status, new_status, now)
         changes.event(events.task_updated(updated, previous_status=old_status))
 
         counts = _TaskCountsOnDemand(conn, job.id)
@@ -152,6 +163,25 @@ class StateMachine:
             job = jobs.fetch_job_by_id(conn, job.id)
             changes.event(events.job_updated(job))
         return TaskStatusApplied(updated, job)
+
+    @staticmethod
+    def _record_task_run(
+        conn: Connection,
+        task: Task | TaskRef,
+        updated: Task,
+        old_status: TaskStatus,
+        new_status: TaskStatus,
+        now: dt.datetime,
+    ) -> None:
+        """Render statistics: a run starts when a task becomes active and ends when it stops
+        being active. One statement each, in this transaction, rather than per log line."""
+        if new_status == TaskStatus.ACTIVE:
+            # A waiting task changes only when its status or activity does, so its last
+            # change is when it joined the queue.
+            queued_at = task.updated_at if isinstance(task, Task) else None
+            render_statistics.start_task_run(conn, updated, queued_at, now)
+        elif old_status == TaskStatus.ACTIVE:
+            render_statistics.finish_task_run(conn, task.id, new_status, now)
 
     async def change_job_status(
         self,
