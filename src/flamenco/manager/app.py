@@ -154,7 +154,10 @@ async def create_app(
         ),
         frame_recorder=frame_recorder,
     )
-    app[keys.RENDER_STATISTICS] = RenderStatistics(db, clock, enabled=recording)
+    app[keys.RENDER_STATISTICS] = RenderStatistics(db, clock, recorder=frame_recorder)
+    app[keys.RENDER_STATISTICS_RETENTION] = StatisticsRetention(
+        db, clock, keep=settings.render_statistics_retention
+    )
     if frame_recorder is not None:
         app[keys.FRAME_RECORDER] = frame_recorder
     app[keys.FARM_LOCK] = (
@@ -254,9 +257,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, loaded.config.database_check_period, health.integrity_checked
         ),
-        "render-statistics-retention": StatisticsRetention(
-            db, app[keys.CLOCK], keep=loaded.config.render_statistics_retention
-        ).run,
+        "render-statistics-retention": app[keys.RENDER_STATISTICS_RETENTION].run,
     }
     if isinstance(db, SQLiteDatabase):
         # PostgreSQL's backups are its administrator's (pg_dump, docs/scale-out.md).

@@ -32,9 +32,7 @@ MAX_PENDING_FRAMES = 100_000
 class FrameRecorder:
     """Follows each active task's log and stores the frames it reports."""
 
-    def __init__(
-        self, db: Database, clock: Clock, *, flush_seconds: float = FLUSH_SECONDS
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, *, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._db = db
         self._clock = clock
         self._flush_seconds = flush_seconds

@@ -86,9 +86,7 @@ def estimate_completion(
     """
     if job_status not in _RUNNING_JOB_STATUSES:
         return None
-    completed = [
-        running_seconds(run, now) for run in runs if run.status == TaskStatus.COMPLETED
-    ]
+    completed = [running_seconds(run, now) for run in runs if run.status == TaskStatus.COMPLETED]
     if not completed:
         return None
     mean = statistics.fmean(completed)
@@ -156,5 +154,7 @@ def utilisation(
             overlap = (min(end, bucket_end) - max(begin, bucket_begin)).total_seconds()
             if overlap > 0:
                 worker.busy_seconds[index] += overlap
-    workers = sorted(by_worker.values(), key=lambda worker: (worker.worker_name, worker.worker_uuid))
+    workers = sorted(
+        by_worker.values(), key=lambda worker: (worker.worker_name, worker.worker_uuid)
+    )
     return Utilisation(since, until, bucket_seconds, starts, workers)

@@ -10,6 +10,7 @@ from flamenco.manager.persistence import Database, errors, jobs, render_statisti
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.render_statistics import FrameStatistic, TaskRun
 from flamenco.manager.render_statistics import reports
+from flamenco.manager.render_statistics.recorder import FrameRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +28,24 @@ class StatisticsUnknown(errors.NotFound):
 
 
 class RenderStatistics:
-    def __init__(self, db: Database, clock: Clock, *, enabled: bool) -> None:
+    def __init__(self, db: Database, clock: Clock, *, recorder: FrameRecorder | None) -> None:
         self._db = db
         self._clock = clock
-        self.enabled = enabled
+        self._recorder = recorder
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this Manager records statistics (the render_statistics setting)."""
+        return self._recorder is not None
 
     def now(self) -> dt.datetime:
         return self._clock.now()
 
     async def job(self, job_uuid: str) -> JobStatistics:
         """Raises StatisticsUnknown for a job that neither exists nor left statistics."""
+        if self._recorder is not None:
+            # This process's frames read but not yet stored; other processes' follow soon.
+            await self._recorder.flush()
         now = self._clock.now()
 
         def read(conn: Connection) -> JobStatistics:

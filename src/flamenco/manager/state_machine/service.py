@@ -178,8 +178,7 @@ class StateMachine:
         if new_status == TaskStatus.ACTIVE:
             # A waiting task changes only when its status or activity does, so its last
             # change is when it joined the queue.
-            queued_at = task.updated_at if isinstance(task, Task) else None
-            render_statistics.start_task_run(conn, updated, queued_at, now)
+            render_statistics.start_task_run(conn, updated, task.updated_at, now)
         elif old_status == TaskStatus.ACTIVE:
             render_statistics.finish_task_run(conn, task.id, new_status, now)
 
