@@ -112,3 +112,9 @@ export const fetchWorkerTags = () => get('/worker-mgt/tags');
 export const createWorkerTag = (tag) => post('/worker-mgt/tags', tag);
 export const updateWorkerTag = (tagId, tag) => put(`/worker-mgt/tag/${id(tagId)}`, tag);
 export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`);
+
+// Render statistics (extension)
+export const fetchJobRenderStatistics = (jobId) => get(`/statistics/jobs/${id(jobId)}`);
+export const fetchFarmUtilisation = (since, until) =>
+  get(`/statistics/farm/utilisation?since=${id(since)}&until=${id(until)}`);
+export const statisticsCsvUrl = (path) => `${BASE}/statistics/${path}${path.includes('?') ? '&' : '?'}format=csv`;
