@@ -12,6 +12,13 @@ machine. Every update carries a line of Blender's render progress
 upper bound of the cost. It prints each round's throughput and the ratio of
 "on" to "off" (target: at least 0.95, a drop under 5 %), and how many frames
 the "on" Manager stored.
+
+On a machine that other work shares, throughput swings from round to round
+by more than the cost measured; so it also prints the Manager's own CPU time
+per update (user and system, from /proc), which such noise barely moves, and
+the throughput that CPU time allows, on / off; and, measured in this process,
+what reading the log costs per update (the part of recording that every
+update pays; frames are written in batches every 2 seconds).
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -105,6 +114,27 @@ async def hammer(
     return count / seconds
 
 
+def parse_microseconds(updates: int = 20_000) -> float:
+    """CPU time of FrameRecorder.observe_log per update, on this benchmark's log text."""
+    from flamenco.clock import SystemClock
+    from flamenco.manager.render_statistics.recorder import FrameRecorder
+
+    recorder = FrameRecorder(None, SystemClock())  # type: ignore[arg-type]
+    texts = [progress_log(index) for index in range(1000)]
+    started = time.process_time()
+    for number in range(updates):
+        recorder.observe_log(
+            "job", f"task-{number % WORKERS}", "worker", texts[number % 1000], task_ended=False
+        )
+    return (time.process_time() - started) / updates * 1e6
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def stored_frames(session: aiohttp.ClientSession, base_url: str, job_id: str) -> int:
     async with session.get(f"{base_url}/api/v3/statistics/jobs/{job_id}") as reply:
         body = await reply.json()
@@ -122,13 +152,23 @@ async def run(seconds: float, rounds: int) -> None:
             clients = {"on": await prepare(session, on.base_url)}
             clients["off"] = await prepare(session, off.base_url)
             urls = {"on": on.base_url, "off": off.base_url}
+            pids = {"on": on.pid, "off": off.pid}
             rates: dict[str, list[float]] = {"on": [], "off": []}
+            cpu: dict[str, float] = {"on": 0.0, "off": 0.0}
+            updates: dict[str, float] = {"on": 0.0, "off": 0.0}
             for number in range(rounds):
                 order = ("off", "on") if number % 2 == 0 else ("on", "off")
                 for which in order:
+                    before = cpu_seconds(pids[which])
                     rate = await hammer(session, urls[which], clients[which], seconds)
+                    used = cpu_seconds(pids[which]) - before
+                    cpu[which] += used
+                    updates[which] += rate * seconds
                     rates[which].append(rate)
-                    print(f"  round {number + 1}, statistics {which:>3}: {rate:,.0f} updates/s")
+                    print(
+                        f"  round {number + 1}, statistics {which:>3}: {rate:,.0f} updates/s, "
+                        f"Manager CPU {used / (rate * seconds) * 1e6:,.0f} us/update"
+                    )
             async with session.get(on.base_url + "/api/v3/jobs") as reply:
                 job_id = (await reply.json())["jobs"][0]["id"]
             frames = await stored_frames(session, on.base_url, job_id)
@@ -141,7 +181,18 @@ async def run(seconds: float, rounds: int) -> None:
         f"(per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
         f"median {statistics.median(ratios):.3f}; target >= 0.95)"
     )
+    per_update = {which: cpu[which] / updates[which] for which in cpu}
+    print(
+        f"Manager CPU per taskUpdate: on {per_update['on'] * 1e6:,.0f} us, "
+        f"off {per_update['off'] * 1e6:,.0f} us; throughput that allows, on / off: "
+        f"{per_update['off'] / per_update['on']:.3f} (target >= 0.95)"
+    )
     print(f"frames stored by the Manager with statistics on: {frames:,}")
+    parse = parse_microseconds()
+    print(
+        f"reading the log: {parse:.1f} us per update, "
+        f"{parse / (per_update['off'] * 1e6) * 100:.1f} % of an update's CPU with statistics off"
+    )
 
 
 def main() -> None:

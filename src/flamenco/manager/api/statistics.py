@@ -19,6 +19,9 @@ from flamenco.manager.render_statistics import reports
 DEFAULT_PERIOD = dt.timedelta(hours=24)
 DEFAULT_BUCKETS = 96
 MAX_BUCKETS = 10_000
+# Periods outside these years are typing errors, and would overflow date arithmetic.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
 def _query(request: web.Request) -> Mapping[str, Any]:
@@ -160,12 +163,23 @@ def _period(request: web.Request, now: dt.datetime) -> tuple[dt.datetime, dt.dat
     try:
         until = wire.parse_time(query["until"]) if "until" in query else now
         since = wire.parse_time(query["since"]) if "since" in query else until - DEFAULT_PERIOD
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise PeriodInvalid(f"since and until must be RFC 3339 times: {error}") from None
+    try:
+        in_range = since >= EARLIEST and until <= LATEST
+    except OverflowError:  # year 1 or 9999 with an offset that crosses it
+        in_range = False
+    if not in_range:
+        raise PeriodInvalid(f"since and until must lie between {EARLIEST:%Y} and {LATEST:%Y}")
     if since >= until:
         raise PeriodInvalid("since must come before until")
     length = (until - since).total_seconds()
-    bucket = float(query.get("bucket_seconds") or max(1, round(length / DEFAULT_BUCKETS)))
+    requested = query.get("bucket_seconds")
+    default = max(1, round(length / DEFAULT_BUCKETS))
+    # A bucket longer than the period is the period: one bucket (and no float overflow).
+    bucket = (
+        length if requested is not None and requested >= length else float(requested or default)
+    )
     if length / bucket > MAX_BUCKETS:
         raise PeriodInvalid(
             f"{length / bucket:.0f} buckets asked for, at most {MAX_BUCKETS} allowed: "
