@@ -11,8 +11,8 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence.render_statistics import FrameStatistic, TaskRun
 
 SLOWEST_FRAMES = 10
-# Task statuses whose tasks still have to run before the job is done.
-_STILL_TO_RUN = (TaskStatus.QUEUED, TaskStatus.SOFT_FAILED, TaskStatus.ACTIVE)
+# Statuses of tasks that wait for a Worker before the job can be done.
+_WAITING = (TaskStatus.QUEUED, TaskStatus.SOFT_FAILED)
 _RUNNING_JOB_STATUSES = (JobStatus.ACTIVE, JobStatus.QUEUED)
 
 
@@ -90,9 +90,7 @@ def estimate_completion(
     if not completed:
         return None
     mean = statistics.fmean(completed)
-    waiting = sum(task_counts.get(status, 0) for status in _STILL_TO_RUN) - task_counts.get(
-        TaskStatus.ACTIVE, 0
-    )
+    waiting = sum(task_counts.get(status, 0) for status in _WAITING)
     active_runs = [run for run in runs if run.finished_at is None]
     work = waiting * mean + sum(max(0.0, mean - running_seconds(run, now)) for run in active_runs)
     parallel = max(1, task_counts.get(TaskStatus.ACTIVE, 0))
