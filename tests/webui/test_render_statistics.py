@@ -26,7 +26,8 @@ def blender_log(name: str) -> str:
 
 
 async def a_job_half_rendered(manager: ManagerProcess, api: ApiClient) -> dict[str, Any]:
-    """A job whose first task rendered two frames and completed, and whose second runs."""
+    """A job whose first task rendered two frames and completed, and whose second runs;
+    the Worker's ID goes into the job as `worker_id`."""
     job = await api.submit_echo_job("statistics job", repeats=2)
     async with aiohttp.ClientSession() as session:
         worker = WorkerSession(SpecCheckedClient(session, manager.base_url), name="chart-worker")
@@ -36,7 +37,7 @@ async def a_job_half_rendered(manager: ManagerProcess, api: ApiClient) -> dict[s
         await worker.update(first["uuid"], taskStatus="completed")
         second = await worker.next_task()
         await worker.update(second["uuid"], log=blender_log("eevee-3.4.1.txt"))
-    return job
+    return {**job, "worker_id": worker.uuid}
 
 
 async def test_job_frame_chart_and_estimated_end(
@@ -71,8 +72,9 @@ async def test_job_frame_chart_and_estimated_end(
 async def test_farm_utilisation_timeline(
     page: Any, manager: ManagerProcess, api: ApiClient
 ) -> None:
-    await a_job_half_rendered(manager, api)
-    await page.goto(f"{manager.base_url}/app/")
+    job = await a_job_half_rendered(manager, api)
+    await page.goto(f"{manager.base_url}/app/workers/{job['worker_id']}")
+    await expect(page.get_by_test_id("worker-busy")).to_contain_text("% of the last 24 hours")
     await page.get_by_role("link", name="Statistics").click()
     view = page.get_by_test_id("farm-statistics")
     await expect(view.get_by_role("heading", name="Farm utilisation")).to_be_visible()

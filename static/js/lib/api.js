@@ -115,6 +115,8 @@ export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`)
 
 // Render statistics (extension)
 export const fetchJobRenderStatistics = (jobId) => get(`/statistics/jobs/${id(jobId)}`);
+export const fetchWorkerUtilisation = (workerId, since, until) =>
+  get(`/statistics/workers/${id(workerId)}/utilisation?since=${id(since)}&until=${id(until)}`);
 export const fetchFarmUtilisation = (since, until) =>
   get(`/statistics/farm/utilisation?since=${id(since)}&until=${id(until)}`);
 export const statisticsCsvUrl = (path) => `${BASE}/statistics/${path}${path.includes('?') ? '&' : '?'}format=csv`;
