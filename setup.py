@@ -47,7 +47,7 @@ _RELATIVE_IMPORT = re.compile(
 
 
 class _IndexReferences(HTMLParser):
-    """The URLs of the import map and the module preloads of index.html."""
+    """The URLs of the import map, the module preloads and the stylesheets of index.html."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +59,11 @@ class _IndexReferences(HTMLParser):
         attributes = dict(attrs)
         if tag == "script" and attributes.get("type") == "importmap":
             self._in_import_map = True
-        elif tag == "link" and attributes.get("rel") == "modulepreload" and attributes.get("href"):
+        elif (
+            tag == "link"
+            and attributes.get("rel") in ("modulepreload", "stylesheet")
+            and attributes.get("href")
+        ):
             self.urls.append(str(attributes["href"]))
 
     def handle_endtag(self, tag: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from flamenco.manager import keys
 from flamenco.manager.services import job_deleter
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager
@@ -28,7 +29,17 @@ FARM_TABLES = {
     "job_blocks",
     "last_rendereds",
     "job_task_counts",
+    "task_runs",
+    "frame_statistics",
 }
+
+# A frame as Blender 3.4 reports it, so that the farm has render statistics.
+BLENDER_FRAME_LOG = (
+    "pid=4242 > Fra:1 Mem:8.47M (Peak 10.20M) | Time:00:00.00 | Mem:0.00M, Peak:0.00M | "
+    "Scene, ViewLayer | Finished\n"
+    "pid=4242 > Saved: '/render/busy/000001.png'\n"
+    "pid=4242 >  Time: 00:00.20 (Saving: 00:00.16)\n"
+)
 
 # What the farm's Manager needs: a blocklist after two failures, no task failed for good yet.
 BUSY_FARM_SETTINGS: dict[str, Any] = {"blocklist_threshold": 2, "task_fail_after_softfail_count": 5}
@@ -93,7 +104,9 @@ async def run_a_busy_farm(running: RunningManager) -> BusyFarm:
     # A job with dependencies (its sleep tasks wait for its echo task), failures and a blocklist.
     job = await submit_echo_sleep(client, name="busy job", repeats=4)
     echo = await steady.next_task()
+    await steady.update(echo["uuid"], log=BLENDER_FRAME_LOG)
     await steady.complete(echo)
+    await running.app[keys.FRAME_RECORDER].flush()
     await client.post(
         f"/api/v3/worker/task/{echo['uuid']}/output-produced",
         data=png(),  # type: ignore[arg-type]

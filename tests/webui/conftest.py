@@ -30,9 +30,10 @@ CHROMIUM_ARGS = [
 
 def _ensure_libraries() -> None:
     """The web interface needs its npm libraries; install them as the README's farm command does."""
-    if (STATIC / "node_modules" / "vue").is_dir() and (
-        STATIC / "node_modules" / "socket.io-client"
-    ).is_dir():
+    if all(
+        (STATIC / "node_modules" / library).is_dir()
+        for library in ("vue", "socket.io-client", "uplot")
+    ):
         return
     npm = shutil.which("npm")
     if npm is None:

@@ -28,9 +28,11 @@ expect = pytest.importorskip("playwright.async_api", reason="pip install playwri
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_PACKAGE = "flamenco/manager/web"
-LIBRARIES = {"vue", "socket.io-client"}
+LIBRARIES = {"vue", "socket.io-client", "uplot"}
 VUE_MODULE = "vue/dist/vue.esm-browser.prod.js"
 SOCKET_IO_MODULE = "socket.io-client/dist/socket.io.esm.min.js"
+UPLOT_MODULE = "uplot/dist/uPlot.esm.js"
+UPLOT_STYLESHEET = "uplot/dist/uPlot.min.css"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def test_the_wheel_and_sdist_hold_everything_the_manager_serves(built: Built) ->
     modules = f"{WEB_PACKAGE}/static/node_modules/"
     vendored = {name.removeprefix(modules) for name in names if name.startswith(modules)}
     assert {VUE_MODULE, SOCKET_IO_MODULE, "vue/LICENSE", "socket.io-client/LICENSE"} <= vendored
+    assert {UPLOT_MODULE, UPLOT_STYLESHEET, "uplot/LICENSE"} <= vendored
     # Only what the page loads: not the compiler, the CommonJS builds or other packages.
     assert {name.split("/")[0] for name in vendored} == LIBRARIES
     assert not any("compiler" in name or name.endswith(".cjs.js") for name in vendored)
@@ -225,11 +228,18 @@ async def test_the_web_interface_and_its_libraries_are_served(installed_manager:
                 assert response.status == 200, text
                 assert response.content_type == "text/html"
                 assert '<script type="importmap">' in text
-        for module, marker in ((VUE_MODULE, "createApp"), (SOCKET_IO_MODULE, "/socket.io")):
+        for module, marker in (
+            (VUE_MODULE, "createApp"),
+            (SOCKET_IO_MODULE, "/socket.io"),
+            (UPLOT_MODULE, "uPlot"),
+        ):
             async with session.get(f"{installed_manager}/app/vendor/{module}") as response:
                 assert response.status == 200, module
                 assert response.content_type == "text/javascript"
                 assert marker in await response.text()
+        async with session.get(f"{installed_manager}/app/vendor/{UPLOT_STYLESHEET}") as response:
+            assert response.status == 200
+            assert response.content_type == "text/css"
         async with session.get(installed_manager + "/app/js/main.js") as response:
             assert response.status == 200
             assert response.content_type == "text/javascript"

@@ -192,6 +192,20 @@ async def test_blender_render_job_makes_frames_and_video(
     # Each saved frame was offered to the Manager as the last rendered image.
     assert "output uploader: Manager" in worker.log()
 
+    # Render statistics: the Manager read each frame's time and peak memory from the log.
+    statistics = await api.call("GET", f"/api/v3/statistics/jobs/{job['id']}")
+    assert [frame["frame"] for frame in statistics["frames"]] == [1, 2, 3, 4]
+    assert all(
+        frame["render_seconds"] >= frame["saving_seconds"] >= 0 for frame in statistics["frames"]
+    )
+    assert all(frame["peak_memory_bytes"] > 1024 * 1024 for frame in statistics["frames"])
+    assert {frame["task_id"] for frame in statistics["frames"]} == {task["id"] for task in renders}
+    assert statistics["totals"]["task_runs"] == 3  # two render tasks and the video
+    assert statistics["estimate"] is None  # the job is done
+    runs = (await api.call("GET", f"/api/v3/statistics/jobs/{job['id']}/task-runs"))["runs"]
+    assert {(run["status"], run["worker_name"]) for run in runs} == {("completed", "e2e-worker")}
+    assert all(run["running_seconds"] > 0 for run in runs)
+
 
 @pytest.mark.timeout(110)
 async def test_manager_killed_mid_task_loses_no_update(

@@ -33,6 +33,9 @@ from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
+from flamenco.manager.render_statistics.recorder import FrameRecorder
+from flamenco.manager.render_statistics.retention import StatisticsRetention
+from flamenco.manager.render_statistics.service import RenderStatistics
 from flamenco.manager.services import upnp_ssdp
 from flamenco.manager.services.approvals import ApprovalService
 from flamenco.manager.services.database_health import DatabaseHealth
@@ -106,7 +109,11 @@ async def create_app(
     outbox = Outbox(settings.notifications, manager_name=settings.manager_name)
     notification_delivery = DeliveryService(db, settings.notifications, clock)
     outbox.on_recorded(notification_delivery.wake)
-    state_machine = StateMachine(db, broker, task_logs, clock, outbox=outbox)
+    recording = settings.render_statistics
+    state_machine = StateMachine(
+        db, broker, task_logs, clock, outbox=outbox, record_task_runs=recording
+    )
+    frame_recorder = FrameRecorder(db, clock) if recording else None
     compilers = job_compilers.JobCompilers(
         scripts_dir=loaded.job_scripts_path,
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
@@ -156,7 +163,14 @@ async def create_app(
             blocklist_threshold=settings.blocklist_threshold,
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
+        frame_recorder=frame_recorder,
     )
+    app[keys.RENDER_STATISTICS] = RenderStatistics(db, clock, recorder=frame_recorder)
+    app[keys.RENDER_STATISTICS_RETENTION] = StatisticsRetention(
+        db, clock, keep=settings.render_statistics_retention
+    )
+    if frame_recorder is not None:
+        app[keys.FRAME_RECORDER] = frame_recorder
     app[keys.FARM_LOCK] = (
         FarmLock(str(loaded.database_location), FARM_DUTIES_LOCK)
         if loaded.uses_postgresql
@@ -245,6 +259,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         services["wal-checkpoints"] = lambda: maintenance.run_wal_checkpoints(db)
     if keys.EVENT_RELAY in app:
         services["event-relay"] = app[keys.EVENT_RELAY].run
+    if keys.FRAME_RECORDER in app:
+        services["frame-recorder"] = app[keys.FRAME_RECORDER].run
     duties: dict[str, Duty] = {
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
@@ -254,6 +270,7 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, loaded.config.database_check_period, health.integrity_checked
         ),
+        "render-statistics-retention": app[keys.RENDER_STATISTICS_RETENTION].run,
     }
     if isinstance(db, SQLiteDatabase):
         # PostgreSQL's backups are its administrator's (pg_dump, docs/scale-out.md).

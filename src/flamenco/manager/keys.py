@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.approvals import ApprovalService
+    from flamenco.manager.render_statistics.recorder import FrameRecorder
+    from flamenco.manager.render_statistics.retention import StatisticsRetention
+    from flamenco.manager.render_statistics.service import RenderStatistics
     from flamenco.manager.services.database_health import DatabaseHealth
     from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
@@ -56,6 +59,12 @@ APPROVALS: web.AppKey[ApprovalService] = web.AppKey("approvals")
 WORKERS: web.AppKey[WorkerService] = web.AppKey("workers")
 SCHEDULER: web.AppKey[TaskScheduler] = web.AppKey("scheduler")
 TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
+RENDER_STATISTICS: web.AppKey[RenderStatistics] = web.AppKey("render_statistics")
+RENDER_STATISTICS_RETENTION: web.AppKey[StatisticsRetention] = web.AppKey(
+    "render_statistics_retention"
+)
+# Only present when render statistics are recorded (the render_statistics setting).
+FRAME_RECORDER: web.AppKey[FrameRecorder] = web.AppKey("frame_recorder")
 FARM_STATUS: web.AppKey[FarmStatusService] = web.AppKey("farm_status")
 DATABASE_HEALTH: web.AppKey[DatabaseHealth] = web.AppKey("database_health")
 DISK_SPACE: web.AppKey[DiskSpace] = web.AppKey("disk_space")

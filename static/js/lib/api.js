@@ -123,3 +123,10 @@ export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`)
 export const fetchNotificationDeliveries = (limit = 100) => get(`/notifications/deliveries?limit=${limit}`);
 export const retryNotificationDelivery = (deliveryId) =>
   post(`/notifications/deliveries/${id(String(deliveryId))}/retry`);
+// Render statistics (extension)
+export const fetchJobRenderStatistics = (jobId) => get(`/statistics/jobs/${id(jobId)}`);
+export const fetchWorkerUtilisation = (workerId, since, until) =>
+  get(`/statistics/workers/${id(workerId)}/utilisation?since=${id(since)}&until=${id(until)}`);
+export const fetchFarmUtilisation = (since, until) =>
+  get(`/statistics/farm/utilisation?since=${id(since)}&until=${id(until)}`);
+export const statisticsCsvUrl = (path) => `${BASE}/statistics/${path}${path.includes('?') ? '&' : '?'}format=csv`;

@@ -10,6 +10,7 @@ const patterns = [
   ['workers', /^\/workers(?:\/([^/]+))?\/?$/, ['workerId']],
   ['tags', /^\/tags\/?$/, []],
   ['last-rendered', /^\/last-rendered\/?$/, []],
+  ['statistics', /^\/statistics\/?$/, []],
   ['settings', /^\/settings\/?$/, []],
   ['notifications', /^\/notifications\/?$/, []],
   ['setup', /^\/setup-assistant\/?$/, []],

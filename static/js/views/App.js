@@ -8,6 +8,7 @@ import JobsView from './jobs/JobsView.js';
 import WorkersView from './workers/WorkersView.js';
 import TagsView from './TagsView.js';
 import LastRenderedView from './LastRenderedView.js';
+import StatisticsView from './StatisticsView.js';
 import SettingsView from './settings/SettingsView.js';
 import NotificationsView from './NotificationsView.js';
 import NotFoundView from './NotFoundView.js';
@@ -17,6 +18,7 @@ const VIEWS = {
   workers: WorkersView,
   tags: TagsView,
   'last-rendered': LastRenderedView,
+  statistics: StatisticsView,
   settings: SettingsView,
   notifications: NotificationsView,
 };

@@ -813,6 +813,8 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "http_idle_timeout",
         "http_max_connections",
         "notifications",
+        "render_statistics",
+        "render_statistics_retention",
         "variables",
     ]
 

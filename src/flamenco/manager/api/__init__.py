@@ -13,6 +13,8 @@ from flamenco.manager.api import (
     meta,
     notifications,
     shaman,
+    shaman,
+    statistics,
     work_notices,
     worker,
     worker_mgt,
@@ -92,6 +94,11 @@ HANDLERS: dict[str, Handler] = {
     # notifications (extension)
     "fetchNotificationDeliveries": notifications.fetch_notification_deliveries,
     "retryNotificationDelivery": notifications.retry_notification_delivery,
+    # statistics (extension)
+    "fetchJobRenderStatistics": statistics.fetch_job_render_statistics,
+    "fetchJobTaskRuns": statistics.fetch_job_task_runs,
+    "fetchWorkerUtilisation": statistics.fetch_worker_utilisation,
+    "fetchFarmUtilisation": statistics.fetch_farm_utilisation,
 }
 
 

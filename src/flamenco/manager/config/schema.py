@@ -369,6 +369,10 @@ class ManagerConfig:
     notifications: NotificationsConfig = dataclasses.field(
         default=NotificationsConfig(), metadata=_extension(_any_value)
     )
+    render_statistics: bool = dataclasses.field(default=True, metadata=_extension(_any_value))
+    render_statistics_retention: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(days=90), metadata=_extension(_not_negative)
+    )
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

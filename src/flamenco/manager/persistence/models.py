@@ -146,6 +146,8 @@ class TaskRef:
     task_type: str
     steps_completed: int
     steps_total: int
+    # When the task last changed; only the scheduler reads it (see find_runnable_task).
+    updated_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> TaskRef:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from flamenco.manager.persistence.connection import Connection
-from flamenco.manager.persistence.models import TaskRef, Worker
+from flamenco.manager.persistence.models import TaskRef, Worker, from_db_time
 
 
 def fetch_assigned_active_task(conn: Connection, worker: Worker) -> TaskRef | None:
@@ -22,4 +23,6 @@ def find_runnable_task(conn: Connection, worker: Worker) -> TaskRef | None:
         "find_runnable_task",
         {"worker_id": worker.id, "task_types": json.dumps(list(worker.supported_task_types))},
     ).fetchone()
-    return None if row is None else TaskRef.from_row(row)
+    if row is None:
+        return None
+    return dataclasses.replace(TaskRef.from_row(row), updated_at=from_db_time(row["updated_at"]))

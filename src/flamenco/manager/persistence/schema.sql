@@ -146,6 +146,34 @@ CREATE TABLE notification_deliveries (
     last_error TEXT NOT NULL DEFAULT ''
 );
 
+CREATE TABLE task_runs (
+    id INTEGER PRIMARY KEY,
+    task_id INTEGER NOT NULL,
+    task_uuid TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    job_uuid TEXT NOT NULL,
+    worker_uuid TEXT NOT NULL,
+    worker_name TEXT NOT NULL,
+    queued_at TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT
+);
+
+CREATE TABLE frame_statistics (
+    id INTEGER PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    job_uuid TEXT NOT NULL,
+    task_uuid TEXT NOT NULL,
+    worker_uuid TEXT NOT NULL,
+    worker_name TEXT NOT NULL,
+    frame INTEGER,
+    render_seconds REAL NOT NULL,
+    saving_seconds REAL,
+    peak_memory_bytes INTEGER
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -179,6 +207,18 @@ CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
 
 CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
     WHERE status = 'pending';
+
+CREATE INDEX task_runs_job ON task_runs (job_uuid);
+
+CREATE INDEX task_runs_worker_started ON task_runs (worker_uuid, started_at);
+
+CREATE INDEX task_runs_started ON task_runs (started_at);
+
+CREATE INDEX task_runs_open ON task_runs (task_id) WHERE finished_at IS NULL;
+
+CREATE INDEX frame_statistics_job ON frame_statistics (job_uuid, frame);
+
+CREATE INDEX frame_statistics_recorded ON frame_statistics (recorded_at);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

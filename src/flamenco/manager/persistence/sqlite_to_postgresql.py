@@ -58,6 +58,8 @@ FARM_TABLES = (
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
     FarmTable("notification_deliveries", ("id", "attempts")),
+    FarmTable("task_runs", ("id", "task_id")),
+    FarmTable("frame_statistics", ("id",)),
 )
 
 

@@ -18,6 +18,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
+from flamenco.manager.render_statistics.recorder import FrameRecorder
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.failure_rules import (
@@ -75,8 +76,10 @@ class TaskUpdates:
         task_logs: TaskLogs,
         clock: Clock,
         failure_policy: FailurePolicy,
+        frame_recorder: FrameRecorder | None = None,
     ) -> None:
         self._db = db
+        self._frame_recorder = frame_recorder
         self._state_machine = state_machine
         self._task_logs = task_logs
         self._clock = clock
@@ -108,6 +111,12 @@ class TaskUpdates:
         # Most reports only say "still at it": one statement, where that saves round trips.
         one_statement = update.status is None and update.steps_completed is None
         task, changes = await self._db.write(transaction, one_statement=one_statement, retry=True)
+        if self._frame_recorder is not None:
+            ended = update.status is not None and update.status != TaskStatus.ACTIVE
+            if update.log or ended:
+                self._frame_recorder.observe_log(
+                    task.job_uuid, task.uuid, worker_uuid, update.log or "", task_ended=ended
+                )
         try:
             # The Worker's own log goes first: it likely explains the status change
             # that the Manager's log lines describe.

@@ -15,6 +15,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import Database, job_dependencies, jobs
+from flamenco.manager.persistence import Database, jobs, render_statistics
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
@@ -90,6 +91,7 @@ class StateMachine:
         clock: Clock,
         *,
         outbox: Outbox | None = None,
+        record_task_runs: bool = False,
     ) -> None:
         self._db = db
         self._broker = broker
@@ -97,6 +99,7 @@ class StateMachine:
         self._clock = clock
         # Notifications are recorded in the transaction of the change they tell of.
         self.outbox = outbox or Outbox.disabled()
+        self._record_task_runs = record_task_runs
 
     def publish(self, changes: Changes) -> None:
         """Queue the Manager's log lines and send the events of a committed change.
@@ -152,6 +155,8 @@ class StateMachine:
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
+            if self._record_task_runs:
+                self._record_task_run(conn, task, updated, old_status, new_status, now)
         changes.event(events.task_updated(updated, previous_status=old_status))
 
         counts = _TaskCountsOnDemand(conn, job.id)
@@ -169,6 +174,24 @@ class StateMachine:
             # An approval gate behind this task may now wait for a person.
             self.outbox.task_completed(conn, task.id, job, now)
         return TaskStatusApplied(updated, job)
+
+    @staticmethod
+    def _record_task_run(
+        conn: Connection,
+        task: Task | TaskRef,
+        updated: Task,
+        old_status: TaskStatus,
+        new_status: TaskStatus,
+        now: dt.datetime,
+    ) -> None:
+        """Render statistics: a run starts when a task becomes active and ends when it stops
+        being active. One statement each, in this transaction, rather than per log line."""
+        if new_status == TaskStatus.ACTIVE:
+            # A waiting task changes only when its status or activity does, so its last
+            # change is when it joined the queue.
+            render_statistics.start_task_run(conn, updated, task.updated_at, now)
+        elif old_status == TaskStatus.ACTIVE:
+            render_statistics.finish_task_run(conn, task.id, new_status, now)
 
     async def change_job_status(
         self,

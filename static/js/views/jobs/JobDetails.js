@@ -15,6 +15,8 @@ import CopyText from '../../components/CopyText.js';
 import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
 import JobGraph from './JobGraph.js';
+import { duration } from '../../lib/charts.js';
+import JobStatistics from './JobStatistics.js';
 
 const jobTypeCache = new Map(); // name -> Promise<AvailableJobType | null>
 
@@ -34,10 +36,12 @@ function displayValue(value) {
 }
 
 const SHOWN_VISIBILITIES = new Set([undefined, '', 'visible', 'web']);
+// Job statuses with an estimated end (render statistics).
+const RUNNING = new Set(['active', 'queued']);
 
 export default {
   name: 'JobDetails',
-  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink, JobGraph },
+  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink, JobGraph, JobStatistics },
   props: { jobId: { type: String, required: true } },
   setup(props) {
     const job = ref(null);
@@ -50,6 +54,7 @@ export default {
     const imageVersion = ref(Date.now());
     const priority = ref(50);
     const editingPriority = ref(false);
+    const estimate = ref(null);
     let generation = 0;
     followTags();
 
@@ -63,6 +68,8 @@ export default {
         if (!editingPriority.value) priority.value = fetched.priority;
         jobType.value = await jobTypeInfo(fetched.type);
         if (tab.value === 'blocklist') loadBlocklist();
+        if (RUNNING.has(fetched.status)) loadEstimateSoon();
+        else estimate.value = null;
       } catch (failure) {
         if (current !== generation) return;
         job.value = null;
@@ -88,6 +95,18 @@ export default {
       }
     }
 
+    async function loadEstimate() {
+      const jobId = props.jobId;
+      try {
+        const found = await api.fetchJobRenderStatistics(jobId);
+        if (jobId === props.jobId) estimate.value = found.estimate;
+      } catch {
+        estimate.value = null;
+      }
+    }
+    // Every job update would otherwise fetch the job's statistics again.
+    const loadEstimateSoon = throttle(loadEstimate, 5000);
+
     const refreshSoon = throttle(load, 500);
 
     watch(
@@ -97,6 +116,7 @@ export default {
         jobType.value = null;
         blocklist.value = null;
         lastRendered.value = null;
+        estimate.value = null;
         editingPriority.value = false;
         load();
         loadLastRendered();
@@ -177,11 +197,13 @@ export default {
       { key: 'metadata', label: 'Metadata' },
       { key: 'details', label: 'Details' },
       { key: 'blocklist', label: 'Blocklist' },
+      { key: 'statistics', label: 'Statistics' },
     ];
 
     return {
       job, jobType, error, tab, tabs, settings, metadata, tagLabel, thumbnail, blocklist, blocklistError,
       priority, editingPriority, savePriority, removeFromBlocklist, absoluteTime, statusLabel,
+      estimate, duration,
     };
   },
   template: `<section class="job-details" aria-labelledby="job-details-heading" data-testid="job-details">
@@ -194,7 +216,8 @@ export default {
           <h2 id="job-details-heading" class="details-title">{{ job.name }}</h2>
           <p class="details-subtitle"><StatusBadge :status="job.status" />
             <span>{{ jobType ? jobType.label : job.type }}</span>
-            <span v-if="job.steps_total">· {{ job.steps_completed }} of {{ job.steps_total }} steps</span></p>
+            <span v-if="job.steps_total">· {{ job.steps_completed }} of {{ job.steps_total }} steps</span>
+            <span v-if="estimate" data-testid="job-eta" :title="'Estimated end: ' + absoluteTime(estimate.finishes_at)">· about {{ duration(estimate.remaining_seconds) }} left</span></p>
           <p v-if="job.activity" class="activity"><PathText :text="job.activity" /></p>
         </div>
       </div>
@@ -236,6 +259,7 @@ export default {
           <template v-if="job.storage && job.storage.shaman_checkout_id"><dt>Shaman checkout</dt><dd>{{ job.storage.shaman_checkout_id }}</dd></template>
           <dt>Activity</dt><dd><PathText :text="job.activity || '–'" /></dd>
         </dl>
+        <JobStatistics v-else-if="tab === 'statistics'" :job-id="job.id" />
         <div v-else class="blocklist">
           <p class="hint">Workers that failed too many tasks of a type in this job get no more tasks of that type from it. Remove an entry to let the Worker try again.</p>
           <p v-if="blocklistError" class="error-text" role="alert">{{ blocklistError }}</p>

@@ -93,6 +93,8 @@ export const CATEGORIES = [
       { path: 'job_scripts_path', label: 'Job scripts folder', type: 'text', help: 'Folder with custom job-type scripts, relative to the configuration file. Read again on every use: no restart needed.' },
       { path: 'job_compiler_timeout', label: 'Job compiler timeout', type: 'duration', positive: true, help: 'How long a job-type script may take to turn a submission into tasks.' },
       { path: 'task_log_max_bytes', label: 'Largest task log (bytes)', type: 'integer', min: 0, help: 'A task log growing past this is rotated; 0 means no limit.' },
+      { path: 'render_statistics', label: 'Render statistics', type: 'bool', help: 'Record task run times and each frame’s render time and peak memory from Blender’s log, for the Statistics views.' },
+      { path: 'render_statistics_retention', label: 'Keep statistics for', type: 'duration', help: 'Older render statistics are deleted (2160h is 90 days); 0s keeps them forever.' },
     ],
   },
 ];

@@ -22,6 +22,7 @@ export default {
     const error = ref('');
     const confirmRemove = ref(false);
     const savingTags = ref(false);
+    const busyToday = ref(null);
     let generation = 0;
     followTags();
 
@@ -38,10 +39,24 @@ export default {
         error.value = failure.status === 404 ? 'This Worker does not exist (any more).' : failure.message;
       }
     }
+    // Render statistics: the share of the last 24 hours this Worker spent on tasks.
+    async function loadUtilisation() {
+      const workerId = props.workerId;
+      const until = new Date();
+      const since = new Date(until.getTime() - 24 * 3600 * 1000);
+      try {
+        const found = await api.fetchWorkerUtilisation(workerId, since.toISOString(), until.toISOString());
+        if (workerId === props.workerId) busyToday.value = found.workers[0]?.busy_fraction ?? 0;
+      } catch {
+        busyToday.value = null;
+      }
+    }
     const refreshSoon = throttle(load, 500);
     watch(() => props.workerId, () => {
       worker.value = null;
+      busyToday.value = null;
       load();
+      loadUtilisation();
     }, { immediate: true });
     const stop = onWorkerEvents((events) => {
       if (events.some((event) => event.id === props.workerId)) refreshSoon();
@@ -82,7 +97,7 @@ export default {
 
     return {
       worker, error, allTags, workerTagIds, toggleTag, savingTags, confirmRemove, remove,
-      absoluteTime, relativeTime, now, statusLabel,
+      absoluteTime, relativeTime, now, statusLabel, busyToday,
     };
   },
   template: `<div class="worker-details" data-testid="worker-details">
@@ -103,6 +118,9 @@ export default {
         <dd><RouterLink v-if="worker.task" :to="'/jobs/' + worker.task.job_id + '/' + worker.task.id">{{ worker.task.name }}</RouterLink><span v-else>–</span>
           <span v-if="worker.task" class="hint"> ({{ statusLabel(worker.task.status) }})</span></dd>
         <dt>Can restart</dt><dd>{{ worker.can_restart ? 'yes' : 'no' }}</dd>
+        <template v-if="busyToday !== null"><dt>Busy</dt>
+          <dd data-testid="worker-busy">{{ Math.round(busyToday * 100) }} % of the last 24 hours
+            (<RouterLink to="/statistics">farm utilisation</RouterLink>)</dd></template>
       </dl>
 
       <section class="card" aria-labelledby="worker-tags-heading">

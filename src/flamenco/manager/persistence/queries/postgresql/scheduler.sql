@@ -11,9 +11,10 @@
 -- dependency up by its key for the same reason. The other checks stay plain: fenced
 -- too, they make the planner count every queued task and sort them (30 ms with
 -- 10,000 queued) instead of walking tasks_schedulable to the first match (1 ms).
--- It answers with fetch_task_ref's columns: what handing the task out starts from.
+-- It answers with fetch_task_ref's columns, and when the task last changed (joined the
+-- queue, for render statistics): what handing the task out starts from.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total
+    tasks.type, tasks.steps_completed, tasks.steps_total, tasks.updated_at
 FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')

@@ -4,9 +4,10 @@
 -- The first task this Worker may run, by job priority, task priority and submission
 -- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
 -- to be deleted are skipped: their tasks go a batch at a time.
--- It answers with fetch_task_ref's columns: what handing the task out starts from.
+-- It answers with fetch_task_ref's columns, and when the task last changed (joined the
+-- queue, for render statistics): what handing the task out starts from.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total
+    tasks.type, tasks.steps_completed, tasks.steps_total, tasks.updated_at
 FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
