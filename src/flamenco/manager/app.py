@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 import psycopg
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
@@ -28,6 +29,8 @@ from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
+from flamenco.manager.metrics import exposition
+from flamenco.manager.metrics.recorder import NO_METRICS, PrometheusRecorder, Recorder
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
@@ -85,6 +88,10 @@ async def create_app(
     db = await persistence.open_database(
         loaded.database_location, busy_timeout_ms=database_busy_timeout_ms
     )
+    prometheus = PrometheusRecorder() if settings.metrics_enabled else None
+    metrics: Recorder = prometheus or NO_METRICS
+    if prometheus is not None:
+        db.observe_transactions(prometheus.database_transaction)
     broker = Broker()
     farm_status = FarmStatusService(
         db=db, broker=broker, clock=clock, announces=lambda: _leads_the_farm(app)
@@ -100,16 +107,21 @@ async def create_app(
         on_disk_full=disk_space.report,
     )
     variables = Variables.from_loaded(loaded)
-    state_machine = StateMachine(db, broker, task_logs, clock)
+    state_machine = StateMachine(db, broker, task_logs, clock, metrics=metrics)
     compilers = job_compilers.JobCompilers(
         scripts_dir=loaded.job_scripts_path,
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
     )
 
-    app = web.Application(
-        middlewares=[error_middleware, validation_middleware], client_max_size=MAX_REQUEST_BYTES
-    )
+    middlewares: list[Middleware] = [error_middleware, validation_middleware]
+    if prometheus is not None:
+        # Outermost, so that refused and failed requests are timed too.
+        middlewares.insert(
+            0, exposition.request_duration_middleware(prometheus, spec.operations.keys())
+        )
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)
     app[keys.CONFIG] = loaded
+    app[keys.METRICS] = metrics
     app[keys.CLOCK] = clock
     app[keys.SPEC] = spec
     app[keys.DATABASE] = db
@@ -137,7 +149,9 @@ async def create_app(
         clock=clock,
         initial_status=sleep_scheduler.initial_status,
     )
-    app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
+    app[keys.SCHEDULER] = TaskScheduler(
+        db=db, state_machine=state_machine, clock=clock, metrics=metrics
+    )
     app[keys.TASK_UPDATES] = TaskUpdates(
         db=db,
         state_machine=state_machine,
@@ -147,6 +161,7 @@ async def create_app(
             blocklist_threshold=settings.blocklist_threshold,
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
+        metrics=metrics,
     )
     app[keys.FARM_LOCK] = (
         FarmLock(str(loaded.database_location), FARM_DUTIES_LOCK)
@@ -185,7 +200,7 @@ async def create_app(
         except BrokerAddressInvalid as error:
             # As upstream: the Manager runs on without MQTT rather than not at all.
             logger.error("MQTT disabled: %s (mqtt.client.broker)", error)
-    socket_io = SocketIOForwarder(broker)
+    socket_io = SocketIOForwarder(broker, metrics=metrics)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
     if settings.redis_url:
@@ -195,6 +210,7 @@ async def create_app(
 
     api.setup_routes(app, spec)
     web_routes.setup_routes(app, settings, storage)
+    exposition.setup_routes(app)
     if settings.autodiscoverable:
         listen_host, http_port = config.listen_address(settings.listen)
         app[keys.SSDP] = upnp_ssdp.SSDPServer(

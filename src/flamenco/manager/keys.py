@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flamenco.manager.eventbus.work_notices import WorkNotices
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
+    from flamenco.manager.metrics.recorder import Recorder
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.database_health import DatabaseHealth
@@ -73,6 +74,8 @@ EVENT_RELAY: web.AppKey[RedisEventRelay] = web.AppKey("event_relay")
 FARM_LOCK: web.AppKey[FarmLock | None] = web.AppKey("farm_lock")
 # Set once the background services start.
 FARM_DUTIES: web.AppKey[FarmDuties] = web.AppKey("farm_duties")
+# A PrometheusRecorder, or NO_METRICS when metrics are switched off.
+METRICS: web.AppKey[Recorder] = web.AppKey("metrics")
 # How the app asks to be stopped or restarted by whoever runs it.
 RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 

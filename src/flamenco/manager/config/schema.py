@@ -242,6 +242,8 @@ class ManagerConfig:
     http_max_connections: int = dataclasses.field(
         default=10_000, metadata=_extension(_at_least_one)
     )
+    # GET /metrics and the measurements behind it (docs/metrics.md).
+    metrics_enabled: bool = dataclasses.field(default=True, metadata=_extension(_any_value))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

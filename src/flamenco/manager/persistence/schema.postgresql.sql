@@ -83,6 +83,7 @@ CREATE TABLE tasks (
     steps_completed INTEGER NOT NULL DEFAULT 0,
     steps_total INTEGER NOT NULL DEFAULT 0,
     last_progress_at TEXT,
+    status_changed_at TEXT,
     UNIQUE (job_id, index_in_job)
 );
 CREATE INDEX tasks_job_status ON tasks (job_id, status);

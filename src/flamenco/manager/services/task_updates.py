@@ -15,6 +15,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
+from flamenco.manager.metrics.recorder import NO_METRICS, Recorder
 from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
@@ -75,7 +76,9 @@ class TaskUpdates:
         task_logs: TaskLogs,
         clock: Clock,
         failure_policy: FailurePolicy,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._db = db
         self._state_machine = state_machine
         self._task_logs = task_logs
@@ -108,6 +111,9 @@ class TaskUpdates:
         # Most reports only say "still at it": one statement, where that saves round trips.
         one_statement = update.status is None and update.steps_completed is None
         task, changes = await self._db.write(transaction, one_statement=one_statement, retry=True)
+        self._metrics.task_update()
+        if update.status == TaskStatus.FAILED:
+            self._metrics.task_failed(task.task_type)
         try:
             # The Worker's own log goes first: it likely explains the status change
             # that the Manager's log lines describe.
