@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from flamenco.manager import config
 from support.jobs import submit_echo_sleep
 from support.manager import RunningManager, run_manager
 from support.manager_process import free_port
+from support.metrics import dashboard_expressions
 from support.worker_session import WorkerSession
 
 pytestmark = [
@@ -48,14 +50,17 @@ class Prometheus:
 
     async def query(self, session: aiohttp.ClientSession, expression: str) -> dict[str, float]:
         """The instant vector of `expression`, as {status label (or ""): value}."""
-        async with session.get(self.url + "/api/v1/query", params={"query": expression}) as reply:
-            assert reply.status == 200, await reply.text()
-            answer = await reply.json()
-        assert answer["status"] == "success", answer
+        answer = await self.answer(session, expression)
         return {
             item["metric"].get("status", ""): float(item["value"][1])
             for item in answer["data"]["result"]
         }
+
+    async def answer(self, session: aiohttp.ClientSession, expression: str) -> dict[str, Any]:
+        async with session.get(self.url + "/api/v1/query", params={"query": expression}) as reply:
+            answer: dict[str, Any] = await reply.json()
+        assert reply.status == 200 and answer["status"] == "success", (expression, answer)
+        return answer
 
     async def wait_for(
         self, expression: str, expected: dict[str, float], timeout: float = 30.0
@@ -130,3 +135,13 @@ async def test_prometheus_scrapes_the_farms_task_counts(
     await worker.next_task()
     await prometheus.wait_for('flamenco_tasks{status=~"queued|active"}', {"queued": 2, "active": 1})
     await prometheus.wait_for("sum(flamenco_task_assignments_total)", {"": 1})
+
+
+async def test_dashboard_queries_are_valid_promql(
+    manager_on_port: RunningManager, prometheus: Prometheus
+) -> None:
+    await prometheus.wait_for('up{job="flamenco"}', {"": 1.0})
+    async with aiohttp.ClientSession() as session:
+        for expression in dashboard_expressions():
+            # Grafana's own variable, which Prometheus does not know.
+            await prometheus.answer(session, expression.replace("$__rate_interval", "1m"))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from support.spec_client import SpecCheckedClient
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "flamenco-dashboard.json"
 
 
 @dataclass(frozen=True)
@@ -46,3 +51,10 @@ async def scrape(client: SpecCheckedClient) -> Scrape:
     reply = await client.get("/metrics", expect=200)
     assert reply.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     return parse_scrape(reply.text)
+
+
+def dashboard_expressions() -> list[str]:
+    """The PromQL of every panel of the Grafana dashboard in deploy/."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    panels: list[dict[str, Any]] = dashboard["panels"]
+    return [target["expr"] for panel in panels for target in panel.get("targets", [])]
