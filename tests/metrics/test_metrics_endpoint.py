@@ -188,3 +188,31 @@ async def test_switched_off(make_manager_config: ConfigMaker) -> None:
         reply = await running.client.get("/metrics", expect=404)
         assert "metrics_enabled" in reply.json()["message"]
         assert running.app[keys.METRICS].enabled is False
+
+
+async def test_queue_wait_counts_from_a_job_requeue(
+    clocked_manager: RunningManager, clock: FakeClock
+) -> None:
+    """A whole job requeued at once starts its tasks' wait anew (a mass status change)."""
+    client = clocked_manager.client
+    worker = WorkerSession(client)
+    await worker.start()
+    job = await submit_echo_sleep(client, repeats=1)
+    await worker.complete(await worker.next_task())
+    await worker.complete(await worker.next_task())
+    clock.advance(40)
+    await client.post(
+        f"/api/v3/jobs/{job['id']}/setstatus",
+        json_body={"status": "requeueing", "reason": "again"},
+        expect=204,
+    )
+    before = await scrape(client)
+    clock.advance(10)
+    await worker.next_task()
+    after = await scrape(client)
+    wait = "flamenco_task_queue_wait_seconds"
+    assert after.value(f"{wait}_count", task_type="misc") == 3
+    assert (
+        after.value(f"{wait}_sum", task_type="misc") - before.value(f"{wait}_sum", task_type="misc")
+        == 10
+    )
