@@ -29,7 +29,7 @@ from types import FrameType
 
 from prometheus_client import multiprocess
 
-from flamenco.manager.metrics.exposition import MULTIPROCESS_DIRECTORY_VARIABLE
+from flamenco.manager.metrics.recorder import MULTIPROCESS_DIRECTORY_VARIABLE
 
 logger = logging.getLogger(__name__)
 

@@ -24,11 +24,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
 from flamenco.manager import keys
 from flamenco.manager.api.errors import Handler, error_response
-from flamenco.manager.metrics.recorder import PrometheusRecorder
+from flamenco.manager.metrics.recorder import MULTIPROCESS_DIRECTORY_VARIABLE, PrometheusRecorder
 from flamenco.manager.persistence.farm_counts import FarmCounts, count_farm
 
 METRICS_PATH = "/metrics"
-MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format, which every Prometheus reads; our names need no escaping.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

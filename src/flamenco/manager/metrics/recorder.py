@@ -26,6 +26,8 @@ from prometheus_client import (
 
 from flamenco.api.enums import TaskStatus
 
+# Where prometheus-client keeps every process's values, when set (--processes N sets it).
+MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Fast things (requests, transactions, fan-out) from a tenth of a millisecond to 10 s.
 FAST_BUCKETS = (
     0.0001,
