@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -11,10 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from support.cluster import REDIS_URL
+from conftest import ConfigMaker
+from support.cluster import REDIS_URL, PrivatePostgres
+from support.manager import run_manager
 from support.manager_process import child_processes, free_port, manager_yaml, wait_until_up
 from support.metrics import Scrape, parse_scrape
 from support.postgresql import fresh_schema
+from support.spec_client import SpecCheckedClient
 from support.waiting import until
 
 pytestmark = pytest.mark.slow
@@ -82,15 +86,19 @@ async def test_every_process_reports_the_whole_farm(tmp_path: Path) -> None:
             await wait_until_up(base_url)
             directory = _metrics_directory(_managers(supervisor)[0])
             requests = "flamenco_http_request_duration_seconds_count"
-            # wait_until_up asked for the version too.
+
+            async def every_process_answered() -> bool:
+                # Each process keeps its own counts, in a file of its own.
+                assert (await _get(base_url, "/api/v3/version")).status == 200
+                return len(list(directory.glob("histogram_*.db"))) == PROCESSES
+
+            # (The last to start may still be on its way to listening.)
+            await until(every_process_answered, timeout=30, interval=0.01)
             before = (await _scrape(base_url)).total(requests, operation="getVersion")
             for _ in range(REQUESTS):
                 assert (await _get(base_url, "/api/v3/version")).status == 200
-            # Both processes answered some of them, each keeping its own counts...
-            files = {path.name for path in directory.glob("histogram_*.db")}
-            assert len(files) == PROCESSES, files
 
-            # ...and every scrape, whichever process answers it, sums them all, and
+            # Every scrape, whichever process answers it, sums them all, and
             # reports the farm's counts once.
             job = {
                 "name": "metrics job",
@@ -135,3 +143,29 @@ async def until_exited(process: subprocess.Popen[bytes]) -> int:
     code = process.poll()
     assert code is not None
     return code
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # Replaced by its own server.
+async def test_a_database_outage_fails_the_scrape_with_503(
+    make_manager_config: ConfigMaker,
+) -> None:
+    server = PrivatePostgres()
+    server.create()
+    server.start()
+    try:
+        async for running in run_manager(make_manager_config(database=server.url)):
+            client = running.client
+            await client.get("/metrics", expect=200)
+            server.stop()
+            reply = await client.get("/metrics", expect=503)
+            assert "database" in reply.json()["message"]
+            assert reply.headers["Retry-After"]
+            server.start()
+
+            await until(functools.partial(_scrapes, client), timeout=20)
+    finally:
+        server.remove()
+
+
+async def _scrapes(client: SpecCheckedClient) -> bool:
+    return (await client.get("/metrics")).status == 200

@@ -25,11 +25,13 @@ from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
 from flamenco.manager import keys
 from flamenco.manager.api.errors import Handler, error_response
 from flamenco.manager.metrics.recorder import MULTIPROCESS_DIRECTORY_VARIABLE, PrometheusRecorder
+from flamenco.manager.persistence.errors import DatabaseBusy
 from flamenco.manager.persistence.farm_counts import FarmCounts, count_farm
 
 METRICS_PATH = "/metrics"
 # The classic text format, which every Prometheus reads; our names need no escaping.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+RETRY = {"Retry-After": "1"}
 
 
 def setup_routes(app: web.Application) -> None:
@@ -42,7 +44,13 @@ async def metrics_handler(request: web.Request) -> web.Response:
         return error_response(
             404, "metrics are switched off (metrics_enabled: false in the Manager's configuration)"
         )
-    counts = await request.app[keys.DATABASE].read(count_farm)
+    try:
+        counts = await request.app[keys.DATABASE].read(count_farm)
+    except DatabaseBusy:
+        # Prometheus marks the scrape failed (`up` 0), which is what an alert wants.
+        return error_response(
+            503, "the database is unavailable, so the farm's counts are too", headers=RETRY
+        )
     directory = os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE)
     if directory:
         # Reading every process's files is disk I/O: off the event loop.
