@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,10 +82,12 @@ async def test_every_process_reports_the_whole_farm(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
             env=environment,
         )
+        made: list[Path] = []
         try:
             await until(lambda: len(_managers(supervisor)) == PROCESSES)
             await wait_until_up(base_url)
             directory = _metrics_directory(_managers(supervisor)[0])
+            made.append(directory)
             requests = "flamenco_http_request_duration_seconds_count"
 
             async def every_process_answered() -> bool:
@@ -135,6 +138,8 @@ async def test_every_process_reports_the_whole_farm(tmp_path: Path) -> None:
             if supervisor.poll() is None:
                 supervisor.kill()
                 supervisor.wait()
+                for directory in made:  # Killed, the supervisor cleaned up nothing.
+                    shutil.rmtree(directory, ignore_errors=True)
             log.close()
 
 
