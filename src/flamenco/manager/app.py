@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 import psycopg
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
@@ -30,6 +31,8 @@ from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
 from flamenco.manager.notifications.delivery import DeliveryService
 from flamenco.manager.notifications.outbox import Outbox
+from flamenco.manager.metrics import exposition
+from flamenco.manager.metrics.recorder import NO_METRICS, PrometheusRecorder, Recorder
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
@@ -91,6 +94,10 @@ async def create_app(
     db = await persistence.open_database(
         loaded.database_location, busy_timeout_ms=database_busy_timeout_ms
     )
+    prometheus = PrometheusRecorder() if settings.metrics_enabled else None
+    metrics: Recorder = prometheus or NO_METRICS
+    if prometheus is not None:
+        db.observe_transactions(prometheus.database_transaction)
     broker = Broker()
     farm_status = FarmStatusService(
         db=db, broker=broker, clock=clock, announces=lambda: _leads_the_farm(app)
@@ -111,7 +118,7 @@ async def create_app(
     outbox.on_recorded(notification_delivery.wake)
     recording = settings.render_statistics
     state_machine = StateMachine(
-        db, broker, task_logs, clock, outbox=outbox, record_task_runs=recording
+        db, broker, task_logs, clock, outbox=outbox, record_task_runs=recording, metrics=metrics
     )
     frame_recorder = FrameRecorder(db, clock) if recording else None
     compilers = job_compilers.JobCompilers(
@@ -119,10 +126,15 @@ async def create_app(
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
     )
 
-    app = web.Application(
-        middlewares=[error_middleware, validation_middleware], client_max_size=MAX_REQUEST_BYTES
-    )
+    middlewares: list[Middleware] = [error_middleware, validation_middleware]
+    if prometheus is not None:
+        # Outermost, so that refused and failed requests are timed too.
+        middlewares.insert(
+            0, exposition.request_duration_middleware(prometheus, spec.operations.keys())
+        )
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)
     app[keys.CONFIG] = loaded
+    app[keys.METRICS] = metrics
     app[keys.CLOCK] = clock
     app[keys.SPEC] = spec
     app[keys.DATABASE] = db
@@ -153,7 +165,9 @@ async def create_app(
         clock=clock,
         initial_status=sleep_scheduler.initial_status,
     )
-    app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
+    app[keys.SCHEDULER] = TaskScheduler(
+        db=db, state_machine=state_machine, clock=clock, metrics=metrics
+    )
     app[keys.TASK_UPDATES] = TaskUpdates(
         db=db,
         state_machine=state_machine,
@@ -164,6 +178,7 @@ async def create_app(
             fail_after_softfail_count=settings.task_fail_after_softfail_count,
         ),
         frame_recorder=frame_recorder,
+        metrics=metrics,
     )
     app[keys.RENDER_STATISTICS] = RenderStatistics(db, clock, recorder=frame_recorder)
     app[keys.RENDER_STATISTICS_RETENTION] = StatisticsRetention(
@@ -208,7 +223,7 @@ async def create_app(
         except BrokerAddressInvalid as error:
             # As upstream: the Manager runs on without MQTT rather than not at all.
             logger.error("MQTT disabled: %s (mqtt.client.broker)", error)
-    socket_io = SocketIOForwarder(broker)
+    socket_io = SocketIOForwarder(broker, metrics=metrics)
     socket_io.attach(app)
     app[keys.SOCKET_IO] = socket_io
     if settings.redis_url:
@@ -218,6 +233,7 @@ async def create_app(
 
     api.setup_routes(app, spec)
     web_routes.setup_routes(app, settings, storage)
+    exposition.setup_routes(app)
     if settings.autodiscoverable:
         listen_host, http_port = config.listen_address(settings.listen)
         app[keys.SSDP] = upnp_ssdp.SSDPServer(

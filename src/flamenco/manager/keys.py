@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flamenco.manager.lifecycle import Lifecycle
     from flamenco.manager.notifications.delivery import DeliveryService
     from flamenco.manager.notifications.outbox import Outbox
+    from flamenco.manager.metrics.recorder import Recorder
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
     from flamenco.manager.services.approvals import ApprovalService
@@ -89,6 +90,8 @@ FARM_DUTIES: web.AppKey[FarmDuties] = web.AppKey("farm_duties")
 # Notifications: what records them in the outbox, and what delivers them (leader only).
 NOTIFICATION_OUTBOX: web.AppKey[Outbox] = web.AppKey("notification_outbox")
 NOTIFICATION_DELIVERY: web.AppKey[DeliveryService] = web.AppKey("notification_delivery")
+# A PrometheusRecorder, or NO_METRICS when metrics are switched off.
+METRICS: web.AppKey[Recorder] = web.AppKey("metrics")
 # How the app asks to be stopped or restarted by whoever runs it.
 RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 

@@ -815,6 +815,7 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "notifications",
         "render_statistics",
         "render_statistics_retention",
+        "metrics_enabled",
         "variables",
     ]
 

@@ -5,17 +5,31 @@ kernel spreads connections over them. The supervisor restarts a child that
 dies, stops them all on SIGINT or SIGTERM, and restarts them all when one asks
 for a restart with a new configuration (a save in the web interface), so that
 they never run with different settings.
+
+The children keep their metrics in files in one directory (prometheus-client's
+multiprocess mode, PROMETHEUS_MULTIPROC_DIR), so that whichever child answers
+GET /metrics reports the whole farm's Manager; the supervisor makes it, marks
+the files of dead children, and removes it at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
+
+from prometheus_client import multiprocess
+
+from flamenco.manager.metrics.recorder import MULTIPROCESS_DIRECTORY_VARIABLE
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +44,31 @@ STOP_GRACE_SECONDS = 15.0
 
 def run_supervisor(count: int, child_args: Sequence[str]) -> int:
     """Run `count` Managers with `child_args` until asked to stop; the exit code."""
+    with _metrics_directory() as directory:
+        return _supervise(count, child_args, directory)
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[str]:
+    """The directory for the children's metrics: PROMETHEUS_MULTIPROC_DIR when the
+    administrator set it (emptied of an earlier run's files), else a temporary one."""
+    given = os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield given
+        return
+    directory = tempfile.mkdtemp(prefix="flamenco-manager-metrics-")
+    os.environ[MULTIPROCESS_DIRECTORY_VARIABLE] = directory
+    try:
+        yield directory
+    finally:
+        del os.environ[MULTIPROCESS_DIRECTORY_VARIABLE]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _supervise(count: int, child_args: Sequence[str], metrics_directory: str) -> int:
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -55,6 +94,8 @@ def run_supervisor(count: int, child_args: Sequence[str]) -> int:
                 code = child.poll()
                 if code is None:
                     continue
+                # Its live gauges (Socket.IO clients) go; its counters keep counting.
+                multiprocess.mark_process_dead(child.pid, metrics_directory)  # type: ignore[no-untyped-call]
                 if code == EXIT_RESTART_ALL:
                     restart_all = True
                     continue
@@ -70,6 +111,8 @@ def run_supervisor(count: int, child_args: Sequence[str]) -> int:
             if restart_all and not stopping:
                 logger.info("restarting every Manager process with the new configuration")
                 _stop_all(children)
+                for child, _ in children.values():
+                    multiprocess.mark_process_dead(child.pid, metrics_directory)  # type: ignore[no-untyped-call]
                 for number in range(count):
                     start(number)
     finally:

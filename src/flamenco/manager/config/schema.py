@@ -373,6 +373,8 @@ class ManagerConfig:
     render_statistics_retention: datetime.timedelta = dataclasses.field(
         default=datetime.timedelta(days=90), metadata=_extension(_not_negative)
     )
+    # GET /metrics and the measurements behind it (docs/metrics.md).
+    metrics_enabled: bool = dataclasses.field(default=True, metadata=_extension(_any_value))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

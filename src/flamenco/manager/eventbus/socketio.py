@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from socketio import packet as socketio_packet
 from flamenco.manager.eventbus import topics
 from flamenco.manager.eventbus.broker import Broker, Event, EventKind
 from flamenco.manager.eventbus.coalescer import Coalescer
+from flamenco.manager.metrics.recorder import NO_METRICS, Recorder
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,12 @@ def _packet_size(item: Any) -> int:
 class SocketIOForwarder:
     """Delivers broker events to Socket.IO rooms, coalescing bursts per flush interval."""
 
-    def __init__(self, broker: Broker, *, flush_interval: float = 0.1) -> None:
+    def __init__(
+        self, broker: Broker, *, flush_interval: float = 0.1, metrics: Recorder = NO_METRICS
+    ) -> None:
+        self._metrics = metrics
+        # When the oldest event not yet sent reached this forwarder (for the fan-out lag).
+        self._pending_since: float | None = None
         self.server = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=[])
         # Engine.IO makes each client's queue with this (tests/unit/test_library_canaries.py).
         self.server.eio.create_queue = MeasuredQueue
@@ -157,6 +164,8 @@ class SocketIOForwarder:
             # tell; one that connects later loads the current state over REST.
             return
         self._coalescer.add(event)
+        if self._pending_since is None:
+            self._pending_since = time.perf_counter()
         self._wakeup.set()
 
     async def run(self) -> None:
@@ -187,6 +196,7 @@ class SocketIOForwarder:
         """Send what the coalescer holds; return how many client messages that took."""
         self._sent_this_flush = 0
         events = self._coalescer.drain()
+        pending_since, self._pending_since = self._pending_since, None
         if not events:
             return 0
         batched, single = self._participants({event.topic for event in events})
@@ -197,6 +207,8 @@ class SocketIOForwarder:
         for event in events:
             if recipients := single[event.topic]:
                 await self._emit(event, recipients)
+        if pending_since is not None:
+            self._metrics.socketio_fanout(time.perf_counter() - pending_since)
         return self._sent_this_flush
 
     def _participants(self, topics: set[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -269,6 +281,7 @@ class SocketIOForwarder:
             transport.abort()
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        self._metrics.socketio_client_connected()
         if isinstance(auth, dict) and auth.get("batched") is True:
             self._batched.add(sid)
         request = environ.get("aiohttp.request")
@@ -279,6 +292,7 @@ class SocketIOForwarder:
             await self.server.enter_room(sid, room)
 
     async def _on_disconnect(self, sid: str, *reason: Any) -> None:
+        self._metrics.socketio_client_disconnected()
         self._batched.discard(sid)
         self._websockets.pop(sid, None)
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import aiosqlite
 from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import backups, errors, integrity, migrate, writable
 from flamenco.manager.persistence.connection import Connection, Dialect, SQLiteConnection
+from flamenco.manager.persistence.databases import TransactionObserver
 from flamenco.manager.persistence.integrity import IntegrityReport
 from flamenco.manager.persistence.queries import load_queries
 
@@ -46,6 +48,7 @@ class SQLiteDatabase:
         self._pending_writes: list[_PendingWrite] = []
         self._urgent_writes: list[_PendingWrite] = []
         self._committer: asyncio.Task[None] | None = None
+        self._observer: TransactionObserver | None = None
 
     @classmethod
     async def open(
@@ -92,6 +95,9 @@ class SQLiteDatabase:
         await self._reader.close()
         await self._writer.close()
 
+    def observe_transactions(self, observer: TransactionObserver) -> None:
+        self._observer = observer
+
     async def write(
         self,
         fn: Callable[[Connection], T],
@@ -124,6 +130,7 @@ class SQLiteDatabase:
             queue = self._urgent_writes or self._pending_writes
             batch = queue[:MAX_WRITES_PER_TRANSACTION]
             del queue[:MAX_WRITES_PER_TRANSACTION]
+            started = time.perf_counter()
             try:
                 outcomes = await self._run(self._writer, _run_batch, [item.fn for item in batch])
             except BaseException as error:
@@ -133,6 +140,9 @@ class SQLiteDatabase:
                 if not isinstance(error, Exception):
                     raise
                 continue
+            if self._observer is not None:
+                # One transaction, however many writes it grouped.
+                self._observer("write", time.perf_counter() - started)
             for item, (succeeded, value) in zip(batch, outcomes, strict=True):
                 if item.future.done():
                     continue
@@ -143,7 +153,12 @@ class SQLiteDatabase:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` inside a read transaction, so it sees one consistent snapshot."""
-        return await self._run(self._reader, _in_transaction, fn, "BEGIN")
+        if self._observer is None:
+            return await self._run(self._reader, _in_transaction, fn, "BEGIN")
+        started = time.perf_counter()
+        result: T = await self._run(self._reader, _in_transaction, fn, "BEGIN")
+        self._observer("read", time.perf_counter() - started)
+        return result
 
     async def check_integrity(self) -> IntegrityReport:
         """Run SQLite's integrity and foreign key checks; damage is reported, not raised."""

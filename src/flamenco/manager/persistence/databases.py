@@ -11,6 +11,9 @@ from flamenco.manager.persistence.integrity import IntegrityReport
 
 T = TypeVar("T")
 
+# Told the kind ("read" or "write") and the seconds of each transaction (metrics).
+TransactionObserver = Callable[[str, float], None]
+
 
 class Database(Protocol):
     """SQLite or PostgreSQL: transactions of synchronous functions over a Connection."""
@@ -47,6 +50,10 @@ class Database(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    def observe_transactions(self, observer: TransactionObserver) -> None:
+        """Tell `observer` how long each transaction takes from now on."""
+        ...
 
 
 async def open_database(location: str | Path, *, busy_timeout_ms: int) -> Database:

@@ -11,7 +11,7 @@ from typing import Any
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors, workers
 from flamenco.manager.persistence.connection import Connection, Dialect, Row
-from flamenco.manager.persistence.models import Job, Task, TaskRef, to_db_time
+from flamenco.manager.persistence.models import Job, Task, TaskRef, from_db_time, to_db_time
 from flamenco.manager.persistence.queries import fetch_one
 
 # A job this big changes the tasks table enough that the database's query planner
@@ -370,6 +370,19 @@ def save_task_status(
         errors.TaskNotFound(f"task {task.uuid} not found"),
     )
     return steps_completed - task.steps_completed, saved
+
+
+def fetch_task_status_since(conn: Connection, task: Task | TaskRef) -> dt.datetime | None:
+    """When the task got its current status, if known: for tasks that stayed queued since
+    their job was submitted, that is their creation."""
+    row = conn.execute("fetch_task_status_since", {"id": task.id}).fetchone()
+    if row is None:
+        return None
+    if row["status_changed_at"] is not None:
+        return from_db_time(row["status_changed_at"])
+    if task.status == TaskStatus.QUEUED:
+        return from_db_time(row["created_at"])
+    return None
 
 
 def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:

@@ -16,6 +16,7 @@ import concurrent.futures
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from psycopg.rows import RowMaker
 from flamenco.manager.errors import DiskFull
 from flamenco.manager.persistence import errors
 from flamenco.manager.persistence.connection import Connection, Dialect, Params
+from flamenco.manager.persistence.databases import TransactionObserver
 from flamenco.manager.persistence.integrity import IntegrityReport
 from flamenco.manager.persistence.postgresql_migrate import (
     available_migrations,
@@ -128,6 +130,7 @@ class _ConnectionThreads:
         self._local = threading.local()
         self._all: set[psycopg.Connection[PostgresRow]] = set()
         self._all_lock = threading.Lock()
+        self.observer: TransactionObserver | None = None
 
     async def run(
         self, fn: Callable[[Connection], T], *, read_only: bool, one_statement: bool = False
@@ -171,15 +174,20 @@ class _ConnectionThreads:
         self, fn: Callable[[Connection], T], read_only: bool, one_statement: bool
     ) -> T:
         conn: psycopg.Connection[PostgresRow] | None = None
+        started = time.perf_counter()
         try:
             conn = self._connection()
             if one_statement:
                 # One statement is atomic by itself: no BEGIN and COMMIT round trips.
-                return fn(PostgresConnection(conn, self._sql))
-            with conn.transaction():
-                if read_only:
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                return fn(PostgresConnection(conn, self._sql))
+                result = fn(PostgresConnection(conn, self._sql))
+            else:
+                with conn.transaction():
+                    if read_only:
+                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    result = fn(PostgresConnection(conn, self._sql))
+            if self.observer is not None:
+                self.observer("read" if read_only else "write", time.perf_counter() - started)
+            return result
         except (
             psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected,
@@ -226,6 +234,10 @@ class PostgresDatabase:
     async def close(self) -> None:
         await asyncio.to_thread(self._threads.close)
         await asyncio.to_thread(self._urgent_threads.close)
+
+    def observe_transactions(self, observer: TransactionObserver) -> None:
+        self._threads.observer = observer
+        self._urgent_threads.observer = observer
 
     async def write(
         self,

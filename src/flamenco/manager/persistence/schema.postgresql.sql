@@ -85,6 +85,7 @@ CREATE TABLE tasks (
     last_progress_at TEXT,
     -- 1 while the job waits for another job (job_dependencies): out of tasks_schedulable.
     job_waiting INTEGER NOT NULL DEFAULT 0,
+    status_changed_at TEXT,
     UNIQUE (job_id, index_in_job)
 );
 CREATE INDEX tasks_job_status ON tasks (job_id, status);

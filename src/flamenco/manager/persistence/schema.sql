@@ -74,7 +74,7 @@ CREATE TABLE tasks (
     commands TEXT NOT NULL DEFAULT '[]',
     activity TEXT NOT NULL DEFAULT '',
     steps_completed INTEGER NOT NULL DEFAULT 0,
-    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT, job_waiting INTEGER NOT NULL DEFAULT 0,
+    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT, job_waiting INTEGER NOT NULL DEFAULT 0, status_changed_at TEXT,
     UNIQUE (job_id, index_in_job)
 );
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flamenco.api.enums import TaskStatus, WorkerStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
+from flamenco.manager.metrics.recorder import NO_METRICS, Recorder
 from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
@@ -53,10 +54,18 @@ class MayKeepRunning:
 
 
 class TaskScheduler:
-    def __init__(self, *, db: Database, state_machine: StateMachine, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        state_machine: StateMachine,
+        clock: Clock,
+        metrics: Recorder = NO_METRICS,
+    ) -> None:
         self._db = db
         self._state_machine = state_machine
         self._clock = clock
+        self._metrics = metrics
 
     async def schedule(self, worker_uuid: str) -> ScheduleResult:
         """Find the Worker a task and make it active, all in one transaction."""
@@ -91,6 +100,7 @@ class TaskScheduler:
         result, changes = await self._db.write(transaction, urgent=True, retry=True)
         self._state_machine.publish(changes)
         if isinstance(result, Assigned):
+            self._metrics.task_assigned(result.task.task_type)
             logger.info(
                 "task assigned to worker",
                 extra={"task": result.task.uuid, "worker": worker_uuid},

@@ -15,6 +15,7 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
+from flamenco.manager.metrics.recorder import NO_METRICS, Recorder
 from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
@@ -77,7 +78,9 @@ class TaskUpdates:
         clock: Clock,
         failure_policy: FailurePolicy,
         frame_recorder: FrameRecorder | None = None,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._db = db
         self._frame_recorder = frame_recorder
         self._state_machine = state_machine
@@ -117,6 +120,9 @@ class TaskUpdates:
                 self._frame_recorder.observe_log(
                     task.job_uuid, task.uuid, worker_uuid, update.log or "", task_ended=ended
                 )
+        self._metrics.task_update()
+        if update.status == TaskStatus.FAILED:
+            self._metrics.task_failed(task.task_type)
         try:
             # The Worker's own log goes first: it likely explains the status change
             # that the Manager's log lines describe.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flamenco.manager.eventbus.broker import Event
+from flamenco.manager.metrics.recorder import TaskTransition
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,8 @@ class LogLine:
 class Changes:
     events: list[Event] = field(default_factory=list)
     log_lines: list[LogLine] = field(default_factory=list)
+    # Only gathered while metrics are enabled.
+    task_transitions: list[TaskTransition] = field(default_factory=list)
 
     def event(self, event: Event) -> None:
         self.events.append(event)

@@ -14,8 +14,8 @@ from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.notifications.outbox import Outbox
-from flamenco.manager.persistence import Database, job_dependencies, jobs
-from flamenco.manager.persistence import Database, jobs, render_statistics
+from flamenco.manager.metrics.recorder import NO_METRICS, Recorder, TaskTransition
+from flamenco.manager.persistence import Database, job_dependencies, jobs, render_statistics
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
@@ -92,6 +92,7 @@ class StateMachine:
         *,
         outbox: Outbox | None = None,
         record_task_runs: bool = False,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
         self._db = db
         self._broker = broker
@@ -100,6 +101,7 @@ class StateMachine:
         # Notifications are recorded in the transaction of the change they tell of.
         self.outbox = outbox or Outbox.disabled()
         self._record_task_runs = record_task_runs
+        self._metrics = metrics
 
     def publish(self, changes: Changes) -> None:
         """Queue the Manager's log lines and send the events of a committed change.
@@ -112,6 +114,8 @@ class StateMachine:
             self._task_logs.append_timestamped(line.job_uuid, line.task_uuid, line.text)
         for event in changes.events:
             self._broker.publish(event)
+        if changes.task_transitions:
+            self._metrics.task_transitions(changes.task_transitions)
 
     async def check_stuck(self) -> None:
         """Finish the task updates of jobs that the Manager left halfway, e.g. by stopping."""
@@ -146,6 +150,16 @@ class StateMachine:
         now, so that callers need not fetch them again.
         """
         old_status = task.status
+        if self._metrics.enabled and old_status != new_status:
+            since = jobs.fetch_task_status_since(conn, task)
+            changes.task_transitions.append(
+                TaskTransition(
+                    task.task_type,
+                    old_status,
+                    new_status,
+                    None if since is None else (now - since).total_seconds(),
+                )
+            )
         steps_delta, updated = jobs.save_task_status(conn, task, new_status, now)
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction

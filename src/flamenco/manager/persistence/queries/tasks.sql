@@ -31,13 +31,19 @@ ORDER BY id;
 -- name: save_task_status
 -- Answers the task as task_view shows it, to save reading it back (a round trip on
 -- PostgreSQL).
-UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now
+UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now,
+    status_changed_at = CASE WHEN status = :status THEN status_changed_at ELSE :now END
 WHERE id = :id
 RETURNING *,
     (SELECT uuid FROM jobs WHERE jobs.id = tasks.job_id) AS job_uuid,
     (SELECT uuid FROM workers WHERE workers.id = tasks.worker_id) AS worker_uuid,
     (SELECT name FROM workers WHERE workers.id = tasks.worker_id) AS worker_name,
     (SELECT address FROM workers WHERE workers.id = tasks.worker_id) AS worker_address;
+
+-- name: fetch_task_status_since
+-- When the task got its current status; NULL when it never changed since its creation
+-- (or since before the Manager kept track).
+SELECT status_changed_at, created_at FROM tasks WHERE id = :id;
 
 -- name: save_task_activity
 UPDATE tasks SET activity = :activity, updated_at = :now WHERE id = :id;

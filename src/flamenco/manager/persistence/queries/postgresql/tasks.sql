@@ -7,6 +7,7 @@ UPDATE tasks SET
     status = :new_status,
     activity = :activity,
     updated_at = :now,
+    status_changed_at = CASE WHEN status = :new_status THEN status_changed_at ELSE :now END,
     steps_completed = CASE
         WHEN CAST(:new_status AS text) = 'queued' THEN 0
         WHEN CAST(:new_status AS text) = 'completed' THEN steps_total

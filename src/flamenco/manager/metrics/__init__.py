@@ -1,0 +1,1 @@
+"""Prometheus metrics: what each Manager process records, and the farm's counts at GET /metrics."""
