@@ -1,4 +1,4 @@
-"""A frame broken or deleted right after Blender wrote it fails the task, and the next try renders it."""
+"""A frame broken or deleted just after Blender wrote it fails the task; the next try renders it."""
 
 from __future__ import annotations
 

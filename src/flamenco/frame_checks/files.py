@@ -61,8 +61,12 @@ class FileCheck:
         return f"{self.state} frame {self.path}: {self.problem}"
 
 
-def check_file(path: str) -> FileCheck:
-    """Look at one file: missing, empty, cut off or otherwise unreadable, or rendered."""
+def check_file(path: str, previous: FileCheck | None = None) -> FileCheck:
+    """Look at one file: missing, empty, cut off or otherwise unreadable, or rendered.
+
+    With the `previous` check of the same path, a file of the same size and time of
+    change is not read again: a scan of a job's output reads only what changed.
+    """
     try:
         status = os.stat(path)
     except FileNotFoundError:
@@ -70,6 +74,13 @@ def check_file(path: str) -> FileCheck:
     except OSError as error:
         return FileCheck(path, FrameState.MISSING, f"cannot see the file: {error.strerror}")
     size, modified = status.st_size, status.st_mtime_ns
+    if (
+        previous is not None
+        and previous.state != FrameState.MISSING
+        and previous.size == size
+        and previous.modified_ns == modified
+    ):
+        return previous
     if size == 0:
         return FileCheck(path, FrameState.BROKEN, "the file is empty", size, modified)
     try:
@@ -157,11 +168,12 @@ def _tiff_problem(image: TiffImagePlugin.TiffImageFile, size: int) -> str:
         counts = counts if isinstance(counts, tuple) else (counts,)
         for offset, count in zip(offsets, counts, strict=False):
             if offset + count > size:
-                return f"not a whole TIFF file: image data at {offset}+{count} past its end ({size})"
+                return (
+                    f"not a whole TIFF file: image data at {offset}+{count} past its end ({size})"
+                )
         return ""
     image.load()
     return ""
-
 
 
 BROKEN_SUFFIX = ".broken"

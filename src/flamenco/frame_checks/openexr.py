@@ -1,4 +1,4 @@
-"""Whether an OpenEXR file is whole: its headers and every chunk its offset tables point at fit in the file.
+"""Whether an OpenEXR file is whole: its headers, and the chunks its offset tables point at, fit.
 
 Pillow does not read OpenEXR. OpenEXR writes the offset tables last, when it
 closes the file, so a file cut short, or one whose writer died, has offsets
@@ -134,7 +134,7 @@ def _part(attributes: dict[str, tuple[str, bytes]], *, tiled: bool, deep: bool) 
 def _int(value: bytes) -> int:
     if len(value) != 4:
         raise OpenEXRBroken("a malformed chunkCount")
-    count = struct.unpack("<i", value)[0]
+    count: int = struct.unpack("<i", value)[0]
     if not 0 < count <= _MAX_CHUNKS:
         raise OpenEXRBroken(f"an impossible chunk count: {count}")
     return count

@@ -36,6 +36,7 @@ from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
+from flamenco.manager.services.job_output import JobOutput
 from flamenco.manager.services.jobs import JobService
 from flamenco.manager.services.last_rendered import LastRendered
 from flamenco.manager.services.local_storage import LocalStorage
@@ -176,6 +177,14 @@ async def create_app(
     )
     app[keys.LAST_RENDERED] = LastRendered(
         db=db, storage=storage, broker=broker, clock=clock, on_disk_full=disk_space.report
+    )
+    app[keys.JOB_OUTPUT] = JobOutput(
+        db=db,
+        variables=variables,
+        state_machine=state_machine,
+        broker=broker,
+        storage=storage,
+        clock=clock,
     )
     app[keys.RESTART] = Lifecycle()
     mqtt_settings = settings.mqtt.client

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
     from flamenco.manager.services.job_deleter import JobDeleter
+    from flamenco.manager.services.job_output import JobOutput
     from flamenco.manager.services.jobs import JobService
     from flamenco.manager.services.last_rendered import LastRendered
     from flamenco.manager.services.local_storage import LocalStorage
@@ -57,6 +58,7 @@ DATABASE_HEALTH: web.AppKey[DatabaseHealth] = web.AppKey("database_health")
 DISK_SPACE: web.AppKey[DiskSpace] = web.AppKey("disk_space")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
+JOB_OUTPUT: web.AppKey[JobOutput] = web.AppKey("job_output")
 # None when Shaman is disabled (in the configuration, or during a first run).
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")

@@ -1,4 +1,4 @@
-"""After a render command: every frame it was meant to write is there and whole, or the task fails."""
+"""After a render: every frame it was meant to write is there and whole, or the task fails."""
 
 from __future__ import annotations
 

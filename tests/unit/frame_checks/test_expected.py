@@ -95,7 +95,10 @@ def test_outputs_of_task_commands() -> None:
         {"name": "echo", "parameters": {"message": "hi"}},
         {
             "name": "blender-render",
-            "parameters": {"blendfile": "/j/s.blend", "args": ["-o", "/r/##", "-F", "JPEG", "-f", "4"]},
+            "parameters": {
+                "blendfile": "/j/s.blend",
+                "args": ["-o", "/r/##", "-F", "JPEG", "-f", "4"],
+            },
         },
         {"name": "blender-render", "parameters": {"args": ["-f", "4"]}},
     ]

@@ -7,7 +7,16 @@ from typing import NoReturn
 from aiohttp import hdrs, web
 
 from flamenco.manager import keys
-from flamenco.manager.api import jobs, log_stream, meta, shaman, work_notices, worker, worker_mgt
+from flamenco.manager.api import (
+    job_output,
+    jobs,
+    log_stream,
+    meta,
+    shaman,
+    work_notices,
+    worker,
+    worker_mgt,
+)
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Operation, Spec
 
@@ -71,6 +80,10 @@ HANDLERS: dict[str, Handler] = {
     "fetchTaskLogTail": jobs.fetch_task_log_tail,
     "fetchTaskLogInfo": jobs.fetch_task_log_info,
     "setTaskStatus": jobs.set_task_status,
+    # jobs: output checks (extension)
+    "fetchJobFrames": job_output.fetch_job_frames,
+    "fetchJobFrameThumbnail": job_output.fetch_job_frame_thumbnail,
+    "rerenderMissingFrames": job_output.rerender_missing_frames,
     # shaman
     "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
     "shamanCheckout": shaman.shaman_checkout,

@@ -8,8 +8,8 @@ import shutil
 from dataclasses import dataclass
 
 from flamenco import crosspath
-from flamenco.worker.commands.base import CommandContext, shlex_split
 from flamenco.worker import output_verification
+from flamenco.worker.commands.base import CommandContext, shlex_split
 from flamenco.worker.error_lines import ErrorLines
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,5 @@ async def blender_render(ctx: CommandContext) -> None:
     # Exit status 0 is not enough: a full disk or a share that went away can leave
     # frames missing or cut short. A broken frame is set aside, so that the next
     # try renders it again rather than skipping the existing file.
-    paths = output_verification.expected_paths(
-        args[1:], ctx.optional_string("blendfile"), saved
-    )
+    paths = output_verification.expected_paths(args[1:], ctx.optional_string("blendfile"), saved)
     await output_verification.verify(ctx.name, paths, ctx.log)
