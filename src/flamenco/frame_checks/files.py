@@ -24,6 +24,12 @@ _VERIFIED_BY_PILLOW = frozenset({"PNG"})
 # Formats with structure checks of our own below.
 _JPEG_END = b"\xff\xd9"
 _RADIANCE_MAGIC = b"#?"
+_MAGIC_FORMATS = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 # DPX and Cineon, which Pillow does not read, say their file size in their header:
 # (magic, byte order, where the size is).
@@ -114,12 +120,20 @@ def _problem(path: str, size: int) -> str:
             # Pillow warns about huge images (a render may well be one) and about the
             # metadata of cut-off files, which the checks below report.
             warnings.simplefilter("ignore")
-            return _pillow_problem(file, size)
+            return _pillow_problem(file, size, _likely_format(head))
 
 
-def _pillow_problem(file: BinaryIO, size: int) -> str:
+def _likely_format(head: bytes) -> tuple[str, ...] | None:
+    """The Pillow format the first bytes say, to spare Pillow trying each of its plugins."""
+    for magic, name in _MAGIC_FORMATS:
+        if head.startswith(magic):
+            return (name,)
+    return None
+
+
+def _pillow_problem(file: BinaryIO, size: int, formats: tuple[str, ...] | None) -> str:
     try:
-        image = Image.open(file)
+        image = Image.open(file, formats=formats)
     except UnidentifiedImageError:
         # Radiance HDR, which Pillow does not know: being there and not empty is all
         # that is checked. Anything else is not what Blender writes, or cut short

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Remembered file checks; each is a few hundred bytes.
 CHECKS_REMEMBERED = 200_000
+# How many files a scan checks before it lets other threads run.
+FILES_BETWEEN_PAUSES = 32
 # Jobs whose expected frames are remembered (they never change once compiled).
 JOBS_REMEMBERED = 32
 # Thumbnails made at once; the rest wait, so a mouse sweeping over a strip of frames
@@ -186,10 +189,15 @@ class JobOutput:
         """Check the files, reading only those changed since the last scan (in a thread)."""
         checks = []
         remembered = self._checks
-        for path in paths:
+        for number, path in enumerate(paths):
             check = files.check_file(path, remembered.get(path))
             checks.append(check)
             remembered[path] = check
+            if number % FILES_BETWEEN_PAUSES == FILES_BETWEEN_PAUSES - 1:
+                # Lets the event loop's thread have the GIL now, rather than after
+                # the interpreter's switch interval: Workers waiting for an answer
+                # should not notice a scan.
+                time.sleep(0)
         if len(remembered) > CHECKS_REMEMBERED:
             # Forget the oldest half; dicts keep their insertion order.
             for path in list(remembered)[: len(remembered) // 2]:
