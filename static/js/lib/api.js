@@ -88,6 +88,8 @@ export const fetchJobBlocklist = (jobId) => get(`/jobs/${id(jobId)}/blocklist`);
 export const removeJobBlocklist = (jobId, entries) => remove(`/jobs/${id(jobId)}/blocklist`, entries);
 export const fetchJobLastRenderedInfo = (jobId) => get(`/jobs/${id(jobId)}/last-rendered`);
 export const fetchGlobalLastRenderedInfo = () => get('/jobs/last-rendered');
+export const fetchJobFrames = (jobId) => get(`/jobs/${id(jobId)}/frames`);
+export const rerenderMissingFrames = (jobId) => post(`/jobs/${id(jobId)}/rerender-missing`);
 
 // Tasks
 export const fetchTask = (taskId) => get(`/tasks/${id(taskId)}`);

@@ -11,6 +11,7 @@ import { onJobEvents } from '../../stores/jobs.js';
 import { tags, followTags, tagName } from '../../stores/tags.js';
 import { notify, notifyError } from '../../stores/notifications.js';
 import TabBar from '../../components/TabBar.js';
+import FrameStrip from './FrameStrip.js';
 import CopyText from '../../components/CopyText.js';
 import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
@@ -36,7 +37,7 @@ const SHOWN_VISIBILITIES = new Set([undefined, '', 'visible', 'web']);
 
 export default {
   name: 'JobDetails',
-  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink },
+  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink, FrameStrip },
   props: { jobId: { type: String, required: true } },
   setup(props) {
     const job = ref(null);
@@ -197,6 +198,7 @@ export default {
           <p v-if="job.activity" class="activity"><PathText :text="job.activity" /></p>
         </div>
       </div>
+      <FrameStrip :job-id="job.id" />
       <TabBar :tabs="tabs" v-model="tab" label="Job information" id-prefix="job" />
       <div id="job-panel" role="tabpanel" class="tab-panel" :aria-labelledby="'job-tab-' + tab">
         <template v-if="tab === 'settings'">
