@@ -195,3 +195,41 @@ async def test_jobs_without_frames(manager: RunningManager) -> None:
     assert frames["frames"] == []
     answer = (await client.post(f"/api/v3/jobs/{job['id']}/rerender-missing", expect=200)).json()
     assert answer == {"checked_frames": 0, "frames": [], "tasks": []}
+
+
+async def test_black_and_identical_frames_are_flagged_when_asked(
+    manager: RunningManager, shared_storage: Path
+) -> None:
+    client = manager.client
+    job_json = blender_render_job(
+        frames="1-4",
+        chunk_size=4,
+        render_output_root=str(shared_storage / "frames"),
+        render_output_path=str(shared_storage / "frames" / "{timestamp}" / "######"),
+        warn_black_frames=True,
+        warn_identical_frames=True,
+    )
+    job = (await client.post("/api/v3/jobs", json_body=job_json, expect=200)).json()
+    worker = WorkerSession(client)
+    await worker.start()
+    task = await worker.next_task()
+    assert task["commands"][0]["parameters"]["frameWarnings"] == ["black", "identical"]
+    colours = {1: (9, 9, 9), 2: (0, 0, 0), 3: (50, 60, 70), 4: (50, 60, 70)}
+    for frame, path in frame_paths(task).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 18), colours[frame]).save(path)
+    await worker.complete(task)
+
+    answer = (await client.get(f"/api/v3/jobs/{job['id']}/frames", expect=200)).json()
+    assert [(f["frame"], f["state"], f.get("warning")) for f in answer["frames"]] == [
+        (1, "rendered", None),
+        (2, "rendered", "every pixel is black"),
+        (3, "rendered", None),
+        (4, "rendered", "identical to frame 3"),
+    ]
+    assert answer["warnings"] == 2
+    # Warnings are not failures: nothing to re-render.
+    rerendered = (
+        await client.post(f"/api/v3/jobs/{job['id']}/rerender-missing", expect=200)
+    ).json()
+    assert rerendered["tasks"] == []

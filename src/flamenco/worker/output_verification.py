@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
-from flamenco.frame_checks import expected, files
+from flamenco.frame_checks import expected, files, looks
 from flamenco.worker.errors import CommandError
 
 # The failure reason names this many broken frames; the log names them all.
@@ -42,3 +42,18 @@ async def verify(command: str, paths: list[str], log: Callable[[str], None]) -> 
     raise FramesNotWritten(
         f"{command}: {len(bad)} of {len(checks)} frames missing or broken: {named}{more}"
     )
+
+
+async def warn_about_looks(
+    args: Sequence[str], blendfile: str, kinds: list[str], log: Callable[[str], None]
+) -> None:
+    """Log a warning for each frame that is all black or the same as the one before."""
+    output = expected.render_output(args, blendfile)
+    if output is None or not looks.KINDS & set(kinds):
+        return
+    frames = sorted(output.frames)
+    paths = [output.path_for(frame) for frame in frames]
+    previous = output.path_for(frames[0] - 1)
+    found = await asyncio.to_thread(looks.frame_warnings, paths, kinds, previous)
+    for path, warning in found.items():
+        log(f"warning: frame {path}: {warning}")

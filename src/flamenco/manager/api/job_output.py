@@ -22,6 +22,8 @@ def _frame(info: FrameInfo) -> dict[str, object]:
     }
     if info.state != "rendered" and info.problem:
         answer["problem"] = info.problem
+    if info.warning:
+        answer["warning"] = info.warning
     return answer
 
 
@@ -32,6 +34,7 @@ async def fetch_job_frames(request: web.Request) -> web.Response:
         lambda: {
             "frames": [_frame(info) for info in scanned.frames],
             "counts": {state: counts.get(state, 0) for state in STATES},
+            "warnings": sum(1 for info in scanned.frames if info.warning),
         }
     )
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
-from flamenco.frame_checks import expected, files
+from flamenco.frame_checks import expected, files, looks
 from flamenco.manager.config.variables import Variables
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Remembered file checks; each is a few hundred bytes.
 CHECKS_REMEMBERED = 200_000
+# Remembered black/identical verdicts, by file version.
+LOOKS_REMEMBERED = 50_000
 # How many files a scan checks before it lets other threads run.
 FILES_BETWEEN_PAUSES = 32
 # Jobs whose expected frames are remembered (they never change once compiled).
@@ -66,6 +68,8 @@ class ExpectedFrame:
     task_id: int
     frame: int
     path: str
+    # What to warn about (see flamenco.frame_checks.looks); usually nothing.
+    warn_about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +82,7 @@ class FrameInfo:
     task_name: str
     state: str
     problem: str
+    warning: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +123,7 @@ class JobOutput:
         self._storage = storage
         self._clock = clock
         self._checks: dict[str, files.FileCheck] = {}
+        self._looks: dict[tuple[str, int, int], looks.Look | None] = {}
         self._expected: OrderedDict[str, list[ExpectedFrame]] = OrderedDict()
         self._thumbnail_slots = asyncio.Semaphore(THUMBNAILS_AT_ONCE)
 
@@ -127,6 +133,9 @@ class JobOutput:
         """Every frame the job's tasks render, checked on disk, in frame order."""
         job, statuses, expected_frames = await self._load(job_uuid)
         checks = await asyncio.to_thread(self._check_paths, [e.path for e in expected_frames])
+        warnings: dict[str, str] = {}
+        if any(wanted.warn_about for wanted in expected_frames):
+            warnings = await asyncio.to_thread(self._look_warnings, expected_frames, checks)
         frames = []
         for wanted, check in zip(expected_frames, checks, strict=True):
             task = statuses[wanted.task_id]
@@ -138,6 +147,7 @@ class JobOutput:
                     task_name=task.name,
                     state=rerender.frame_state(check.state, task.status),
                     problem=check.problem,
+                    warning=warnings.get(wanted.path, ""),
                 )
             )
         frames.sort(key=lambda info: info.frame)
@@ -171,6 +181,13 @@ class JobOutput:
         platform = self._variables.manager_platform
         found: list[ExpectedFrame] = []
         for task in tasks:
+            warn_about = tuple(
+                str(kind)
+                for command in task.commands
+                if command.get("name") == "blender-render"
+                for kind in (command.get("parameters") or {}).get("frameWarnings") or ()
+                if kind in looks.KINDS
+            )
             commands = [
                 {
                     "name": command.get("name"),
@@ -182,7 +199,10 @@ class JobOutput:
                 if command.get("name") == "blender-render"
             ]
             for output in expected.blender_render_outputs(commands):
-                found.extend(ExpectedFrame(task.id, frame, path) for frame, path in output.paths())
+                found.extend(
+                    ExpectedFrame(task.id, frame, path, warn_about)
+                    for frame, path in output.paths()
+                )
         return found
 
     def _check_paths(self, paths: list[str]) -> list[files.FileCheck]:
@@ -203,6 +223,38 @@ class JobOutput:
             for path in list(remembered)[: len(remembered) // 2]:
                 remembered.pop(path, None)
         return checks
+
+    def _look_warnings(
+        self, expected_frames: list[ExpectedFrame], checks: list[files.FileCheck]
+    ) -> dict[str, str]:
+        """Black and identical frames among the rendered ones (in a thread; decodes pixels)."""
+        found: dict[str, str] = {}
+        previous: tuple[ExpectedFrame, looks.Look] | None = None
+        pairs = sorted(zip(expected_frames, checks, strict=True), key=lambda pair: pair[0].frame)
+        for wanted, check in pairs:
+            current = self._look(check) if wanted.warn_about and check.ok else None
+            if current is None:
+                previous = None
+                continue
+            if looks.BLACK in wanted.warn_about and current.black:
+                found[wanted.path] = "every pixel is black"
+            elif (
+                looks.IDENTICAL in wanted.warn_about
+                and previous is not None
+                and previous[0].frame == wanted.frame - 1
+                and previous[1].digest == current.digest
+            ):
+                found[wanted.path] = f"identical to frame {previous[0].frame}"
+            previous = (wanted, current)
+        return found
+
+    def _look(self, check: files.FileCheck) -> looks.Look | None:
+        key = (check.path, check.size, check.modified_ns)
+        if key not in self._looks:
+            if len(self._looks) > LOOKS_REMEMBERED:
+                self._looks.clear()
+            self._looks[key] = looks.look(check.path)
+        return self._looks[key]
 
     # --- re-rendering
 

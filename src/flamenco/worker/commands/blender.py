@@ -106,3 +106,8 @@ async def blender_render(ctx: CommandContext) -> None:
     # try renders it again rather than skipping the existing file.
     paths = output_verification.expected_paths(args[1:], ctx.optional_string("blendfile"), saved)
     await output_verification.verify(ctx.name, paths, ctx.log)
+    warnings = ctx.strings("frameWarnings")
+    if warnings:
+        await output_verification.warn_about_looks(
+            args[1:], ctx.optional_string("blendfile"), warnings, ctx.log
+        )

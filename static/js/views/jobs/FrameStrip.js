@@ -24,10 +24,13 @@ function cellsOf(frames) {
     const last = group[group.length - 1].frame;
     const label = first === last ? `Frame ${first}` : `Frames ${first}–${last}`;
     const problem = shown && shown.problem ? `: ${shown.problem}` : '';
+    const warned = group.find((frame) => frame.warning);
+    const warning = warned ? ` (warning: frame ${warned.frame}: ${warned.warning})` : '';
     cells.push({
       key: first,
       state,
-      label: `${label}: ${LABELS[state]}${problem}`,
+      warning: Boolean(warned),
+      label: `${label}: ${LABELS[state]}${problem}${warning}`,
       // The thumbnail shows a rendered frame of the cell.
       thumbnailFrame: (group.find((frame) => frame.state === 'rendered') || {}).frame,
     });
@@ -41,6 +44,7 @@ export default {
   setup(props) {
     const frames = ref(null);
     const counts = ref({});
+    const warnings = ref(0);
     const error = ref('');
     const busy = ref(false);
     const hovered = ref(null);
@@ -55,6 +59,7 @@ export default {
         if (current !== generation) return;
         frames.value = answer.frames;
         counts.value = answer.counts;
+        warnings.value = answer.warnings || 0;
         version.value = Date.now();
         error.value = '';
       } catch (failure) {
@@ -76,10 +81,13 @@ export default {
 
     const cells = computed(() => (frames.value ? cellsOf(frames.value) : []));
     const badFrames = computed(() => (counts.value.missing || 0) + (counts.value.broken || 0));
-    const summary = computed(() => WORST_FIRST.slice().reverse()
-      .filter((state) => counts.value[state])
-      .map((state) => `${counts.value[state]} ${LABELS[state]}`)
-      .join(' · '));
+    const summary = computed(() => {
+      const parts = WORST_FIRST.slice().reverse()
+        .filter((state) => counts.value[state])
+        .map((state) => `${counts.value[state]} ${LABELS[state]}`);
+      if (warnings.value) parts.push(`${warnings.value} warning${warnings.value === 1 ? '' : 's'}`);
+      return parts.join(' · ');
+    });
 
     function enter(cell, event) {
       clearTimeout(hoverTimer);
@@ -127,8 +135,8 @@ export default {
           :title="badFrames ? 'Queue the tasks of the missing and broken frames again' : 'No frame is missing or broken'">Re-render missing frames</button>
       </div>
       <div class="frame-cells" role="list" @mouseleave="leave">
-        <span v-for="cell in cells" :key="cell.key" role="listitem" :class="['frame-cell', 'frame-' + cell.state]"
-          :title="cell.label" :aria-label="cell.label" :data-state="cell.state" @mouseenter="enter(cell, $event)"></span>
+        <span v-for="cell in cells" :key="cell.key" role="listitem" :class="['frame-cell', 'frame-' + cell.state, { 'frame-warning': cell.warning }]"
+          :title="cell.label" :aria-label="cell.label" :data-state="cell.state" :data-warning="cell.warning ? 'yes' : null" @mouseenter="enter(cell, $event)"></span>
         <div v-if="hovered" class="frame-preview" :style="{ left: hovered.left + 'px' }" data-testid="frame-preview">
           <img v-if="hovered.url" :src="hovered.url" :alt="'Thumbnail of ' + hovered.label">
           <span>{{ hovered.label }}</span>
