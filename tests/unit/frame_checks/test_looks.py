@@ -1,4 +1,4 @@
-"""Warnings about frames that rendered but look wrong: all black, or the same as the frame before."""
+"""Warnings about frames that rendered but look wrong: all black, or the same as the last."""
 
 from __future__ import annotations
 
