@@ -535,3 +535,11 @@ def fetch_task_statuses_of_job(conn: Connection, job_id: int) -> list[TaskStatus
         TaskStatusRow(int(row[0]), str(row[1]), str(row[2]), TaskStatus(row[3]))
         for row in conn.execute("fetch_task_statuses_of_job", {"job_id": job_id})
     ]
+
+
+def fetch_task_commands_of_job(conn: Connection, job_id: int) -> list[tuple[int, list[Any]]]:
+    """(task ID, its commands) of every task of the job; cheaper than fetch_tasks_of_job()."""
+    return [
+        (int(row[0]), json.loads(row[1]))
+        for row in conn.execute("fetch_task_commands_of_job", {"job_id": job_id})
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
@@ -28,7 +30,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.persistence import Database, failures, jobs
 from flamenco.manager.persistence.connection import Connection
-from flamenco.manager.persistence.models import Job, Task
+from flamenco.manager.persistence.models import Job
 from flamenco.manager.services import thumbnails
 from flamenco.manager.services.local_storage import LocalStorage
 from flamenco.manager.state_machine import rerender
@@ -160,10 +162,10 @@ class JobOutput:
 
         def transaction(
             conn: Connection,
-        ) -> tuple[Job, list[jobs.TaskStatusRow], list[Task] | None]:
+        ) -> tuple[Job, list[jobs.TaskStatusRow], list[tuple[int, list[Any]]] | None]:
             job = jobs.fetch_job(conn, job_uuid)
             rows = jobs.fetch_task_statuses_of_job(conn, job.id)
-            tasks = jobs.fetch_tasks_of_job(conn, job.id) if known is None else None
+            tasks = jobs.fetch_task_commands_of_job(conn, job.id) if known is None else None
             return job, rows, tasks
 
         job, rows, tasks = await self._db.read(transaction)
@@ -177,32 +179,34 @@ class JobOutput:
             self._expected.move_to_end(job_uuid)
         return job, {row.id: row for row in rows}, known
 
-    def _expected_frames(self, tasks: list[Task]) -> list[ExpectedFrame]:
+    def _expected_frames(self, tasks: list[tuple[int, list[Any]]]) -> list[ExpectedFrame]:
+        """The frames of the tasks' `blender-render` commands, as the Manager sees them.
+
+        The command lines are read as stored; only the output path is expanded with
+        the Manager's variables, once per distinct path: a 10,000-task job has one.
+        """
         platform = self._variables.manager_platform
+        expanded: dict[str, str] = {}
         found: list[ExpectedFrame] = []
-        for task in tasks:
-            warn_about = tuple(
-                str(kind)
-                for command in task.commands
-                if command.get("name") == "blender-render"
-                for kind in (command.get("parameters") or {}).get("frameWarnings") or ()
-                if kind in looks.KINDS
-            )
-            commands = [
-                {
-                    "name": command.get("name"),
-                    "parameters": self._variables.expand_command_parameters(
-                        command.get("parameters") or {}, platform
-                    ),
-                }
-                for command in task.commands
-                if command.get("name") == "blender-render"
-            ]
-            for output in expected.blender_render_outputs(commands):
-                found.extend(
-                    ExpectedFrame(task.id, frame, path, warn_about)
-                    for frame, path in output.paths()
+        for task_id, commands in tasks:
+            for command in commands:
+                if not isinstance(command, dict) or command.get("name") != "blender-render":
+                    continue
+                warn_about = tuple(
+                    str(kind)
+                    for kind in (command.get("parameters") or {}).get("frameWarnings") or ()
+                    if kind in looks.KINDS
                 )
+                for output in expected.blender_render_outputs([command]):
+                    pattern = expanded.get(output.pattern)
+                    if pattern is None:
+                        pattern = self._variables.expand(output.pattern, platform)
+                        expanded[output.pattern] = pattern
+                    output = dataclasses.replace(output, pattern=pattern)
+                    found.extend(
+                        ExpectedFrame(task_id, frame, path, warn_about)
+                        for frame, path in output.paths()
+                    )
         return found
 
     def _check_paths(self, paths: list[str]) -> list[files.FileCheck]:

@@ -135,3 +135,7 @@ WHERE tasks.job_id = :job_id;
 -- name: fetch_task_statuses_of_job
 -- What a scan of the job's output needs of each task, without the commands.
 SELECT id, uuid, name, status FROM tasks WHERE job_id = :job_id ORDER BY index_in_job;
+
+-- name: fetch_task_commands_of_job
+-- Only what a scan of the job's output reads: each task's commands.
+SELECT id, commands FROM tasks WHERE job_id = :job_id ORDER BY index_in_job;
