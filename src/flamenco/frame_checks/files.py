@@ -18,6 +18,7 @@ from typing import BinaryIO
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 from flamenco.frame_checks import openexr
+from flamenco.frame_checks.expected import EXTENSIONS
 
 # Formats whose files Pillow's verify() reads through to the end.
 _VERIFIED_BY_PILLOW = frozenset({"PNG"})
@@ -191,6 +192,11 @@ def _tiff_problem(image: TiffImagePlugin.TiffImageFile, size: int) -> str:
 
 
 BROKEN_SUFFIX = ".broken"
+IMAGE_EXTENSIONS = tuple(sorted({ext for exts in EXTENSIONS.values() for ext in exts}))
+
+
+class NotAnImageName(OSError):
+    """Only files named like images are set aside."""
 
 
 def set_aside(path: str) -> str:
@@ -198,8 +204,12 @@ def set_aside(path: str) -> str:
     (as Simple Blender Render's does) renders it again; returns the new name.
 
     Kept rather than deleted: it is evidence of what went wrong, and a false alarm
-    would otherwise cost a frame.
+    would otherwise cost a frame. Only a file with an image format's extension is
+    renamed: a job's command line names the files, and must not be able to have
+    the Manager rename any file of its choosing.
     """
+    if not path.lower().endswith(IMAGE_EXTENSIONS):
+        raise NotAnImageName(0, "its name has no image file extension", path)
     aside = path + BROKEN_SUFFIX
     os.replace(path, aside)
     return aside
@@ -215,7 +225,7 @@ def check_and_set_aside(paths: list[str]) -> list[FileCheck]:
                 aside = set_aside(path)
             except OSError as error:
                 check = FileCheck(
-                    path, check.state, f"{check.problem} (could not set it aside: {error.strerror})"
+                    path, check.state, f"{check.problem} (not set aside: {error.strerror})"
                 )
             else:
                 check = FileCheck(path, check.state, f"{check.problem}; set aside as {aside}")

@@ -101,3 +101,13 @@ def test_broken_files_are_set_aside(tmp_path: Path) -> None:
     assert not broken.exists()
     assert (tmp_path / "2.png.broken").read_bytes() == png[:100]
     assert checks[1].problem.endswith(f"; set aside as {tmp_path / '2.png.broken'}")
+
+
+def test_only_files_named_like_images_are_set_aside(tmp_path: Path) -> None:
+    # A job names the files; it must not get any file renamed (`-x 0 -o /data/db-#`).
+    precious = tmp_path / "db-1"
+    precious.write_bytes(b"not an image")
+    (check,) = files.check_and_set_aside([str(precious)])
+    assert check.state == FrameState.BROKEN
+    assert check.problem.endswith("(not set aside: its name has no image file extension)")
+    assert precious.read_bytes() == b"not an image"
