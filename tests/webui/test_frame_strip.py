@@ -61,12 +61,13 @@ class FakeWorker:
         status, task = await self.call("/api/v3/worker/task")
         return task if status == 200 else None
 
-    async def finish(self, task: dict[str, Any]) -> None:
+    async def finish(self, task: dict[str, Any], black: frozenset[int] = frozenset()) -> None:
         for output in expected.blender_render_outputs(task["commands"]):
             for frame, path in output.paths():
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 buffer = io.BytesIO()
-                Image.new("RGB", (64, 36), (40 * frame % 256, 120, 200)).save(buffer, "PNG")
+                colour = (0, 0, 0) if frame in black else (40 * frame % 256, 120, 200)
+                Image.new("RGB", (64, 36), colour).save(buffer, "PNG")
                 Path(path).write_bytes(buffer.getvalue())
         await self.call(f"/api/v3/worker/task/{task['uuid']}", {"taskStatus": "completed"})
 
@@ -138,4 +139,36 @@ async def test_frame_strip_shows_missing_frames_and_rerenders_them(
     await expect(cell(page, 3)).to_have_attribute("data-state", "rendering", timeout=10_000)
     await worker.finish(task)
     await expect(cell(page, 3)).to_have_attribute("data-state", "rendered", timeout=10_000)
+    await expect(page.get_by_test_id("rerender-missing")).to_be_disabled()
+
+
+async def test_frame_strip_marks_black_frames_when_the_job_asks(
+    manager: ManagerProcess, page: Any, api: ApiClient, tmp_path: Path
+) -> None:
+    output = tmp_path / "shared" / "frames"
+    job = await api.call(
+        "POST",
+        "/api/v3/jobs",
+        blender_render_job(
+            name="black frames",
+            frames="1-3",
+            chunk_size=3,
+            render_output_root=str(output),
+            render_output_path=str(output / "{timestamp}" / "######"),
+            warn_black_frames=True,
+        ),
+    )
+    worker = FakeWorker(api.session, manager.base_url)
+    await worker.start()
+    while (task := await worker.take()) is not None:
+        await worker.finish(task, black=frozenset({2}))
+
+    await page.goto(f"{manager.base_url}/app/jobs/{job['id']}")
+    await expect(page.get_by_test_id("frame-summary")).to_have_text("3 rendered · 1 warning")
+    await expect(cell(page, 2)).to_have_attribute("data-warning", "yes")
+    await expect(cell(page, 2)).to_have_attribute(
+        "aria-label", "Frame 2: rendered (warning: frame 2: every pixel is black)"
+    )
+    await expect(cell(page, 1)).not_to_have_attribute("data-warning", "yes")
+    # A warning is no reason to render again.
     await expect(page.get_by_test_id("rerender-missing")).to_be_disabled()
