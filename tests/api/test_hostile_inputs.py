@@ -66,6 +66,7 @@ def _path_examples() -> Iterator[tuple[str, str]]:
     yield "platform", "linux"
     yield "checksum", "a" * 64
     yield "filesize", "10"
+    yield "frame", "1"
 
 
 @functools.cache

@@ -44,3 +44,41 @@ def _signature_and_header(width: int, height: int, channels: int) -> bytes:
     colour_type = {3: 2, 4: 6}[channels]  # RGB or RGBA
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+
+
+def openexr(width: int, height: int, *, lines_per_chunk: int = 1) -> bytes:
+    """A whole single-part scan-line OpenEXR file: one HALF channel "Y", uncompressed
+    (lines_per_chunk 1) or labelled ZIP (16 lines a chunk, the data left raw: the
+    structure is what the checks read)."""
+
+    def attribute(name: str, kind: str, value: bytes) -> bytes:
+        return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+    compression = {1: 0, 16: 3}[lines_per_chunk]
+    window = struct.pack("<4i", 0, 0, width - 1, height - 1)
+    header = b"".join(
+        [
+            b"\x76\x2f\x31\x01" + struct.pack("<I", 2),
+            attribute("channels", "chlist", b"Y\0" + struct.pack("<iB3xii", 1, 0, 1, 1) + b"\0"),
+            attribute("compression", "compression", bytes([compression])),
+            attribute("dataWindow", "box2i", window),
+            attribute("displayWindow", "box2i", window),
+            attribute("lineOrder", "lineOrder", b"\0"),
+            attribute("pixelAspectRatio", "float", struct.pack("<f", 1.0)),
+            attribute("screenWindowCenter", "v2f", struct.pack("<ff", 0, 0)),
+            attribute("screenWindowWidth", "float", struct.pack("<f", 1.0)),
+            b"\0",
+        ]
+    )
+    chunk_count = -(-height // lines_per_chunk)
+    chunks = []
+    for number in range(chunk_count):
+        lines = min(lines_per_chunk, height - number * lines_per_chunk)
+        data = b"\0\x3c" * width * lines  # 1.0 in half floats
+        chunks.append(struct.pack("<ii", number * lines_per_chunk, len(data)) + data)
+    offsets = []
+    position = len(header) + 8 * chunk_count
+    for chunk in chunks:
+        offsets.append(position)
+        position += len(chunk)
+    return header + struct.pack(f"<{chunk_count}Q", *offsets) + b"".join(chunks)

@@ -29,10 +29,10 @@ from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
-from flamenco.manager.notifications.delivery import DeliveryService
-from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.metrics import exposition
 from flamenco.manager.metrics.recorder import NO_METRICS, PrometheusRecorder, Recorder
+from flamenco.manager.notifications.delivery import DeliveryService
+from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
@@ -45,6 +45,7 @@ from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.farm_status import FarmStatusService
 from flamenco.manager.services.job_deleter import JobDeleter
+from flamenco.manager.services.job_output import JobOutput
 from flamenco.manager.services.jobs import JobService
 from flamenco.manager.services.last_rendered import LastRendered
 from flamenco.manager.services.local_storage import LocalStorage
@@ -214,6 +215,14 @@ async def create_app(
     )
     app[keys.LAST_RENDERED] = LastRendered(
         db=db, storage=storage, broker=broker, clock=clock, on_disk_full=disk_space.report
+    )
+    app[keys.JOB_OUTPUT] = JobOutput(
+        db=db,
+        variables=variables,
+        state_machine=state_machine,
+        broker=broker,
+        storage=storage,
+        clock=clock,
     )
     app[keys.RESTART] = Lifecycle()
     mqtt_settings = settings.mqtt.client

@@ -19,19 +19,20 @@ if TYPE_CHECKING:
     from flamenco.manager.eventbus.work_notices import WorkNotices
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
+    from flamenco.manager.metrics.recorder import Recorder
     from flamenco.manager.notifications.delivery import DeliveryService
     from flamenco.manager.notifications.outbox import Outbox
-    from flamenco.manager.metrics.recorder import Recorder
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
-    from flamenco.manager.services.approvals import ApprovalService
     from flamenco.manager.render_statistics.recorder import FrameRecorder
     from flamenco.manager.render_statistics.retention import StatisticsRetention
     from flamenco.manager.render_statistics.service import RenderStatistics
+    from flamenco.manager.services.approvals import ApprovalService
     from flamenco.manager.services.database_health import DatabaseHealth
     from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
     from flamenco.manager.services.job_deleter import JobDeleter
+    from flamenco.manager.services.job_output import JobOutput
     from flamenco.manager.services.jobs import JobService
     from flamenco.manager.services.last_rendered import LastRendered
     from flamenco.manager.services.local_storage import LocalStorage
@@ -71,6 +72,7 @@ DATABASE_HEALTH: web.AppKey[DatabaseHealth] = web.AppKey("database_health")
 DISK_SPACE: web.AppKey[DiskSpace] = web.AppKey("disk_space")
 JOB_DELETER: web.AppKey[JobDeleter] = web.AppKey("job_deleter")
 LAST_RENDERED: web.AppKey[LastRendered] = web.AppKey("last_rendered")
+JOB_OUTPUT: web.AppKey[JobOutput] = web.AppKey("job_output")
 # None when Shaman is disabled (in the configuration, or during a first run).
 SHAMAN: web.AppKey[Shaman | None] = web.AppKey("shaman")
 SOCKET_IO: web.AppKey[SocketIOForwarder] = web.AppKey("socket_io")

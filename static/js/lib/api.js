@@ -94,6 +94,8 @@ export const fetchJobDependencies = (jobId) => get(`/jobs/${id(jobId)}/dependenc
 export const approveTask = (taskId, comment = '') =>
   post(`/tasks/${id(taskId)}/approve`, comment ? { comment } : {});
 export const rejectTask = (taskId, reason) => post(`/tasks/${id(taskId)}/reject`, { reason });
+export const fetchJobFrames = (jobId) => get(`/jobs/${id(jobId)}/frames`);
+export const rerenderMissingFrames = (jobId) => post(`/jobs/${id(jobId)}/rerender-missing`);
 
 // Tasks
 export const fetchTask = (taskId) => get(`/tasks/${id(taskId)}`);

@@ -376,6 +376,8 @@ async def test_listing_passes_settings_through_as_declared(
         "image_file_extension",
         "has_previews",
         "scene",
+        "warn_black_frames",
+        "warn_identical_frames",
     ]
     frames = settings["frames"]
     assert frames["eval"] == "f'{C.scene.frame_start}-{C.scene.frame_end}'"
@@ -460,3 +462,25 @@ def test_task_uuids_are_random_version_4_uuids(
     assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in parsed)
     assert [str(value) for value in parsed] == [task.uuid for task in job.tasks]
     assert len(set(parsed)) == len(parsed)
+
+
+@pytest.mark.parametrize(
+    ("settings", "warnings"),
+    [
+        ({}, None),
+        ({"warn_black_frames": False, "warn_identical_frames": False}, None),
+        ({"warn_black_frames": True}, ["black"]),
+        ({"warn_black_frames": True, "warn_identical_frames": True}, ["black", "identical"]),
+    ],
+)
+def test_simple_blender_render_frame_warnings_only_when_asked(
+    built_in_compilers: job_compilers.JobCompilers,
+    settings: dict[str, Any],
+    warnings: list[str] | None,
+) -> None:
+    job = compile_example(built_in_compilers, **settings)
+    render = job.tasks[0].commands[0].parameters
+    # Not asked for: the command is exactly upstream's, as an upstream Worker expects.
+    assert render.get("frameWarnings") == warnings
+    if warnings is None:
+        assert render == render_parameters("1..3")

@@ -8,11 +8,11 @@ from aiohttp import hdrs, web
 
 from flamenco.manager import keys
 from flamenco.manager.api import (
+    job_output,
     jobs,
     log_stream,
     meta,
     notifications,
-    shaman,
     shaman,
     statistics,
     work_notices,
@@ -86,6 +86,10 @@ HANDLERS: dict[str, Handler] = {
     "fetchJobDependencies": jobs.fetch_job_dependencies,
     "approveTask": jobs.approve_task,
     "rejectTask": jobs.reject_task,
+    # jobs: output checks (extension)
+    "fetchJobFrames": job_output.fetch_job_frames,
+    "fetchJobFrameThumbnail": job_output.fetch_job_frame_thumbnail,
+    "rerenderMissingFrames": job_output.rerender_missing_frames,
     # shaman
     "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
     "shamanCheckout": shaman.shaman_checkout,

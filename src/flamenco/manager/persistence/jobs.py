@@ -524,3 +524,35 @@ def _saved_if(
         "now": to_db_time(now),
     }
     return conn.execute(query, params).rowcount == 1
+
+
+def fetch_task_dependencies_of_job(conn: Connection, job_id: int) -> list[tuple[int, int]]:
+    """(task ID, ID of the task it depends on) for every dependency within the job."""
+    return [
+        (int(row[0]), int(row[1]))
+        for row in conn.execute("fetch_task_dependencies_of_job", {"job_id": job_id})
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatusRow:
+    id: int
+    uuid: str
+    name: str
+    status: TaskStatus
+
+
+def fetch_task_statuses_of_job(conn: Connection, job_id: int) -> list[TaskStatusRow]:
+    """Every task of the job, in brief: cheaper than fetch_tasks_of_job() for a big job."""
+    return [
+        TaskStatusRow(int(row[0]), str(row[1]), str(row[2]), TaskStatus(row[3]))
+        for row in conn.execute("fetch_task_statuses_of_job", {"job_id": job_id})
+    ]
+
+
+def fetch_task_commands_of_job(conn: Connection, job_id: int) -> list[tuple[int, list[Any]]]:
+    """(task ID, its commands) of every task of the job; cheaper than fetch_tasks_of_job()."""
+    return [
+        (int(row[0]), json.loads(row[1]))
+        for row in conn.execute("fetch_task_commands_of_job", {"job_id": job_id})
+    ]

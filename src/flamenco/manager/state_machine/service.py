@@ -13,8 +13,8 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.metrics.recorder import NO_METRICS, Recorder, TaskTransition
+from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import Database, job_dependencies, jobs, render_statistics
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker

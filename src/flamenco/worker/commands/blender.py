@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 
 from flamenco import crosspath
+from flamenco.worker import output_verification
 from flamenco.worker.commands.base import CommandContext, shlex_split
 from flamenco.worker.error_lines import ErrorLines
 
@@ -84,6 +85,7 @@ def _check_executable(exe: str) -> None:
 async def blender_render(ctx: CommandContext) -> None:
     args = build_args(ctx)
     _check_executable(args[0])
+    saved: list[str] = []
 
     def on_lines(lines: list[str]) -> None:
         for line in lines:
@@ -92,9 +94,20 @@ async def blender_render(ctx: CommandContext) -> None:
                 continue
             if result.saved is not None:
                 logger.debug("blender-render: output produced", extra={"file": result.saved})
+                saved.append(result.saved)
                 ctx.output_produced(result.saved)
             if result.frame_done:
                 logger.info("blender-render: frame done", extra={"task": ctx.task_id})
                 ctx.step()
 
     await ctx.run(args, on_lines, error_lines=error_lines())
+    # Exit status 0 is not enough: a full disk or a share that went away can leave
+    # frames missing or cut short. A broken frame is set aside, so that the next
+    # try renders it again rather than skipping the existing file.
+    paths = output_verification.expected_paths(args[1:], ctx.optional_string("blendfile"), saved)
+    await output_verification.verify(ctx.name, paths, ctx.log)
+    warnings = ctx.strings("frameWarnings")
+    if warnings:
+        await output_verification.warn_about_looks(
+            args[1:], ctx.optional_string("blendfile"), warnings, ctx.log
+        )

@@ -11,6 +11,7 @@ import { onJobEvents } from '../../stores/jobs.js';
 import { tags, followTags, tagName } from '../../stores/tags.js';
 import { notify, notifyError } from '../../stores/notifications.js';
 import TabBar from '../../components/TabBar.js';
+import FrameStrip from './FrameStrip.js';
 import CopyText from '../../components/CopyText.js';
 import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
@@ -41,7 +42,9 @@ const RUNNING = new Set(['active', 'queued']);
 
 export default {
   name: 'JobDetails',
-  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink, JobGraph, JobStatistics },
+  components: {
+    TabBar, CopyText, PathText, StatusBadge, RouterLink, JobGraph, JobStatistics, FrameStrip,
+  },
   props: { jobId: { type: String, required: true } },
   setup(props) {
     const job = ref(null);
@@ -222,6 +225,7 @@ export default {
         </div>
       </div>
       <JobGraph :job-id="job.id" />
+      <FrameStrip :job-id="job.id" />
       <TabBar :tabs="tabs" v-model="tab" label="Job information" id-prefix="job" />
       <div id="job-panel" role="tabpanel" class="tab-panel" :aria-labelledby="'job-tab-' + tab">
         <template v-if="tab === 'settings'">

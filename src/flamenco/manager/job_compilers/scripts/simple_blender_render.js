@@ -100,6 +100,21 @@ const JOB_TYPE = {
       visible: "web",
       description: "The scene to render",
     },
+
+    // Output checks: warnings, not failures, and off unless asked for. No default,
+    // so that jobs that do not ask keep exactly the settings they were sent.
+    {
+      key: "warn_black_frames",
+      type: "bool",
+      visible: "submission",
+      description: "Warn in the task log and the frame strip about frames that are entirely black",
+    },
+    {
+      key: "warn_identical_frames",
+      type: "bool",
+      visible: "submission",
+      description: "Warn in the task log and the frame strip about frames identical to the one before",
+    },
   ],
 };
 
@@ -153,6 +168,11 @@ function renderTasksFor(settings, outputDir, outputPath) {
   const sceneArgs = settings.scene ? ["--scene", settings.scene] : [];
   const renderOutput = path.join(outputDir, path.basename(outputPath));
 
+  // Only when asked for: otherwise the command is exactly upstream's.
+  const frameWarnings = [];
+  if (settings.warn_black_frames) frameWarnings.push("black");
+  if (settings.warn_identical_frames) frameWarnings.push("identical");
+
   return frameChunker(settings.frames, settings.chunk_size).map((chunk) => {
     const task = author.Task(`render-${chunk}`, "blender");
     const args = sceneArgs.concat([
@@ -162,17 +182,15 @@ function renderTasksFor(settings, outputDir, outputPath) {
       // Blender spells frame ranges "1..3".
       "--render-frame", chunk.replaceAll("-", ".."),
     ]);
-    const command = author.Command(
-      "blender-render",
-      {
-        exe: "{blender}",
-        exeArgs: "{blenderArgs}",
-        argsBefore: [],
-        blendfile: settings.blendfile,
-        args: args,
-      },
-      frameCount(chunk),
-    );
+    const parameters = {
+      exe: "{blender}",
+      exeArgs: "{blenderArgs}",
+      argsBefore: [],
+      blendfile: settings.blendfile,
+      args: args,
+    };
+    if (frameWarnings.length) parameters.frameWarnings = frameWarnings;
+    const command = author.Command("blender-render", parameters, frameCount(chunk));
     task.addCommand(command);
     return task;
   });

@@ -130,3 +130,18 @@ WHERE id = :id AND status = 'active' AND last_progress_at IS NOT NULL AND last_p
 -- name: fetch_job_task_ids_after
 -- The next batch of a job's task IDs, for changing a huge job a batch at a time.
 SELECT id FROM tasks WHERE job_id = :job_id AND id > :after ORDER BY id LIMIT :limit;
+
+-- name: fetch_task_dependencies_of_job
+-- Every (task, the task it waits for) pair of a job's tasks.
+SELECT task_dependencies.task_id, task_dependencies.dependency_id
+FROM task_dependencies
+JOIN tasks ON tasks.id = task_dependencies.task_id
+WHERE tasks.job_id = :job_id;
+
+-- name: fetch_task_statuses_of_job
+-- What a scan of the job's output needs of each task, without the commands.
+SELECT id, uuid, name, status FROM tasks WHERE job_id = :job_id ORDER BY index_in_job;
+
+-- name: fetch_task_commands_of_job
+-- Only what a scan of the job's output reads: each task's commands.
+SELECT id, commands FROM tasks WHERE job_id = :job_id ORDER BY index_in_job;

@@ -1,0 +1,1 @@
+"""Rendered frames: which files a render task should write, and whether they are whole."""
