@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
 from flamenco.manager import config, connections, interpreter_tuning, keys
+from flamenco.manager.access import cli as access_cli
 from flamenco.manager.app import create_app
 from flamenco.manager.cluster.processes import EXIT_RESTART_ALL, run_supervisor
 from flamenco.manager.lifecycle import Ending
@@ -88,6 +89,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="serve the farm with N Manager processes on one port (needs PostgreSQL and Redis; "
         "see docs/scale-out.md)",
     )
+    access_cli.add_arguments(parser)
     # Set by --processes for its children: share the port, leave restarts to the parent.
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -191,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         config.write_config(loaded.config, loaded.path)
         print(f"configuration written to {loaded.path}")
         return 0
+    if access_cli.wants_command(args):
+        try:
+            return access_cli.run(args, loaded)
+        except (OSError, PersistenceError) as error:
+            print(f"flamenco-manager: {error}", file=sys.stderr)
+            return 1
     database_exit = _run_database_command(args, loaded)
     if database_exit is not None:
         return database_exit

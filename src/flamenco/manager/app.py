@@ -15,6 +15,8 @@ from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
 from flamenco.manager import api, config, job_compilers, keys, persistence
 from flamenco.manager import web as web_routes
+from flamenco.manager.access.middleware import access_middleware, socket_io_authorizer
+from flamenco.manager.access.service import AccessControl
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
@@ -107,7 +109,8 @@ async def create_app(
     )
 
     app = web.Application(
-        middlewares=[error_middleware, validation_middleware], client_max_size=MAX_REQUEST_BYTES
+        middlewares=[error_middleware, access_middleware, validation_middleware],
+        client_max_size=MAX_REQUEST_BYTES,
     )
     app[keys.CONFIG] = loaded
     app[keys.CLOCK] = clock
@@ -136,6 +139,13 @@ async def create_app(
         state_machine=state_machine,
         clock=clock,
         initial_status=sleep_scheduler.initial_status,
+    )
+    app[keys.ACCESS] = AccessControl(
+        db=db,
+        clock=clock,
+        enabled=settings.access_control,
+        enrolment_secret=settings.worker_enrolment_secret,
+        worker_check=app[keys.WORKERS].authenticate,
     )
     app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
     app[keys.TASK_UPDATES] = TaskUpdates(
@@ -187,6 +197,7 @@ async def create_app(
             logger.error("MQTT disabled: %s (mqtt.client.broker)", error)
     socket_io = SocketIOForwarder(broker)
     socket_io.attach(app)
+    socket_io.authorize = socket_io_authorizer(app)
     app[keys.SOCKET_IO] = socket_io
     if settings.redis_url:
         channel = channel_for_farm(str(loaded.database_location))

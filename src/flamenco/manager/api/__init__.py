@@ -7,7 +7,16 @@ from typing import NoReturn
 from aiohttp import hdrs, web
 
 from flamenco.manager import keys
-from flamenco.manager.api import jobs, log_stream, meta, shaman, work_notices, worker, worker_mgt
+from flamenco.manager.api import (
+    access,
+    jobs,
+    log_stream,
+    meta,
+    shaman,
+    work_notices,
+    worker,
+    worker_mgt,
+)
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Operation, Spec
 
@@ -76,6 +85,11 @@ HANDLERS: dict[str, Handler] = {
     "shamanCheckout": shaman.shaman_checkout,
     "shamanFileStoreCheck": shaman.shaman_file_store_check,
     "shamanFileStore": shaman.shaman_file_store,
+    # access control (extension)
+    "fetchCurrentPrincipal": access.fetch_current_principal,
+    "fetchAccessTokens": access.fetch_access_tokens,
+    "createAccessToken": access.create_access_token,
+    "revokeAccessToken": access.revoke_access_token,
 }
 
 

@@ -242,6 +242,9 @@ class ManagerConfig:
     http_max_connections: int = dataclasses.field(
         default=10_000, metadata=_extension(_at_least_one)
     )
+    # Access control (docs/access-control.md): off by default, as upstream has none.
+    access_control: bool = dataclasses.field(default=False, metadata=_extension(_any_value))
+    worker_enrolment_secret: str = dataclasses.field(default="", metadata=_extension(_any_value))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

@@ -126,6 +126,25 @@ CREATE TABLE job_task_counts (
     PRIMARY KEY (job_id, status)
 );
 
+CREATE TABLE access_tokens (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    expires_at TEXT,
+    single_use INTEGER NOT NULL DEFAULT 0,
+    used_at TEXT,
+    revoked_at TEXT
+);
+
+CREATE TABLE job_submitters (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    principal TEXT NOT NULL
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);

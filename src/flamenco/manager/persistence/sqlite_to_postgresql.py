@@ -56,6 +56,8 @@ FARM_TABLES = (
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
+    FarmTable("access_tokens", ("id", "single_use")),
+    FarmTable("job_submitters", ("job_id",)),
 )
 
 

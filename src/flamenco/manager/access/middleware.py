@@ -1,0 +1,125 @@
+"""Middleware that lets a request through only with the credentials its operation's role needs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from flamenco.manager import keys
+from flamenco.manager.access import roles, tokens
+from flamenco.manager.access.roles import Decision, Ownership, Principal, Requirement
+from flamenco.manager.access.service import OPEN_PRINCIPAL
+from flamenco.manager.api.errors import API_PREFIX, Handler, error_response
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="Flamenco"'}
+
+
+def requirement_of(request: web.Request) -> Requirement | None:
+    """What the request needs; None when what it asks for is open to everyone."""
+    if request.path.startswith(API_PREFIX):
+        operation_id = request.match_info.route.name or ""
+        if operation_id not in request.app[keys.SPEC].operations:
+            # The spec itself, its explorer, or a 404/405: nothing of the farm's.
+            return None
+        return roles.requirement_for_operation(operation_id)
+    return roles.requirement_for_path(request.path)
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    access = request.app[keys.ACCESS]
+    request[keys.PRINCIPAL] = OPEN_PRINCIPAL
+    requirement = requirement_of(request)
+    if requirement is None or not access.guards(requirement):
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    credentials = tokens.parse_authorization(header)
+    if credentials is None:
+        return _unauthenticated(
+            request,
+            f"this needs credentials ({requirement.describe()}): "
+            "send 'Authorization: Bearer <token>'",
+        )
+    if requirement.workers and requirement.role is None and isinstance(credentials, tokens.Basic):
+        # Worker operations check Worker credentials themselves, as they always have
+        # (api/validation.py), including Workers deleted while their request runs.
+        return await handler(request)
+    principal = await access.authenticate(credentials, requirement)
+    if principal is None:
+        return _unauthenticated(request, "unknown, expired or revoked credentials")
+    request[keys.PRINCIPAL] = principal
+    decision = roles.decide(principal, requirement)
+    if decision is Decision.IF_OWNER:
+        decision = await _owner_decision(request, principal, requirement.own)
+    if decision is Decision.DENY:
+        logger.info(
+            "request refused",
+            extra={
+                "principal": principal.name,
+                "path": request.path,
+                "needs": requirement.describe(),
+            },
+        )
+        return error_response(
+            403, f"{_who(principal)} may not do this; it needs {requirement.describe()}"
+        )
+    return await handler(request)
+
+
+async def _owner_decision(request: web.Request, principal: Principal, own: Ownership) -> Decision:
+    access = request.app[keys.ACCESS]
+    item = request.match_info.get(own.value, "")
+    if own is Ownership.TASK:
+        submitter = await access.task_job_submitter(item)
+    else:
+        submitter = await access.job_submitter(item)
+    if submitter is None:
+        # No such job or task: the operation itself says so (404, or 400 for a bad ID).
+        return Decision.ALLOW
+    if submitter.principal == principal.name:
+        return Decision.ALLOW
+    return Decision.DENY
+
+
+def _who(principal: Principal) -> str:
+    if principal.role is None:
+        return f"{principal.name} ({principal.credential})"
+    return f"{principal.name} (role {principal.role})"
+
+
+def _unauthenticated(request: web.Request, message: str) -> web.Response:
+    if request.path.startswith(API_PREFIX):
+        return error_response(401, message, headers=CHALLENGE)
+    return web.Response(status=401, text=message + "\n", headers=CHALLENGE)
+
+
+def socket_io_authorizer(
+    app: web.Application,
+) -> Callable[[dict[str, Any], Any], Awaitable[bool]]:
+    """Checks a Socket.IO connection: a token in its `auth` payload or its Authorization header.
+
+    Browsers cannot set headers on a WebSocket, so the web interface sends its token
+    as `auth: {token}`; other clients may use the header.
+    """
+
+    async def authorize(environ: dict[str, Any], auth: Any) -> bool:
+        access = app[keys.ACCESS]
+        requirement = roles.SOCKET_IO_CONNECT
+        if not access.guards(requirement):
+            return True
+        credentials: tokens.Bearer | tokens.Basic | None = None
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+            credentials = tokens.Bearer(auth["token"])
+        else:
+            credentials = tokens.parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
+        if credentials is None:
+            return False
+        principal = await access.authenticate(credentials, requirement)
+        return principal is not None and roles.decide(principal, requirement) is Decision.ALLOW
+
+    return authorize

@@ -1,0 +1,87 @@
+"""Handlers for the `access` tag (our extension): who is asking, and API and enrolment tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from flamenco.api import wire
+from flamenco.manager import keys
+from flamenco.manager.access.roles import Role
+from flamenco.manager.access.service import TokenKind
+from flamenco.manager.api.errors import error_response
+from flamenco.manager.persistence.access import AccessToken
+
+
+def _body(request: web.Request) -> dict[str, Any]:
+    body = request[keys.VALIDATED].body
+    return body if isinstance(body, dict) else {}
+
+
+def token_summary(record: AccessToken) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": record.id,
+        "kind": record.kind,
+        "name": record.principal,
+        "description": record.description,
+        "created": wire.format_time(record.created_at),
+        "single_use": record.single_use,
+    }
+    if record.role:
+        body["role"] = record.role
+    if record.expires_at is not None:
+        body["expires"] = wire.format_time(record.expires_at)
+    if record.used_at is not None:
+        body["used"] = wire.format_time(record.used_at)
+    return body
+
+
+async def fetch_current_principal(request: web.Request) -> web.Response:
+    principal = request[keys.PRINCIPAL]
+    body: dict[str, Any] = {
+        "name": principal.name,
+        "credential": str(principal.credential),
+        "access_control": request.app[keys.ACCESS].enabled,
+    }
+    if principal.role is not None:
+        body["role"] = str(principal.role)
+    return web.json_response(body)
+
+
+async def fetch_access_tokens(request: web.Request) -> web.Response:
+    records = await request.app[keys.ACCESS].fetch_tokens()
+    return web.json_response({"tokens": [token_summary(record) for record in records]})
+
+
+async def create_access_token(request: web.Request) -> web.Response:
+    body = _body(request)
+    kind = body["kind"]
+    name = body["name"].strip()
+    if not name:
+        return error_response(400, "a token needs the name of whom it acts for")
+    role = Role(body["role"]) if body.get("role") else None
+    if kind == TokenKind.API and role is None:
+        return error_response(400, "an API token needs a role: viewer, artist, wrangler or admin")
+    if kind == TokenKind.ENROLMENT and role is not None:
+        return error_response(400, "an enrolment token has no role; it only lets a Worker register")
+    if kind == TokenKind.API and body.get("single_use"):
+        return error_response(400, "only enrolment tokens can be single-use")
+    seconds = body.get("valid_for_seconds")
+    created = await request.app[keys.ACCESS].create_token(
+        kind=kind,
+        principal=name,
+        role=role,
+        description=body.get("description") or "",
+        valid_for=None if seconds is None else dt.timedelta(seconds=seconds),
+        single_use=bool(body.get("single_use")),
+    )
+    return web.json_response({"token": created.token, "info": token_summary(created.record)})
+
+
+async def revoke_access_token(request: web.Request) -> web.Response:
+    token_id = request[keys.VALIDATED].path["token_id"]
+    if not await request.app[keys.ACCESS].revoke_token(token_id):
+        return error_response(404, f"no token {token_id} (or it was revoked already)")
+    return web.Response(status=204)
