@@ -812,6 +812,8 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "http_header_timeout",
         "http_idle_timeout",
         "http_max_connections",
+        "access_control",
+        "worker_enrolment_secret",
         "variables",
     ]
 

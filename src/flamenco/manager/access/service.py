@@ -88,12 +88,11 @@ class AccessControl:
             enrolled = await self._db.write(
                 lambda conn: access.use_enrolment_token(conn, digest, now)
             )
-        elif requirement.enrolment:
+        else:
+            # Found, without using it up: it is valid, if perhaps not for this.
             enrolled = await self._db.read(
                 lambda conn: access.find_enrolment_token(conn, digest, now)
             )
-        else:
-            enrolled = None
         if enrolled is not None:
             return Principal(enrolled, Credential.ENROLMENT)
         return None
