@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
+import os
 import sys
 from typing import TextIO
 
 from flamenco import durations
 from flamenco.clock import SystemClock
 from flamenco.manager import config, persistence
+from flamenco.manager.access import passwords
 from flamenco.manager.access.roles import Role
 from flamenco.manager.access.service import AccessControl, TokenKind
 from flamenco.manager.persistence.access import AccessToken
 
 DATABASE_BUSY_TIMEOUT_MS = 10_000
+PASSWORD_VARIABLE = "FLAMENCO_PASSWORD"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="create a Worker enrolment token (see --single-use), print it, then exit",
     )
     commands.add_argument(
+        "--create-user",
+        metavar="NAME",
+        help="add a web interface user with --role (or change an existing one's role and "
+        f"password); the password comes from ${PASSWORD_VARIABLE}, else it is asked for",
+    )
+    commands.add_argument(
         "--list-tokens", action="store_true", help="list the tokens that work, then exit"
     )
     commands.add_argument(
@@ -45,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--role",
         choices=[str(role) for role in Role],
-        help="the role of a token made with --create-token",
+        help="the role of a token made with --create-token, or of a user",
     )
     group.add_argument(
         "--valid-for",
@@ -61,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def wants_command(args: argparse.Namespace) -> bool:
     return bool(
         args.create_token
+        or args.create_user
         or args.create_enrolment_token
         or args.list_tokens
         or args.revoke_token is not None
@@ -79,19 +90,30 @@ def run(args: argparse.Namespace, loaded: config.LoadedConfig, out: TextIO = sys
         if valid_for <= dt.timedelta(0):
             print("flamenco-manager: --valid-for must be longer than 0s", file=sys.stderr)
             return 2
-    if args.create_token and not args.role:
-        print("flamenco-manager: --create-token needs --role", file=sys.stderr)
+    if (args.create_token or args.create_user) and not args.role:
+        option = "--create-token" if args.create_token else "--create-user"
+        print(f"flamenco-manager: {option} needs --role", file=sys.stderr)
         return 2
+    password = ""
+    if args.create_user:
+        password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(
+            f"password for {args.create_user}: "
+        )
+        problem = passwords.password_problem(password)
+        if problem:
+            print(f"flamenco-manager: {problem}", file=sys.stderr)
+            return 2
     if args.create_token and args.single_use:
         print("flamenco-manager: only enrolment tokens can be --single-use", file=sys.stderr)
         return 2
-    return asyncio.run(_run(args, loaded, valid_for, out))
+    return asyncio.run(_run(args, loaded, valid_for, password, out))
 
 
 async def _run(
     args: argparse.Namespace,
     loaded: config.LoadedConfig,
     valid_for: dt.timedelta | None,
+    password: str,
     out: TextIO,
 ) -> int:
     db = await persistence.open_database(
@@ -105,6 +127,10 @@ async def _run(
             enrolment_secret=loaded.config.worker_enrolment_secret,
             worker_check=_no_workers,
         )
+        if args.create_user:
+            await access.save_user(args.create_user, Role(args.role), password)
+            print(f"user {args.create_user} saved, role {args.role}", file=out)
+            return 0
         if args.list_tokens:
             records = await access.fetch_tokens()
             for record in records:

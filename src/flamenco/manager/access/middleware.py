@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookies
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,13 +11,24 @@ from aiohttp import web
 
 from flamenco.manager import keys
 from flamenco.manager.access import roles, tokens
-from flamenco.manager.access.roles import Decision, Ownership, Principal, Requirement
+from flamenco.manager.access.roles import (
+    Credential,
+    Decision,
+    Ownership,
+    Principal,
+    Requirement,
+    Role,
+)
 from flamenco.manager.access.service import OPEN_PRINCIPAL
 from flamenco.manager.api.errors import API_PREFIX, Handler, error_response
 
 logger = logging.getLogger(__name__)
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="Flamenco"'}
+SESSION_COOKIE = "flamenco_session"
+CSRF_HEADER = "X-CSRF-Token"
+# Methods that change nothing, which a cross-site page may make a browser send.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def requirement_of(request: web.Request) -> Requirement | None:
@@ -38,6 +50,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     if requirement is None or not access.guards(requirement):
         return await handler(request)
     header = request.headers.get("Authorization", "")
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not header and session_id:
+        return await _with_session(request, handler, requirement, session_id)
     credentials = tokens.parse_authorization(header)
     if credentials is None:
         return _unauthenticated(
@@ -52,6 +67,29 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     principal = await access.authenticate(credentials, requirement)
     if principal is None:
         return _unauthenticated(request, "unknown, expired or revoked credentials")
+    return await _as(request, handler, requirement, principal)
+
+
+async def _with_session(
+    request: web.Request, handler: Handler, requirement: Requirement, session_id: str
+) -> web.StreamResponse:
+    """A browser that logged in: its cookie, and for changes its CSRF token too."""
+    session = await request.app[keys.ACCESS].session(session_id)
+    if session is None:
+        return _unauthenticated(request, "the login has expired; log in again")
+    if request.method not in SAFE_METHODS and not tokens.same_secret(
+        request.headers.get(CSRF_HEADER, ""), session.csrf_token
+    ):
+        # A cookie alone may come from another site's page: changes need the token
+        # that only the web interface's own script knows.
+        return error_response(403, f"this change needs the {CSRF_HEADER} header of the login")
+    principal = Principal(session.user_name, Credential.SESSION, Role(session.role))
+    return await _as(request, handler, requirement, principal)
+
+
+async def _as(
+    request: web.Request, handler: Handler, requirement: Requirement, principal: Principal
+) -> web.StreamResponse:
     request[keys.PRINCIPAL] = principal
     decision = roles.decide(principal, requirement)
     if decision is Decision.IF_OWNER:
@@ -118,8 +156,20 @@ def socket_io_authorizer(
         else:
             credentials = tokens.parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
         if credentials is None:
-            return False
+            # The web interface after logging in: the browser sends its cookie along.
+            session_id = _cookie(environ.get("HTTP_COOKIE", ""), SESSION_COOKIE)
+            return bool(session_id) and await access.session(session_id) is not None
         principal = await access.authenticate(credentials, requirement)
         return principal is not None and roles.decide(principal, requirement) is Decision.ALLOW
 
     return authorize
+
+
+def _cookie(header: str, name: str) -> str:
+    cookies: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+    try:
+        cookies.load(header)
+    except http.cookies.CookieError:
+        return ""
+    morsel = cookies.get(name)
+    return morsel.value if morsel is not None else ""

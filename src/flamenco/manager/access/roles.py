@@ -37,6 +37,7 @@ class Credential(enum.StrEnum):
     """How a request proved who sent it."""
 
     TOKEN = "token"  # Authorization: Bearer <API token>, a person's or a script's.
+    SESSION = "session"  # The web interface's session cookie, after logging in.
     WORKER = "worker"  # HTTP Basic with a registered Worker's ID and secret.
     ENROLMENT = "enrolment"  # Bearer <worker_enrolment_secret or enrolment token>.
     OPEN = "open"  # Access control is off: everyone may do everything, as upstream.
@@ -67,6 +68,8 @@ class Requirement:
     """What a request needs: a role (optionally with ownership), or Worker credentials."""
 
     role: Role | None = None
+    # Anyone may call it, as logging in (it hands out nothing without a password).
+    public: bool = False
     # Artists pass only for their own jobs; wranglers and administrators for all.
     own: Ownership = Ownership.NONE
     workers: bool = False  # Registered Workers' credentials pass.
@@ -75,6 +78,8 @@ class Requirement:
     consumes_enrolment: bool = False
 
     def describe(self) -> str:
+        if self.public:
+            return "nothing"
         allowed = []
         if self.role is not None:
             allowed.append(
@@ -87,6 +92,7 @@ class Requirement:
         return " or ".join(allowed)
 
 
+PUBLIC: Final = Requirement(public=True)
 VIEWER: Final = Requirement(Role.VIEWER)
 ARTIST: Final = Requirement(Role.ARTIST)
 OWN_JOB: Final = Requirement(Role.ARTIST, own=Ownership.JOB)
@@ -171,6 +177,11 @@ REQUIREMENTS: Final[Mapping[str, Requirement]] = MappingProxyType(
         "fetchAccessTokens": ADMIN,
         "createAccessToken": ADMIN,
         "revokeAccessToken": ADMIN,
+        "logIn": PUBLIC,
+        "logOut": PUBLIC,
+        "fetchUsers": ADMIN,
+        "saveUser": ADMIN,
+        "deleteUser": ADMIN,
     }
 )
 
@@ -211,7 +222,7 @@ class Decision(enum.Enum):
 
 def decide(principal: Principal, requirement: Requirement) -> Decision:
     """Whether the principal may do what needs `requirement`, before looking at ownership."""
-    if principal.credential == Credential.OPEN:
+    if principal.credential == Credential.OPEN or requirement.public:
         return Decision.ALLOW
     if principal.credential == Credential.WORKER:
         return Decision.ALLOW if requirement.workers else Decision.DENY

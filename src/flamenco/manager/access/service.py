@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 
 from flamenco.clock import Clock
-from flamenco.manager.access import tokens
+from flamenco.manager.access import passwords, tokens
 from flamenco.manager.access.roles import Credential, Principal, Requirement, Role
+from flamenco.manager.access.throttle import LoginThrottle
 from flamenco.manager.persistence import Connection, Database, access
-from flamenco.manager.persistence.access import AccessToken, Submitter
+from flamenco.manager.persistence.access import AccessToken, Session, Submitter, User
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,27 @@ OPEN_PRINCIPAL = Principal("anonymous", Credential.OPEN, Role.ADMIN)
 ENROLMENT_SECRET_PRINCIPAL = "worker_enrolment_secret"
 
 WorkerCheck = Callable[[str, str], Awaitable[bool]]
+
+# How long a web interface login lasts.
+SESSION_LIFETIME = dt.timedelta(days=7)
+
+
+class LoginRefused(Exception):
+    """Wrong user name or password; `retry_after` is set when the address must wait first."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Login:
+    """A new session: the ID goes into the cookie, the CSRF token to the page's script."""
+
+    session_id: str
+    csrf_token: str
+    user: User
 
 
 class TokenKind:
@@ -56,6 +80,7 @@ class AccessControl:
         self.enabled = enabled
         self._enrolment_secret = enrolment_secret
         self._worker_check = worker_check
+        self._throttle = LoginThrottle(clock)
 
     def guards(self, requirement: Requirement) -> bool:
         """Whether a request needing `requirement` must bring credentials.
@@ -63,6 +88,8 @@ class AccessControl:
         With access control off, only registering a Worker may be guarded: by
         `worker_enrolment_secret`, when it is set.
         """
+        if requirement.public:
+            return False
         if self.enabled:
             return True
         return requirement.consumes_enrolment and bool(self._enrolment_secret)
@@ -155,3 +182,66 @@ class AccessControl:
 
     async def task_job_submitter(self, task_uuid: str) -> Submitter | None:
         return await self._db.read(lambda conn: access.fetch_task_job_submitter(conn, task_uuid))
+
+    # Web interface users and their sessions.
+
+    async def save_user(self, name: str, role: Role, password: str) -> None:
+        """Add a user, or give an existing one a new role and password."""
+        problem = passwords.password_problem(password)
+        if problem:
+            raise ValueError(problem)
+        password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        now = self._clock.now()
+        await self._db.write(
+            lambda conn: access.save_user(
+                conn, name=name, role=str(role), password_hash=password_hash, now=now
+            )
+        )
+        logger.info("user saved", extra={"user": name, "role": str(role)})
+
+    async def fetch_users(self) -> list[User]:
+        return await self._db.read(access.fetch_users)
+
+    async def delete_user(self, name: str) -> bool:
+        deleted = await self._db.write(lambda conn: access.delete_user(conn, name))
+        if deleted:
+            logger.info("user deleted", extra={"user": name})
+        return deleted
+
+    async def log_in(self, name: str, password: str, address: str) -> Login:
+        wait = self._throttle.retry_after(address)
+        if wait is not None:
+            raise LoginRefused("too many failed logins; try again later", retry_after=wait)
+        user = await self._db.read(lambda conn: access.fetch_user(conn, name))
+        matches = await asyncio.to_thread(
+            passwords.password_matches, password, None if user is None else user.password_hash
+        )
+        if user is None or not matches:
+            self._throttle.failed(address)
+            logger.info("login failed", extra={"user": name, "address": address})
+            raise LoginRefused("wrong user name or password")
+        self._throttle.succeeded(address)
+        session_id = secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES)
+        csrf_token = secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES)
+        now = self._clock.now()
+        await self._db.write(
+            lambda conn: access.insert_session(
+                conn,
+                session_hash=tokens.token_hash(session_id),
+                user_id=user.id,
+                csrf_token=csrf_token,
+                expires_at=now + SESSION_LIFETIME,
+                now=now,
+            )
+        )
+        logger.info("user logged in", extra={"user": name, "address": address})
+        return Login(session_id, csrf_token, user)
+
+    async def session(self, session_id: str) -> Session | None:
+        digest = tokens.token_hash(session_id)
+        now = self._clock.now()
+        return await self._db.read(lambda conn: access.find_session(conn, digest, now))
+
+    async def log_out(self, session_id: str) -> None:
+        digest = tokens.token_hash(session_id)
+        await self._db.write(lambda conn: access.delete_session(conn, digest))

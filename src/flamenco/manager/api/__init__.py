@@ -90,6 +90,11 @@ HANDLERS: dict[str, Handler] = {
     "fetchAccessTokens": access.fetch_access_tokens,
     "createAccessToken": access.create_access_token,
     "revokeAccessToken": access.revoke_access_token,
+    "logIn": access.log_in,
+    "logOut": access.log_out,
+    "fetchUsers": access.fetch_users,
+    "saveUser": access.save_user,
+    "deleteUser": access.delete_user,
 }
 
 

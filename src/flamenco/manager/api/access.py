@@ -9,8 +9,9 @@ from aiohttp import web
 
 from flamenco.api import wire
 from flamenco.manager import keys
-from flamenco.manager.access.roles import Role
-from flamenco.manager.access.service import TokenKind
+from flamenco.manager.access.middleware import SESSION_COOKIE
+from flamenco.manager.access.roles import Credential, Role
+from flamenco.manager.access.service import SESSION_LIFETIME, LoginRefused, TokenKind
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.persistence.access import AccessToken
 
@@ -47,6 +48,11 @@ async def fetch_current_principal(request: web.Request) -> web.Response:
     }
     if principal.role is not None:
         body["role"] = str(principal.role)
+    if principal.credential == Credential.SESSION:
+        # A reloaded web interface learns its CSRF token again here (the cookie is HttpOnly).
+        session = await request.app[keys.ACCESS].session(request.cookies[SESSION_COOKIE])
+        if session is not None:
+            body["csrf_token"] = session.csrf_token
     return web.json_response(body)
 
 
@@ -84,4 +90,70 @@ async def revoke_access_token(request: web.Request) -> web.Response:
     token_id = request[keys.VALIDATED].path["token_id"]
     if not await request.app[keys.ACCESS].revoke_token(token_id):
         return error_response(404, f"no token {token_id} (or it was revoked already)")
+    return web.Response(status=204)
+
+
+async def log_in(request: web.Request) -> web.Response:
+    body = _body(request)
+    try:
+        login = await request.app[keys.ACCESS].log_in(
+            body["name"], body["password"], request.remote or ""
+        )
+    except LoginRefused as refused:
+        if refused.retry_after is not None:
+            return error_response(
+                429, refused.message, headers={"Retry-After": str(round(refused.retry_after))}
+            )
+        return error_response(401, refused.message)
+    response = web.json_response(
+        {
+            "name": login.user.name,
+            "role": login.user.role,
+            "credential": str(Credential.SESSION),
+            "access_control": request.app[keys.ACCESS].enabled,
+            "csrf_token": login.csrf_token,
+        }
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.session_id,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    return response
+
+
+async def log_out(request: web.Request) -> web.Response:
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if session_id:
+        await request.app[keys.ACCESS].log_out(session_id)
+    response = web.Response(status=204)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def fetch_users(request: web.Request) -> web.Response:
+    users = await request.app[keys.ACCESS].fetch_users()
+    return web.json_response({"users": [{"name": user.name, "role": user.role} for user in users]})
+
+
+async def save_user(request: web.Request) -> web.Response:
+    body = _body(request)
+    name = request.match_info["user_name"].strip()
+    if not name:
+        return error_response(400, "a user needs a name")
+    try:
+        await request.app[keys.ACCESS].save_user(name, Role(body["role"]), body["password"])
+    except ValueError as problem:
+        return error_response(400, str(problem))
+    return web.Response(status=204)
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    name = request.match_info["user_name"]
+    if not await request.app[keys.ACCESS].delete_user(name):
+        return error_response(404, f"no user {name!r}")
     return web.Response(status=204)

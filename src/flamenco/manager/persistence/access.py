@@ -128,3 +128,86 @@ def fetch_task_job_submitter(conn: Connection, task_uuid: str) -> Submitter | No
     """Who submitted the task's job; None when there is no such task."""
     row = conn.execute("fetch_task_job_submitter", {"task_uuid": task_uuid}).fetchone()
     return None if row is None else Submitter(row["job_uuid"], row["principal"])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class User:
+    """A person who logs in to the web interface."""
+
+    id: int
+    name: str
+    role: str
+    password_hash: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        return cls(int(row["id"]), row["name"], row["role"], row["password_hash"])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser: whose, and the token its requests that change things must carry."""
+
+    user_name: str
+    role: str
+    csrf_token: str
+
+
+def save_user(
+    conn: Connection, *, name: str, role: str, password_hash: str, now: dt.datetime
+) -> None:
+    """Add the user, or give an existing one this role and password."""
+    conn.execute(
+        "insert_user",
+        {"now": to_db_time(now), "name": name, "role": role, "password_hash": password_hash},
+    )
+
+
+def fetch_user(conn: Connection, name: str) -> User | None:
+    row = conn.execute("fetch_user_by_name", {"name": name}).fetchone()
+    return None if row is None else User.from_row(row)
+
+
+def fetch_users(conn: Connection) -> list[User]:
+    return [User.from_row(row) for row in conn.execute("fetch_users")]
+
+
+def count_users(conn: Connection) -> int:
+    return int(conn.execute("count_users").fetchone()[0])
+
+
+def delete_user(conn: Connection, name: str) -> bool:
+    return conn.execute("delete_user", {"name": name}).rowcount > 0
+
+
+def insert_session(
+    conn: Connection,
+    *,
+    session_hash: str,
+    user_id: int,
+    csrf_token: str,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    conn.execute("delete_expired_sessions", {"now": to_db_time(now)})
+    conn.execute(
+        "insert_session",
+        {
+            "now": to_db_time(now),
+            "session_hash": session_hash,
+            "user_id": user_id,
+            "csrf_token": csrf_token,
+            "expires_at": to_db_time(expires_at),
+        },
+    )
+
+
+def find_session(conn: Connection, session_hash: str, now: dt.datetime) -> Session | None:
+    row = conn.execute(
+        "find_session", {"session_hash": session_hash, "now": to_db_time(now)}
+    ).fetchone()
+    return None if row is None else Session(row["name"], row["role"], row["csrf_token"])
+
+
+def delete_session(conn: Connection, session_hash: str) -> None:
+    conn.execute("delete_session", {"session_hash": session_hash})

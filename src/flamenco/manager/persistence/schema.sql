@@ -145,6 +145,23 @@ CREATE TABLE job_submitters (
     principal TEXT NOT NULL
 );
 
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+
+CREATE TABLE user_sessions (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    session_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -173,6 +190,8 @@ CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
 
 CREATE INDEX task_failures_worker ON task_failures (worker_id);
+
+CREATE INDEX user_sessions_user ON user_sessions (user_id);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -58,6 +58,8 @@ FARM_TABLES = (
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
     FarmTable("access_tokens", ("id", "single_use")),
     FarmTable("job_submitters", ("job_id",)),
+    FarmTable("users", ("id",)),
+    FarmTable("user_sessions", ("id", "user_id")),
 )
 
 

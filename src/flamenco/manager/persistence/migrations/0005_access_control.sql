@@ -1,5 +1,6 @@
--- Access control: API tokens for people and scripts, Worker enrolment tokens, and who
--- submitted each job. Tokens are stored as the SHA-256 of the token, never as the token.
+-- Access control: API tokens for people and scripts, Worker enrolment tokens, who
+-- submitted each job, and web interface users with their login sessions.
+-- Tokens and session IDs are stored as their SHA-256, passwords as bcrypt hashes.
 CREATE TABLE access_tokens (
     id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -18,3 +19,22 @@ CREATE TABLE job_submitters (
     job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
     principal TEXT NOT NULL
 );
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+
+CREATE TABLE user_sessions (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    session_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE INDEX user_sessions_user ON user_sessions (user_id);

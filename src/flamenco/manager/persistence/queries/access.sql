@@ -59,3 +59,35 @@ FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 LEFT JOIN job_submitters ON job_submitters.job_id = jobs.id
 WHERE tasks.uuid = :task_uuid;
+
+-- name: insert_user
+INSERT INTO users (created_at, name, role, password_hash)
+VALUES (:now, :name, :role, :password_hash)
+ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash;
+
+-- name: fetch_user_by_name
+SELECT * FROM users WHERE name = :name;
+
+-- name: fetch_users
+SELECT * FROM users ORDER BY name;
+
+-- name: count_users
+SELECT count(*) FROM users;
+
+-- name: delete_user
+DELETE FROM users WHERE name = :name;
+
+-- name: insert_session
+INSERT INTO user_sessions (created_at, session_hash, user_id, csrf_token, expires_at)
+VALUES (:now, :session_hash, :user_id, :csrf_token, :expires_at);
+
+-- name: find_session
+SELECT users.name, users.role, user_sessions.csrf_token
+FROM user_sessions JOIN users ON users.id = user_sessions.user_id
+WHERE user_sessions.session_hash = :session_hash AND user_sessions.expires_at > :now;
+
+-- name: delete_session
+DELETE FROM user_sessions WHERE session_hash = :session_hash;
+
+-- name: delete_expired_sessions
+DELETE FROM user_sessions WHERE expires_at <= :now;
