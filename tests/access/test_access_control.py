@@ -392,3 +392,58 @@ async def test_revoking_in_one_process_refuses_in_another(
                 expect=204,
             )
             await first.client.get("/api/v3/jobs", headers=token, expect=401)
+
+
+async def test_the_audit_log_says_who_changed_what(guarded: RunningManager) -> None:
+    client = guarded.client
+    admin = bearer(await api_token(guarded.app, "root", Role.ADMIN))
+    alice = bearer(await api_token(guarded.app, "alice", Role.ARTIST))
+    wrangler = bearer(await api_token(guarded.app, "wendy", Role.WRANGLER))
+    job = (await client.post("/api/v3/jobs", json_body=_job(), headers=alice, expect=200)).json()
+    await client.post(
+        f"/api/v3/jobs/{job['id']}/setstatus",
+        json_body={"status": "pause-requested", "reason": "lunch"},
+        headers=alice,
+        expect=204,
+    )
+    worker = WorkerSession(client)
+    await worker.register(headers=bearer(ENROLMENT_SECRET))
+    await client.post(
+        f"/api/v3/worker-mgt/workers/{worker.uuid}/setstatus",
+        json_body={"status": "asleep", "is_lazy": False},
+        headers=wrangler,
+        expect=204,
+    )
+    await client.delete(f"/api/v3/jobs/{job['id']}", headers=alice, expect=204)
+    await client.delete(f"/api/v3/worker-mgt/workers/{worker.uuid}", headers=wrangler, expect=204)
+    # Refused and read-only requests leave no entry.
+    await client.delete(f"/api/v3/worker-mgt/workers/{worker.uuid}", headers=alice, expect=403)
+    await client.get("/api/v3/jobs", headers=alice, expect=200)
+
+    await client.get("/api/v3/access/audit", headers=wrangler, expect=403)
+    log = await client.get("/api/v3/access/audit", headers=admin, expect=200)
+    entries = [
+        (entry["who"], entry["operation"], entry["subject"], entry["detail"])
+        for entry in reversed(log.json()["entries"])
+    ]
+    assert entries == [
+        (
+            "alice",
+            "submitJob",
+            job["id"],
+            {"name": "a job", "priority": 50, "type": "echo-sleep-test"},
+        ),
+        ("alice", "setJobStatus", job["id"], {"status": "pause-requested", "reason": "lunch"}),
+        ("wendy", "requestWorkerStatusChange", worker.uuid, {"status": "asleep", "is_lazy": False}),
+        ("alice", "deleteJob", job["id"], {}),
+        ("wendy", "deleteWorker", worker.uuid, {}),
+    ]
+    assert all(entry["address"] == "127.0.0.1" for entry in log.json()["entries"])
+    newest = log.json()["entries"][0]["id"]
+    page = await client.get(
+        f"/api/v3/access/audit?before={newest}&limit=2", headers=admin, expect=200
+    )
+    assert [entry["operation"] for entry in page.json()["entries"]] == [
+        "deleteJob",
+        "requestWorkerStatusChange",
+    ]

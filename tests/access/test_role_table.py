@@ -167,6 +167,7 @@ NOT_FOR_VIEWERS = {
     "findBlenderExePath",
     "fetchAccessTokens",
     "fetchUsers",
+    "fetchAuditLog",
     "shamanFileStoreCheck",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookies
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from flamenco.manager import keys
-from flamenco.manager.access import roles, tokens
+from flamenco.manager.access import audit, roles, tokens
 from flamenco.manager.access.roles import (
     Credential,
     Decision,
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="Flamenco"'}
 SESSION_COOKIE = "flamenco_session"
+# Answers read for the audit log's subject (a new job's ID) up to this size.
+AUDIT_ANSWER_MAX_BYTES = 1024 * 1024
 CSRF_HEADER = "X-CSRF-Token"
 # Methods that change nothing, which a cross-site page may make a browser send.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -49,6 +52,49 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     requirement = requirement_of(request)
     if requirement is None or not access.guards(requirement):
         return await handler(request)
+    response = await _authorized(request, handler, requirement)
+    operation_id = request.match_info.route.name or ""
+    if (
+        access.enabled
+        and response.status < 400
+        and audit.is_audited(operation_id, request.method, requirement)
+    ):
+        await _audit(request, response, operation_id)
+    return response
+
+
+async def _audit(request: web.Request, response: web.StreamResponse, operation_id: str) -> None:
+    validated = request.get(keys.VALIDATED)
+    answer = None
+    if isinstance(response, web.Response) and response.content_type == "application/json":
+        body = response.body
+        if isinstance(body, bytes) and len(body) < AUDIT_ANSWER_MAX_BYTES:
+            parsed = json.loads(body)
+            answer = parsed if isinstance(parsed, dict) else None
+    entry = audit.record(
+        operation_id,
+        request.match_info,
+        validated.body if validated is not None else None,
+        answer,
+    )
+    try:
+        await request.app[keys.ACCESS].audit(
+            request[keys.PRINCIPAL],
+            address=request.remote or "",
+            operation=operation_id,
+            subject=entry.subject,
+            detail=entry.detail,
+            status=response.status,
+        )
+    except Exception:
+        # The change is made and answered; a lost audit entry must not undo the answer.
+        logger.exception("audit entry lost", extra={"operation": operation_id})
+
+
+async def _authorized(
+    request: web.Request, handler: Handler, requirement: Requirement
+) -> web.StreamResponse:
+    access = request.app[keys.ACCESS]
     header = request.headers.get("Authorization", "")
     session_id = request.cookies.get(SESSION_COOKIE, "")
     if not header and session_id:

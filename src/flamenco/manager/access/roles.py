@@ -182,6 +182,7 @@ REQUIREMENTS: Final[Mapping[str, Requirement]] = MappingProxyType(
         "fetchUsers": ADMIN,
         "saveUser": ADMIN,
         "deleteUser": ADMIN,
+        "fetchAuditLog": ADMIN,
     }
 )
 

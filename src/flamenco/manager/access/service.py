@@ -8,13 +8,20 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from flamenco.clock import Clock
 from flamenco.manager.access import passwords, tokens
 from flamenco.manager.access.roles import Credential, Principal, Requirement, Role
 from flamenco.manager.access.throttle import LoginThrottle
 from flamenco.manager.persistence import Connection, Database, access
-from flamenco.manager.persistence.access import AccessToken, Session, Submitter, User
+from flamenco.manager.persistence.access import (
+    AccessToken,
+    AuditEntry,
+    Session,
+    Submitter,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -245,3 +252,34 @@ class AccessControl:
     async def log_out(self, session_id: str) -> None:
         digest = tokens.token_hash(session_id)
         await self._db.write(lambda conn: access.delete_session(conn, digest))
+
+    # The audit log.
+
+    async def audit(
+        self,
+        principal: Principal,
+        *,
+        address: str,
+        operation: str,
+        subject: str,
+        detail: dict[str, Any],
+        status: int,
+    ) -> None:
+        now = self._clock.now()
+        await self._db.write(
+            lambda conn: access.insert_audit_entry(
+                conn,
+                principal=principal.name,
+                address=address,
+                operation=operation,
+                subject=subject,
+                detail=detail,
+                status=status,
+                now=now,
+            )
+        )
+
+    async def fetch_audit_log(self, *, before: int, limit: int) -> list[AuditEntry]:
+        return await self._db.read(
+            lambda conn: access.fetch_audit_log(conn, before=before, limit=limit)
+        )

@@ -95,6 +95,7 @@ HANDLERS: dict[str, Handler] = {
     "fetchUsers": access.fetch_users,
     "saveUser": access.save_user,
     "deleteUser": access.delete_user,
+    "fetchAuditLog": access.fetch_audit_log,
 }
 
 

@@ -157,3 +157,30 @@ async def delete_user(request: web.Request) -> web.Response:
     if not await request.app[keys.ACCESS].delete_user(name):
         return error_response(404, f"no user {name!r}")
     return web.Response(status=204)
+
+
+AUDIT_PAGE = 100
+
+
+async def fetch_audit_log(request: web.Request) -> web.Response:
+    query = request[keys.VALIDATED].query
+    entries = await request.app[keys.ACCESS].fetch_audit_log(
+        before=query.get("before") or 2**63 - 1, limit=query.get("limit") or AUDIT_PAGE
+    )
+    return web.json_response(
+        {
+            "entries": [
+                {
+                    "id": entry.id,
+                    "time": wire.format_time(entry.created_at),
+                    "who": entry.principal,
+                    "address": entry.address,
+                    "operation": entry.operation,
+                    "subject": entry.subject,
+                    "detail": entry.detail,
+                    "status": entry.status,
+                }
+                for entry in entries
+            ]
+        }
+    )

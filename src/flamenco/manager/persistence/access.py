@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
 from flamenco.manager.persistence.connection import Connection
@@ -211,3 +212,60 @@ def find_session(conn: Connection, session_hash: str, now: dt.datetime) -> Sessi
 
 def delete_session(conn: Connection, session_hash: str) -> None:
     conn.execute("delete_session", {"session_hash": session_hash})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who changed what: one request that changed the farm, its settings or its access."""
+
+    id: int
+    created_at: dt.datetime
+    principal: str
+    address: str
+    operation: str
+    subject: str
+    detail: dict[str, Any]
+    status: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditEntry:
+        return cls(
+            id=int(row["id"]),
+            created_at=dt.datetime.fromisoformat(row["created_at"]),
+            principal=row["principal"],
+            address=row["address"],
+            operation=row["operation"],
+            subject=row["subject"],
+            detail=json.loads(row["detail"]),
+            status=int(row["status"]),
+        )
+
+
+def insert_audit_entry(
+    conn: Connection,
+    *,
+    principal: str,
+    address: str,
+    operation: str,
+    subject: str,
+    detail: dict[str, Any],
+    status: int,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        "insert_audit_entry",
+        {
+            "now": to_db_time(now),
+            "principal": principal,
+            "address": address,
+            "operation": operation,
+            "subject": subject,
+            "detail": json.dumps(detail, sort_keys=True),
+            "status": status,
+        },
+    )
+
+
+def fetch_audit_log(conn: Connection, *, before: int, limit: int) -> list[AuditEntry]:
+    rows = conn.execute("fetch_audit_log", {"before": before, "limit": limit})
+    return [AuditEntry.from_row(row) for row in rows]

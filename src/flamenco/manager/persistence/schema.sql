@@ -162,6 +162,17 @@ CREATE TABLE user_sessions (
     expires_at TEXT NOT NULL
 );
 
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    operation TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    status INTEGER NOT NULL
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);

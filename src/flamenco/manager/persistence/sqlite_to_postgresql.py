@@ -60,6 +60,7 @@ FARM_TABLES = (
     FarmTable("job_submitters", ("job_id",)),
     FarmTable("users", ("id",)),
     FarmTable("user_sessions", ("id", "user_id")),
+    FarmTable("audit_log", ("id", "status")),
 )
 
 

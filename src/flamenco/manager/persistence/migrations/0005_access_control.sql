@@ -1,5 +1,5 @@
 -- Access control: API tokens for people and scripts, Worker enrolment tokens, who
--- submitted each job, and web interface users with their login sessions.
+-- submitted each job, and web interface users with their login sessions, and the audit log.
 -- Tokens and session IDs are stored as their SHA-256, passwords as bcrypt hashes.
 CREATE TABLE access_tokens (
     id INTEGER PRIMARY KEY,
@@ -38,3 +38,14 @@ CREATE TABLE user_sessions (
 );
 
 CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    operation TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    status INTEGER NOT NULL
+);

@@ -91,3 +91,11 @@ DELETE FROM user_sessions WHERE session_hash = :session_hash;
 
 -- name: delete_expired_sessions
 DELETE FROM user_sessions WHERE expires_at <= :now;
+
+-- name: insert_audit_entry
+INSERT INTO audit_log (created_at, principal, address, operation, subject, detail, status)
+VALUES (:now, :principal, :address, :operation, :subject, :detail, :status);
+
+-- name: fetch_audit_log
+-- Newest first, before an ID for paging (a very large one for the first page).
+SELECT * FROM audit_log WHERE id < :before ORDER BY id DESC LIMIT :limit;
