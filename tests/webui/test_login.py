@@ -46,6 +46,7 @@ async def manager(tmp_path: Path, database_setting: str) -> AsyncIterator[Manage
         tmp_path / "manager", tmp_path / "shared", database=database_setting, access_control="true"
     )
     _create_user(process, "alice", "artist")
+    _create_user(process, "root", "admin")
     await process.start()
     try:
         yield process
@@ -93,3 +94,11 @@ async def test_an_artist_logs_in_submits_and_is_refused_the_settings(
 
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    # An administrator sees who did what.
+    await page.get_by_label("User name").fill("root")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("link", name="Audit log").click()
+    audit = page.get_by_test_id("audit-view")
+    await expect(audit.get_by_role("row").filter(has_text="submitJob")).to_contain_text("alice")

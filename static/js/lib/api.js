@@ -75,6 +75,7 @@ const id = encodeURIComponent;
 export const fetchCurrentPrincipal = () => get('/access/me');
 export const logIn = (name, password) => post('/access/login', { name, password });
 export const logOut = () => post('/access/logout');
+export const fetchAuditLog = (before) => get('/access/audit' + (before ? `?before=${before}` : ''));
 
 /** Remember who is logged in; false when the Manager wants a login first. */
 export async function loadLogin() {

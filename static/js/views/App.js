@@ -10,6 +10,7 @@ import TagsView from './TagsView.js';
 import LastRenderedView from './LastRenderedView.js';
 import SettingsView from './settings/SettingsView.js';
 import NotFoundView from './NotFoundView.js';
+import AuditView from './AuditView.js';
 
 const VIEWS = {
   jobs: JobsView,
@@ -17,6 +18,7 @@ const VIEWS = {
   tags: TagsView,
   'last-rendered': LastRenderedView,
   settings: SettingsView,
+  audit: AuditView,
 };
 
 export default {
