@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import ssl
 import sys
 from pathlib import Path
 
@@ -146,9 +147,13 @@ async def serve_once(
     )
     await runner.setup()
     try:
-        site = connections.GuardedSite(runner, guard, host, port, reuse_port=reuse_port)
+        site = connections.GuardedSite(
+            runner, guard, host, port, reuse_port=reuse_port, ssl_context=_tls_context(loaded)
+        )
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
+        if loaded.tls_files is not None:
+            where += " (HTTPS)"
         logger.info(
             "Flamenco Manager %s listening on %s, for at most %d connections at a time",
             __version__,
@@ -174,6 +179,22 @@ async def serve_once(
         await runner.cleanup()
         loop.set_exception_handler(None)
         interpreter_tuning.release_before_restart()
+
+
+def _tls_context(loaded: config.LoadedConfig) -> ssl.SSLContext | None:
+    """HTTPS with `listen_tls_certificate` and `listen_tls_key`; None for plain HTTP."""
+    files = loaded.tls_files
+    if files is None:
+        return None
+    certificate, key = files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certificate, key)
+    except (OSError, ssl.SSLError) as error:
+        raise config.ConfigError(
+            f"listen_tls_certificate {certificate} and listen_tls_key {key} cannot be used: {error}"
+        ) from error
+    return context
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -245,6 +245,9 @@ class ManagerConfig:
     # Access control (docs/access-control.md): off by default, as upstream has none.
     access_control: bool = dataclasses.field(default=False, metadata=_extension(_any_value))
     worker_enrolment_secret: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    # HTTPS on `listen` with these PEM files; both empty: plain HTTP, as upstream.
+    listen_tls_certificate: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    listen_tls_key: str = dataclasses.field(default="", metadata=_extension(_any_value))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 
