@@ -16,6 +16,7 @@ from flamenco.clock import Clock, SystemClock
 from flamenco.manager import api, config, job_compilers, keys, persistence
 from flamenco.manager import web as web_routes
 from flamenco.manager.access.middleware import access_middleware, socket_io_authorizer
+from flamenco.manager.access.roles import Role
 from flamenco.manager.access.service import AccessControl
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
@@ -146,6 +147,9 @@ async def create_app(
         enabled=settings.access_control,
         enrolment_secret=settings.worker_enrolment_secret,
         worker_check=app[keys.WORKERS].authenticate,
+        trusted_proxies=config.parse_networks(settings.trusted_proxy_addresses),
+        proxy_user_header=settings.trusted_proxy_user_header,
+        proxy_role=Role(settings.trusted_proxy_role),
     )
     app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
     app[keys.TASK_UPDATES] = TaskUpdates(

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import yarl
 from aiohttp import web
 
 from flamenco.manager import keys
@@ -96,6 +97,10 @@ async def _authorized(
 ) -> web.StreamResponse:
     access = request.app[keys.ACCESS]
     header = request.headers.get("Authorization", "")
+    if access.is_trusted_proxy(request.remote):
+        proxied_user = request.headers.get(access.proxy_user_header, "").strip()
+        if proxied_user and not header:
+            return await _from_proxy(request, handler, requirement, proxied_user)
     session_id = request.cookies.get(SESSION_COOKIE, "")
     if not header and session_id:
         return await _with_session(request, handler, requirement, session_id)
@@ -131,6 +136,27 @@ async def _with_session(
         return error_response(403, f"this change needs the {CSRF_HEADER} header of the login")
     principal = Principal(session.user_name, Credential.SESSION, Role(session.role))
     return await _as(request, handler, requirement, principal)
+
+
+async def _from_proxy(
+    request: web.Request, handler: Handler, requirement: Requirement, name: str
+) -> web.StreamResponse:
+    """Someone the reverse proxy logged in; its cookie could be sent by another site's page,
+    so changes must come from the same site (browsers say so in Sec-Fetch-Site and Origin)."""
+    if request.method not in SAFE_METHODS and _cross_site(request):
+        return error_response(403, "changes must come from the Manager's own pages")
+    principal = await request.app[keys.ACCESS].proxy_principal(name)
+    return await _as(request, handler, requirement, principal)
+
+
+def _cross_site(request: web.Request) -> bool:
+    if request.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin", "")
+    if not origin:
+        return False  # Not a browser, or a same-origin request of an old one.
+    forwarded_host = request.headers.get("X-Forwarded-Host", "")
+    return yarl.URL(origin).host != yarl.URL(f"//{forwarded_host or request.host}").host
 
 
 async def _as(
@@ -196,6 +222,13 @@ def socket_io_authorizer(
         requirement = roles.SOCKET_IO_CONNECT
         if not access.guards(requirement):
             return True
+        request = environ.get("aiohttp.request")
+        if (
+            request is not None
+            and access.is_trusted_proxy(request.remote)
+            and request.headers.get(access.proxy_user_header, "").strip()
+        ):
+            return True  # Everyone a trusted proxy lets in is at least a viewer.
         credentials: tokens.Bearer | tokens.Basic | None = None
         if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
             credentials = tokens.Bearer(auth["token"])

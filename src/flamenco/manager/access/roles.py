@@ -38,6 +38,7 @@ class Credential(enum.StrEnum):
 
     TOKEN = "token"  # Authorization: Bearer <API token>, a person's or a script's.
     SESSION = "session"  # The web interface's session cookie, after logging in.
+    PROXY = "proxy"  # A trusted reverse proxy's header naming the person it logged in.
     WORKER = "worker"  # HTTP Basic with a registered Worker's ID and secret.
     ENROLMENT = "enrolment"  # Bearer <worker_enrolment_secret or enrolment token>.
     OPEN = "open"  # Access control is off: everyone may do everything, as upstream.

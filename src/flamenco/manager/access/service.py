@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -81,6 +82,9 @@ class AccessControl:
         enabled: bool,
         enrolment_secret: str,
         worker_check: WorkerCheck,
+        trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+        proxy_user_header: str = "X-Forwarded-User",
+        proxy_role: Role = Role.VIEWER,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -88,6 +92,9 @@ class AccessControl:
         self._enrolment_secret = enrolment_secret
         self._worker_check = worker_check
         self._throttle = LoginThrottle(clock)
+        self._trusted_proxies = trusted_proxies
+        self.proxy_user_header = proxy_user_header
+        self._proxy_role = proxy_role
 
     def guards(self, requirement: Requirement) -> bool:
         """Whether a request needing `requirement` must bring credentials.
@@ -130,6 +137,22 @@ class AccessControl:
         if enrolled is not None:
             return Principal(enrolled, Credential.ENROLMENT)
         return None
+
+    def is_trusted_proxy(self, address: str | None) -> bool:
+        if not self._trusted_proxies or not address:
+            return False
+        try:
+            client = ipaddress.ip_address(address)
+        except ValueError:
+            return False  # A Unix socket, say: not a configured proxy.
+        return any(client in network for network in self._trusted_proxies)
+
+    async def proxy_principal(self, name: str) -> Principal:
+        """The person a trusted proxy vouches for: the role of the local user of that
+        name, else `trusted_proxy_role`."""
+        user = await self._db.read(lambda conn: access.fetch_user(conn, name))
+        role = Role(user.role) if user is not None else self._proxy_role
+        return Principal(name, Credential.PROXY, role)
 
     async def create_token(
         self,
