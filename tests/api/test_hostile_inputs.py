@@ -66,6 +66,8 @@ def _path_examples() -> Iterator[tuple[str, str]]:
     yield "platform", "linux"
     yield "checksum", "a" * 64
     yield "filesize", "10"
+    yield "token_id", "999999"
+    yield "user_name", "nobody"
 
 
 @functools.cache
