@@ -76,3 +76,36 @@ def test_a_wrong_proxy_address_is_a_configuration_error(make_manager_config: Con
 
     with pytest.raises(config.ConfigError, match="trusted_proxy_addresses"):
         make_manager_config(trusted_proxy_addresses="proxy.example")
+
+
+async def test_logins_behind_the_proxy(behind_proxy: RunningManager) -> None:
+    client = behind_proxy.client
+    https = {"X-Forwarded-Proto": "https"}
+    login = await client.post(
+        "/api/v3/access/login",
+        json_body={"name": "bob", "password": "bob's password"},
+        headers=https,
+        expect=200,
+    )
+    assert "Secure" in login.headers["Set-Cookie"]
+    # Failed logins count per client the proxy names, not for all of them at once.
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(5):
+        await client.post(
+            "/api/v3/access/login",
+            json_body={"name": "bob", "password": "guess"},
+            headers=guesser,
+            expect=401,
+        )
+    await client.post(
+        "/api/v3/access/login",
+        json_body={"name": "bob", "password": "bob's password"},
+        headers=guesser,
+        expect=429,
+    )
+    await client.post(
+        "/api/v3/access/login",
+        json_body={"name": "bob", "password": "bob's password"},
+        headers={"X-Forwarded-For": "203.0.113.8"},
+        expect=200,
+    )

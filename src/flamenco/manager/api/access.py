@@ -95,10 +95,15 @@ async def revoke_access_token(request: web.Request) -> web.Response:
 
 async def log_in(request: web.Request) -> web.Response:
     body = _body(request)
+    access = request.app[keys.ACCESS]
+    behind_proxy = access.is_trusted_proxy(request.remote)
+    address = request.remote or ""
+    if behind_proxy:
+        # Limit failed logins per person at the proxy, not for everyone behind it at once.
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        address = forwarded or address
     try:
-        login = await request.app[keys.ACCESS].log_in(
-            body["name"], body["password"], request.remote or ""
-        )
+        login = await access.log_in(body["name"], body["password"], address)
     except LoginRefused as refused:
         if refused.retry_after is not None:
             return error_response(
@@ -121,7 +126,9 @@ async def log_in(request: web.Request) -> web.Response:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        # Under TLS, ours or that of a trusted proxy in front, the cookie never goes out in clear.
+        secure=request.secure
+        or (behind_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https"),
     )
     return response
 
