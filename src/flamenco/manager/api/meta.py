@@ -128,9 +128,9 @@ async def save_setup_assistant_config(request: web.Request) -> web.Response:
     )
     administrator = body.get("administrator")
     if isinstance(administrator, dict):
-        name = str(administrator["name"]).strip()
-        if not name:
-            return error_response(400, "the administrator needs a name")
+        name = str(administrator.get("name", "")).strip()
+        if not name or "password" not in administrator:
+            return error_response(400, "the administrator needs a name and a password")
         try:
             await request.app[keys.ACCESS].save_user(
                 name, Role.ADMIN, str(administrator["password"])
