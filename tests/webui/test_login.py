@@ -70,7 +70,7 @@ SUBMIT_FROM_THE_PAGE = """async () => {
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-async def test_an_artist_logs_in_submits_and_is_refused_the_settings(
+async def test_an_artist_logs_in_submits_and_is_refused_the_settings_an_admin_manages(
     manager: ManagerProcess, page: Any
 ) -> None:
     await page.goto(manager.base_url + "/app/")
@@ -102,3 +102,18 @@ async def test_an_artist_logs_in_submits_and_is_refused_the_settings(
     await page.get_by_role("link", name="Audit log").click()
     audit = page.get_by_test_id("audit-view")
     await expect(audit.get_by_role("row").filter(has_text="submitJob")).to_contain_text("alice")
+
+    # ... and hands out tokens and users.
+    await page.get_by_role("link", name="Access").click()
+    access = page.get_by_test_id("access-view")
+    await access.get_by_label("For", exact=True).fill("ana")
+    await access.get_by_role("button", name="Create token").click()
+    await expect(access.get_by_test_id("created-token")).to_contain_text("flamenco_")
+    row = access.get_by_role("row").filter(has_text="ana")
+    await expect(row).to_contain_text("artist")
+    await row.get_by_role("button", name="Revoke").click()
+    await expect(access.get_by_role("row").filter(has_text="ana")).to_have_count(0)
+    await access.get_by_label("Name", exact=True).fill("carl")
+    await access.get_by_label("Password").fill("carl's password")
+    await access.get_by_role("button", name="Add or change user").click()
+    await expect(access.get_by_role("row").filter(has_text="carl")).to_contain_text("artist")

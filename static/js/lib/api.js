@@ -75,6 +75,12 @@ const id = encodeURIComponent;
 export const fetchCurrentPrincipal = () => get('/access/me');
 export const logIn = (name, password) => post('/access/login', { name, password });
 export const logOut = () => post('/access/logout');
+export const fetchAccessTokens = () => get('/access/tokens');
+export const createAccessToken = (token) => post('/access/tokens', token);
+export const revokeAccessToken = (tokenId) => remove(`/access/tokens/${id(tokenId)}`);
+export const fetchUsers = () => get('/access/users');
+export const saveUser = (name, role, password) => put(`/access/users/${id(name)}`, { role, password });
+export const deleteUser = (name) => remove(`/access/users/${id(name)}`);
 export const fetchAuditLog = (before) => get('/access/audit' + (before ? `?before=${before}` : ''));
 
 /** Remember who is logged in; false when the Manager wants a login first. */

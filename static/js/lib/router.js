@@ -12,6 +12,7 @@ const patterns = [
   ['last-rendered', /^\/last-rendered\/?$/, []],
   ['settings', /^\/settings\/?$/, []],
   ['audit', /^\/audit\/?$/, []],
+  ['access', /^\/access\/?$/, []],
   ['setup', /^\/setup-assistant\/?$/, []],
 ];
 

@@ -11,6 +11,7 @@ import LastRenderedView from './LastRenderedView.js';
 import SettingsView from './settings/SettingsView.js';
 import NotFoundView from './NotFoundView.js';
 import AuditView from './AuditView.js';
+import AccessView from './AccessView.js';
 
 const VIEWS = {
   jobs: JobsView,
@@ -19,6 +20,7 @@ const VIEWS = {
   'last-rendered': LastRenderedView,
   settings: SettingsView,
   audit: AuditView,
+  access: AccessView,
 };
 
 export default {

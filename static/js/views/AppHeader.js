@@ -27,6 +27,7 @@ export default {
       <RouterLink to="/tags">Tags</RouterLink>
       <RouterLink to="/last-rendered">Last Rendered</RouterLink>
       <RouterLink to="/settings">Settings</RouterLink>
+      <RouterLink v-if="login.role === 'admin' && login.credential !== 'open'" to="/access">Access</RouterLink>
       <RouterLink v-if="login.role === 'admin' && login.credential !== 'open'" to="/audit">Audit log</RouterLink>
     </nav>
     <span class="farm-status" :class="'farm-' + farm.status" :title="statusHint" role="status" data-testid="farm-status">
