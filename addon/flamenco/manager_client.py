@@ -58,9 +58,12 @@ def normalise_url(url: str) -> str:
 class ManagerClient:
     """Calls the Manager's API operations that the add-on needs."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT, token: str = "") -> None:
         self.base_url = normalise_url(url)
         self.timeout = timeout
+        # An API token for a Manager with access control (our extension); none is
+        # sent without one, so Managers without access control see no difference.
+        self.token = token.strip()
         # An empty ProxyHandler: the Manager lives on the studio network, and an
         # http_proxy meant for the internet would only get in the way (upstream's
         # client ignores proxy variables too).
@@ -183,6 +186,8 @@ class ManagerClient:
         url = self.base_url + path
         request = urllib.request.Request(url, data=body, method=method)
         request.add_header("User-Agent", USER_AGENT)
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         timeout = self.timeout if timeout is None else timeout

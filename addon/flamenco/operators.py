@@ -40,7 +40,9 @@ class FLAMENCO_OT_ping_manager(bpy.types.Operator):
     bl_options = {"REGISTER"}  # noqa: RUF012 -- Blender reads a plain set
 
     def execute(self, context: bpy.types.Context) -> Set[str]:
-        report, level = refresh.refresh(context, preferences.manager_url(context))
+        report, level = refresh.refresh(
+            context, preferences.manager_url(context), preferences.api_token(context)
+        )
         self.report({level}, report)
         return {"FINISHED"} if level != "ERROR" else {"CANCELLED"}
 
@@ -261,7 +263,9 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
 
     def _check_manager(self, context: bpy.types.Context) -> Optional[manager_info.ManagerInfo]:
         """Refresh (so the job storage and job types are current) and compare versions."""
-        report, level = refresh.refresh(context, preferences.manager_url(context))
+        report, level = refresh.refresh(
+            context, preferences.manager_url(context), preferences.api_token(context)
+        )
         if level == "ERROR":
             self._fail(context, report)
             return None

@@ -14,7 +14,7 @@ def _manager_url_changed(prefs: "FlamencoPreferences", context: bpy.types.Contex
     # A new Manager: forget what the old one said and ask the new one, as upstream does.
     manager_cache.discard()
     context.window_manager.flamenco_status_ping = ""
-    refresh.refresh(context, prefs.manager_url)
+    refresh.refresh(context, prefs.manager_url, prefs.api_token)
     _redraw_everything(context)
 
 
@@ -46,6 +46,14 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         name="Manager URL",
         description="Address of the Flamenco Manager",
         default="http://localhost:8080/",
+        update=_manager_url_changed,
+    )
+    api_token: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="API Token",
+        description="Token from the Manager's administrator, for a Manager with access "
+        "control; leave empty otherwise",
+        subtype="PASSWORD",
+        default="",
         update=_manager_url_changed,
     )
     project_finder: bpy.props.EnumProperty(  # type: ignore[valid-type]
@@ -80,6 +88,7 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         row = column.row(align=True)
         row.prop(self, "manager_url")
         row.operator("flamenco.ping_manager", text="", icon="FILE_REFRESH")
+        column.prop(self, "api_token")
 
         info = manager_cache.cached()
         status = context.window_manager.flamenco_status_ping
@@ -120,9 +129,13 @@ def manager_url(context: bpy.types.Context) -> str:
     return str(get(context).manager_url)
 
 
+def api_token(context: bpy.types.Context) -> str:
+    return str(get(context).api_token)
+
+
 def client(context: bpy.types.Context) -> ManagerClient:
     """A client for the Manager in the preferences; ManagerError if its URL is unusable."""
-    return ManagerClient(manager_url(context))
+    return ManagerClient(manager_url(context), token=api_token(context))
 
 
 classes = (FlamencoPreferences,)

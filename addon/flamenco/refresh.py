@@ -8,10 +8,10 @@ from . import job_types, manager_cache, manager_info, worker_tags
 from .manager_client import ManagerClient, ManagerError
 
 
-def refresh(context: bpy.types.Context, manager_url: str) -> Tuple[str, str]:
+def refresh(context: bpy.types.Context, manager_url: str, token: str = "") -> Tuple[str, str]:
     """Fetch the Manager info, cache it and update the scene; returns (report, level).
 
-    The caller passes the URL from the preferences (which import this module,
+    The caller passes the URL and API token from the preferences (which import this module,
     so this one cannot import them). The level suits Operator.report():
     "INFO", "WARNING" or "ERROR".
     """
@@ -24,7 +24,7 @@ def refresh(context: bpy.types.Context, manager_url: str) -> Tuple[str, str]:
     old_tag = worker_tags.selected_id(scene)
 
     try:
-        info = manager_info.fetch(ManagerClient(manager_url))
+        info = manager_info.fetch(ManagerClient(manager_url, token=token))
     except ManagerError as error:
         window_manager.flamenco_status_ping = error.message
         return error.message, "ERROR"

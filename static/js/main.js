@@ -1,10 +1,12 @@
 // Starts the web interface: the setup assistant on a first run, the farm dashboard otherwise.
 import { createApp } from 'vue';
+import { loadLogin } from './lib/api.js';
 import { connect } from './lib/socket.js';
 import { route } from './lib/router.js';
 import { followJobs } from './stores/jobs.js';
 import { farm, loadFarm, followFarm } from './stores/farm.js';
 import App from './views/App.js';
+import LoginView from './views/LoginView.js';
 import SetupAssistant from './views/setup/SetupAssistant.js';
 
 const IDLE_RELOAD_MINUTES = 60;
@@ -34,6 +36,17 @@ function reloadWhenIdle() {
 
 async function boot() {
   const root = document.getElementById('app');
+  try {
+    if (!(await loadLogin())) {
+      root.replaceChildren();
+      createApp(LoginView).mount(root);
+      return;
+    }
+  } catch (error) {
+    showBootError(root, error);
+    setTimeout(boot, RETRY_SECONDS * 1000);
+    return;
+  }
   // Connect first: the job list, the biggest download, is fetched as soon as
   // its room is joined, while the rest boots.
   connect();

@@ -67,6 +67,8 @@ def _path_examples() -> Iterator[tuple[str, str]]:
     yield "checksum", "a" * 64
     yield "filesize", "10"
     yield "frame", "1"
+    yield "token_id", "999999"
+    yield "user_name", "nobody"
 
 
 @functools.cache

@@ -25,6 +25,7 @@ OUR_SPEC = REPOSITORY / "src" / "flamenco" / "api" / "flamenco-openapi.yaml"
 # CI checks out ../shared beside the repository; so does every development setup.
 UPSTREAM_SPEC = REPOSITORY.parent / "shared" / "reference" / "flamenco-3-openapi.yaml"
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+ACCESS_HOOKS = Path(__file__).with_name("schemathesis_access_hooks.py")
 
 # Operations that restart the Manager or rewrite its configuration file. The general
 # runs leave them out: a restart cuts the fuzzer's connections mid-run, and a rewritten
@@ -35,6 +36,7 @@ CONFIGURATION_OPERATIONS = ("saveSetupAssistantConfig", "updateConfigurationFile
 # Time budget of each general run, in seconds; `tox -e fuzz` raises it for a long run.
 FUZZ_SECONDS = int(os.environ.get("FLAMENCO_FUZZ_SECONDS", "45"))
 CONFIGURATION_FUZZ_SECONDS = max(15, FUZZ_SECONDS // 3)
+ACCESS_FUZZ_SECONDS = max(15, FUZZ_SECONDS // 3)
 
 # Every check schemathesis has, less three. missing_required_header wants 401 without
 # credentials, where upstream (and so the Workers, which re-register on it) use 403.
@@ -95,8 +97,8 @@ def _count(pattern: str, text: str, group: int = 1) -> int:
     return int(found.group(group)) if found else 0
 
 
-def fuzzing_manager(tmp_path: Path) -> ManagerProcess:
-    manager = ManagerProcess(tmp_path / "manager", tmp_path / "shared")
+def fuzzing_manager(tmp_path: Path, **settings: object) -> ManagerProcess:
+    manager = ManagerProcess(tmp_path / "manager", tmp_path / "shared", **settings)
     # Shaman on, so that its uploads and checkouts are fuzzed too.
     settings = yaml.safe_load(manager.config_path.read_text(encoding="utf-8"))
     settings["shaman"]["enabled"] = True
@@ -129,6 +131,7 @@ async def run_schemathesis(
     checks: tuple[str, ...],
     seconds: int,
     *options: str,
+    hooks: Path = HOOKS,
 ) -> FuzzRun:
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a test dependency"
@@ -159,7 +162,7 @@ async def run_schemathesis(
     ]
     environment = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": str(HOOKS),
+        "SCHEMATHESIS_HOOKS": str(hooks),
         "FUZZ_MANAGER_URL": manager.base_url,
         "FUZZ_MANAGER_CONFIG": str(manager.config_path),
         "FUZZ_SHARED_STORAGE": str(manager.directory.parent / "shared"),
@@ -290,3 +293,28 @@ async def test_configuration_operations_keep_the_manager_startable(tmp_path: Pat
     print(f"fuzz setup assistant: the Manager restarted {restarts} times", file=sys.stderr)
     assert restarts >= 1, "no fuzzed setup assistant call restarted the Manager"
     assert setup.generated > 0 and files.generated > 0
+
+
+@pytest.mark.fuzz
+@pytest.mark.slow
+@pytest.mark.timeout(ACCESS_FUZZ_SECONDS + 120)
+async def test_fuzzing_reaches_nothing_without_credentials_under_access_control(
+    tmp_path: Path,
+) -> None:
+    """With access control on, every operation of our spec answers 401 to whatever comes
+    without credentials (docs/access-control.md); the configuration operations too."""
+    manager = fuzzing_manager(tmp_path, access_control="true")
+    await manager.start()
+    try:
+        run = await run_schemathesis(
+            manager,
+            "access control",
+            OUR_SPEC,
+            ("not_a_server_error", "nothing_without_credentials"),
+            ACCESS_FUZZ_SECONDS,
+            hooks=ACCESS_HOOKS,
+        )
+    finally:
+        await stop_and_check(manager)
+    assert run.operations_tested == run.operations_selected
+    assert run.failures == [], run.failures[:5]

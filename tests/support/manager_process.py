@@ -77,7 +77,8 @@ async def wait_until_up(url: str, timeout: float = 30.0) -> None:
         while True:
             try:
                 async with session.get(url + "/api/v3/version") as response:
-                    if response.status == 200:
+                    # 401: up, with access control on.
+                    if response.status in (200, 401):
                         return
             except (aiohttp.ClientError, OSError):
                 pass

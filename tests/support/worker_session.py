@@ -30,7 +30,7 @@ class WorkerSession:
     def auth(self) -> tuple[str, str]:
         return (self.uuid, self.secret)
 
-    async def register(self) -> dict[str, Any]:
+    async def register(self, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
         reply = await self.client.post(
             "/api/v3/worker/register-worker",
             json_body={
@@ -39,6 +39,7 @@ class WorkerSession:
                 "secret": self.secret,
                 "supported_task_types": list(self.task_types),
             },
+            headers=headers,
             expect=200,
         )
         registered: dict[str, Any] = reply.json()

@@ -7,11 +7,13 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import ssl
 import sys
 from pathlib import Path
 
 from flamenco import FLAMENCO_API_VERSION, __version__, logsetup
 from flamenco.manager import config, connections, interpreter_tuning, keys
+from flamenco.manager.access import cli as access_cli
 from flamenco.manager.app import create_app
 from flamenco.manager.cluster.processes import EXIT_RESTART_ALL, run_supervisor
 from flamenco.manager.lifecycle import Ending
@@ -88,6 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="serve the farm with N Manager processes on one port (needs PostgreSQL and Redis; "
         "see docs/scale-out.md)",
     )
+    access_cli.add_arguments(parser)
     # Set by --processes for its children: share the port, leave restarts to the parent.
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -144,9 +147,13 @@ async def serve_once(
     )
     await runner.setup()
     try:
-        site = connections.GuardedSite(runner, guard, host, port, reuse_port=reuse_port)
+        site = connections.GuardedSite(
+            runner, guard, host, port, reuse_port=reuse_port, ssl_context=_tls_context(loaded)
+        )
         await site.start()
         where = f"{host or 'all interfaces'} port {port}"
+        if loaded.tls_files is not None:
+            where += " (HTTPS)"
         logger.info(
             "Flamenco Manager %s listening on %s, for at most %d connections at a time",
             __version__,
@@ -174,6 +181,22 @@ async def serve_once(
         interpreter_tuning.release_before_restart()
 
 
+def _tls_context(loaded: config.LoadedConfig) -> ssl.SSLContext | None:
+    """HTTPS with `listen_tls_certificate` and `listen_tls_key`; None for plain HTTP."""
+    files = loaded.tls_files
+    if files is None:
+        return None
+    certificate, key = files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certificate, key)
+    except (OSError, ssl.SSLError) as error:
+        raise config.ConfigError(
+            f"listen_tls_certificate {certificate} and listen_tls_key {key} cannot be used: {error}"
+        ) from error
+    return context
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.version:
@@ -191,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         config.write_config(loaded.config, loaded.path)
         print(f"configuration written to {loaded.path}")
         return 0
+    if access_cli.wants_command(args):
+        try:
+            return access_cli.run(args, loaded)
+        except (OSError, PersistenceError) as error:
+            print(f"flamenco-manager: {error}", file=sys.stderr)
+            return 1
     database_exit = _run_database_command(args, loaded)
     if database_exit is not None:
         return database_exit

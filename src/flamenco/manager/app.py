@@ -16,6 +16,9 @@ from flamenco.api import SPEC_PATH
 from flamenco.clock import Clock, SystemClock
 from flamenco.manager import api, config, job_compilers, keys, persistence
 from flamenco.manager import web as web_routes
+from flamenco.manager.access.middleware import access_middleware, socket_io_authorizer
+from flamenco.manager.access.roles import Role
+from flamenco.manager.access.service import AccessControl
 from flamenco.manager.api.errors import error_middleware
 from flamenco.manager.api.openapi import load_spec
 from flamenco.manager.api.validation import validation_middleware
@@ -127,7 +130,7 @@ async def create_app(
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
     )
 
-    middlewares: list[Middleware] = [error_middleware, validation_middleware]
+    middlewares: list[Middleware] = [error_middleware, access_middleware, validation_middleware]
     if prometheus is not None:
         # Outermost, so that refused and failed requests are timed too.
         middlewares.insert(
@@ -165,6 +168,16 @@ async def create_app(
         state_machine=state_machine,
         clock=clock,
         initial_status=sleep_scheduler.initial_status,
+    )
+    app[keys.ACCESS] = AccessControl(
+        db=db,
+        clock=clock,
+        enabled=settings.access_control,
+        enrolment_secret=settings.worker_enrolment_secret,
+        worker_check=app[keys.WORKERS].authenticate,
+        trusted_proxies=config.parse_networks(settings.trusted_proxy_addresses),
+        proxy_user_header=settings.trusted_proxy_user_header,
+        proxy_role=Role(settings.trusted_proxy_role),
     )
     app[keys.SCHEDULER] = TaskScheduler(
         db=db, state_machine=state_machine, clock=clock, metrics=metrics
@@ -234,6 +247,7 @@ async def create_app(
             logger.error("MQTT disabled: %s (mqtt.client.broker)", error)
     socket_io = SocketIOForwarder(broker, metrics=metrics)
     socket_io.attach(app)
+    socket_io.authorize = socket_io_authorizer(app)
     app[keys.SOCKET_IO] = socket_io
     if settings.redis_url:
         channel = channel_for_farm(str(loaded.database_location))

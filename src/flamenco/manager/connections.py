@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -231,8 +232,9 @@ class GuardedSite(web.BaseSite):
         port: int,
         *,
         reuse_port: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner)
+        super().__init__(runner, ssl_context=ssl_context)
         self._guard = guard
         self._host = host
         self._port = port
@@ -240,7 +242,8 @@ class GuardedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host or '0.0.0.0'}:{self._port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self._host or '0.0.0.0'}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -252,6 +255,7 @@ class GuardedSite(web.BaseSite):
             self._port,
             reuse_address=True,
             reuse_port=self._reuse_port,
+            ssl=self._ssl_context,
         )
 
 

@@ -8,6 +8,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from flamenco.clock import Clock
+    from flamenco.manager.access.roles import Principal
+    from flamenco.manager.access.service import AccessControl
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
     from flamenco.manager.cluster.event_relay import RedisEventRelay
     from flamenco.manager.cluster.farm_duties import FarmDuties
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 CONFIG: web.AppKey[LoadedConfig] = web.AppKey("config")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+ACCESS: web.AppKey[AccessControl] = web.AppKey("access")
 SPEC: web.AppKey[Spec] = web.AppKey("spec")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 BROKER: web.AppKey[Broker] = web.AppKey("broker")
@@ -100,3 +103,5 @@ RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 # Set on each API request by the validation middleware.
 VALIDATED: web.RequestKey[ValidatedRequest] = web.RequestKey("validated")
 WORKER_UUID: web.RequestKey[str] = web.RequestKey("worker_uuid")
+# Set on every request by the access middleware: who sent it.
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

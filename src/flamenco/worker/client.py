@@ -59,9 +59,17 @@ class Answer:
 class ManagerClient:
     """Talks to one Manager. Create it inside a running event loop; `close()` when done."""
 
-    def __init__(self, base_url: str, *, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None = None,
+        enrolment_secret: str = "",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
+        # Sent as a Bearer token where the Worker has no credentials of its own to show.
+        self.enrolment_secret = enrolment_secret
         # The paths of the Manager's spec, fetched once: which extensions it offers.
         self._spec_paths: frozenset[str] | None = None
         self._session = aiohttp.ClientSession(
@@ -76,6 +84,12 @@ class ManagerClient:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def _enrolment_headers(self) -> dict[str, str]:
+        """For calls made before registering: the enrolment secret, when the Manager wants one."""
+        if self.enrolment_secret:
+            return {"Authorization": f"Bearer {self.enrolment_secret}"}
+        return self._auth_headers()
 
     def _auth_headers(self) -> dict[str, str]:
         """HTTP basic auth, written out: aiohttp's BasicAuth helper is deprecated."""
@@ -95,7 +109,7 @@ class ManagerClient:
         authenticate: bool = True,
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> Answer:
-        headers: dict[str, str] = self._auth_headers() if authenticate else {}
+        headers = self._auth_headers() if authenticate else self._enrolment_headers()
         body = data
         if json_body is not None:
             body = json.dumps(json_body).encode()

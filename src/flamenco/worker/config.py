@@ -18,6 +18,8 @@ CREDENTIALS_FILENAME = "flamenco-worker-credentials.yaml"
 DATABASE_FILENAME = "flamenco-worker.sqlite"
 WORKER_NAME_VARIABLE = "FLAMENCO_WORKER_NAME"
 HOME_VARIABLE = "FLAMENCO_HOME"
+# The Manager's `worker_enrolment_secret`, for Workers whose configuration file should not hold it.
+ENROLMENT_SECRET_VARIABLE = "FLAMENCO_WORKER_ENROLMENT_SECRET"
 
 DEFAULT_TASK_TYPES = ("blender", "ffmpeg", "file-management", "misc")
 
@@ -38,6 +40,8 @@ class WorkerConfig:
     restart_exit_code: int = 0
     # Linux only; None leaves the out-of-memory score of subprocesses alone.
     oom_score_adjust: int | None = None
+    # Sent when registering, where the Manager asks for one (our extension).
+    worker_enrolment_secret: str = field(default="", repr=False)
     source: Path | None = field(default=None, compare=False)
 
 
@@ -102,6 +106,7 @@ def _config_from_document(document: dict[str, Any], path: Path) -> WorkerConfig:
         task_types=task_types,
         restart_exit_code=integer("restart_exit_code") or 0,
         oom_score_adjust=integer("oom_score_adjust"),
+        worker_enrolment_secret=text("worker_enrolment_secret"),
         source=path,
     )
 
@@ -148,6 +153,11 @@ def worker_name(config: WorkerConfig) -> str:
     if from_environment:
         return from_environment
     return socket.gethostname()
+
+
+def enrolment_secret(config: WorkerConfig) -> str:
+    """The configured enrolment secret, else $FLAMENCO_WORKER_ENROLMENT_SECRET, else none."""
+    return config.worker_enrolment_secret or os.environ.get(ENROLMENT_SECRET_VARIABLE, "").strip()
 
 
 def load_credentials(path: Path) -> Credentials | None:

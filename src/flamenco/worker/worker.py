@@ -157,7 +157,7 @@ class Worker:
     async def run(self) -> int:
         """Run until the Manager sends the Worker offline or to restart, or a signal arrives."""
         cfg = self.options.config
-        client = ManagerClient(cfg.manager_url)
+        client = ManagerClient(cfg.manager_url, enrolment_secret=config.enrolment_secret(cfg))
         try:
             return await self._run(client)
         finally:

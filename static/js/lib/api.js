@@ -6,6 +6,15 @@ const BASE = '/api/v3';
 /** How many requests are under way; the header shows a spinner while it is above zero. */
 export const apiActivity = reactive({ inFlight: 0 });
 
+/**
+ * Who is logged in, when the Manager has access control on (docs/access-control.md).
+ * `csrfToken` goes with every request that changes something: the session cookie
+ * alone is not enough, so that other sites' pages cannot act in our name.
+ */
+export const login = reactive({ name: '', role: '', credential: '', csrfToken: '' });
+
+const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -16,6 +25,7 @@ export class ApiError extends Error {
 
 async function request(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' } };
+  if (login.csrfToken && !SAFE_METHODS.includes(method)) init.headers['X-CSRF-Token'] = login.csrfToken;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -60,6 +70,36 @@ const post = (path, body) => request('POST', path, body);
 const put = (path, body) => request('PUT', path, body);
 const remove = (path, body) => request('DELETE', path, body);
 const id = encodeURIComponent;
+
+// Access control (our extension)
+export const fetchCurrentPrincipal = () => get('/access/me');
+export const logIn = (name, password) => post('/access/login', { name, password });
+export const logOut = () => post('/access/logout');
+export const fetchAccessTokens = () => get('/access/tokens');
+export const createAccessToken = (token) => post('/access/tokens', token);
+export const revokeAccessToken = (tokenId) => remove(`/access/tokens/${id(tokenId)}`);
+export const fetchUsers = () => get('/access/users');
+export const saveUser = (name, role, password) => put(`/access/users/${id(name)}`, { role, password });
+export const deleteUser = (name) => remove(`/access/users/${id(name)}`);
+export const fetchAuditLog = (before) => get('/access/audit' + (before ? `?before=${before}` : ''));
+
+/** Remember who is logged in; false when the Manager wants a login first. */
+export async function loadLogin() {
+  let me;
+  try {
+    me = await fetchCurrentPrincipal();
+  } catch (error) {
+    if (error.status === 401) return false;
+    // A Manager without this extension (404) simply has no access control.
+    if (error.status === 404) return true;
+    throw error;
+  }
+  login.name = me.name;
+  login.role = me.role || '';
+  login.credential = me.credential;
+  login.csrfToken = me.csrf_token || '';
+  return true;
+}
 
 // Meta
 export const getVersion = () => get('/version');

@@ -13,6 +13,8 @@ const patterns = [
   ['statistics', /^\/statistics\/?$/, []],
   ['settings', /^\/settings\/?$/, []],
   ['notifications', /^\/notifications\/?$/, []],
+  ['audit', /^\/audit\/?$/, []],
+  ['access', /^\/access\/?$/, []],
   ['setup', /^\/setup-assistant\/?$/, []],
 ];
 

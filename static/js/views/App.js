@@ -12,6 +12,8 @@ import StatisticsView from './StatisticsView.js';
 import SettingsView from './settings/SettingsView.js';
 import NotificationsView from './NotificationsView.js';
 import NotFoundView from './NotFoundView.js';
+import AuditView from './AuditView.js';
+import AccessView from './AccessView.js';
 
 const VIEWS = {
   jobs: JobsView,
@@ -21,6 +23,8 @@ const VIEWS = {
   statistics: StatisticsView,
   settings: SettingsView,
   notifications: NotificationsView,
+  audit: AuditView,
+  access: AccessView,
 };
 
 export default {

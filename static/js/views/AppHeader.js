@@ -1,7 +1,7 @@
 // The header: Manager name, navigation, farm status, links, version.
 import { computed } from 'vue';
 import { RouterLink } from '../lib/router.js';
-import { apiActivity } from '../lib/api.js';
+import { apiActivity, login, logOut } from '../lib/api.js';
 import { connection } from '../lib/socket.js';
 import { FARM_STATUS_HINTS, statusLabel } from '../lib/status.js';
 import { farm } from '../stores/farm.js';
@@ -11,7 +11,11 @@ export default {
   components: { RouterLink },
   setup() {
     const statusHint = computed(() => FARM_STATUS_HINTS[farm.status] || '');
-    return { farm, apiActivity, connection, statusHint, statusLabel };
+    async function leave() {
+      await logOut();
+      window.location.reload();
+    }
+    return { farm, apiActivity, connection, statusHint, statusLabel, login, leave };
   },
   template: `<header class="app-header">
     <RouterLink to="/jobs" class="brand" aria-label="Flamenco: go to the jobs">
@@ -25,6 +29,8 @@ export default {
       <RouterLink to="/notifications">Notifications</RouterLink>
       <RouterLink to="/statistics">Statistics</RouterLink>
       <RouterLink to="/settings">Settings</RouterLink>
+      <RouterLink v-if="login.role === 'admin' && login.credential !== 'open'" to="/access">Access</RouterLink>
+      <RouterLink v-if="login.role === 'admin' && login.credential !== 'open'" to="/audit">Audit log</RouterLink>
     </nav>
     <span class="farm-status" :class="'farm-' + farm.status" :title="statusHint" role="status" data-testid="farm-status">
       Farm: <strong>{{ statusLabel(farm.status) || '…' }}</strong>
@@ -39,6 +45,10 @@ export default {
       <a href="/flamenco-addon.zip" download title="Download the Blender add-on for submitting jobs">Add-on</a>
       <a href="/api/v3/swagger-ui/" target="_blank" rel="noopener" title="The Manager's API, to explore and try out">API</a>
       <span class="version" title="Manager version">{{ farm.version }}</span>
+      <span v-if="login.credential === 'session'" class="login-name" data-testid="login-name">
+        {{ login.name }} ({{ login.role }})
+        <button type="button" class="link-button" @click="leave">Log out</button>
+      </span>
     </span>
   </header>`,
 };

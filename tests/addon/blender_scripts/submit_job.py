@@ -5,7 +5,7 @@ Usage: blender -b --factory-startup --python submit_job.py -- CONFIG.json
 
 CONFIG.json holds `zip`, `manager_url`, `workdir`, `output_root`, `result`,
 `submissions` (a list of {"job_name", "place": "project" | "job_storage"}) and
-optionally `check_custom_job_type`. Everything the test wants to know is
+optionally `check_custom_job_type` and `api_token`. Everything the test wants to know is
 written to `result` as JSON; assertion failures are recorded there too, so
 the test shows what went wrong inside Blender.
 """
@@ -349,6 +349,8 @@ def main():
 
     step("refresh")
     prefs = bpy.context.preferences.addons["flamenco"].preferences
+    # For a Manager with access control; empty, no token is sent.
+    prefs.api_token = config.get("api_token", "")
     prefs.manager_url = config["manager_url"]  # refreshes, as upstream's preference does
     prefs.user_email = "artist@studio.test"  # sent as the job metadata's user.email
     bpy.ops.flamenco.ping_manager()

@@ -816,6 +816,13 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "render_statistics",
         "render_statistics_retention",
         "metrics_enabled",
+        "access_control",
+        "worker_enrolment_secret",
+        "listen_tls_certificate",
+        "listen_tls_key",
+        "trusted_proxy_addresses",
+        "trusted_proxy_user_header",
+        "trusted_proxy_role",
         "variables",
     ]
 

@@ -8,6 +8,7 @@ from aiohttp import hdrs, web
 
 from flamenco.manager import keys
 from flamenco.manager.api import (
+    access,
     job_output,
     jobs,
     log_stream,
@@ -103,6 +104,17 @@ HANDLERS: dict[str, Handler] = {
     "fetchJobTaskRuns": statistics.fetch_job_task_runs,
     "fetchWorkerUtilisation": statistics.fetch_worker_utilisation,
     "fetchFarmUtilisation": statistics.fetch_farm_utilisation,
+    # access control (extension)
+    "fetchCurrentPrincipal": access.fetch_current_principal,
+    "fetchAccessTokens": access.fetch_access_tokens,
+    "createAccessToken": access.create_access_token,
+    "revokeAccessToken": access.revoke_access_token,
+    "logIn": access.log_in,
+    "logOut": access.log_out,
+    "fetchUsers": access.fetch_users,
+    "saveUser": access.save_user,
+    "deleteUser": access.delete_user,
+    "fetchAuditLog": access.fetch_audit_log,
 }
 
 

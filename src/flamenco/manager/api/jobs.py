@@ -44,6 +44,7 @@ async def get_job_type(request: web.Request) -> web.Response:
 
 async def submit_job(request: web.Request) -> web.Response:
     job = await request.app[keys.JOBS].submit(_body(request))
+    await request.app[keys.ACCESS].record_submitter(job.uuid, request[keys.PRINCIPAL])
     return web.json_response(convert.job(job))
 
 

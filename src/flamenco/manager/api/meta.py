@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from aiohttp import web
 
 from flamenco import FLAMENCO_API_VERSION, __version__
 from flamenco.manager import config, keys
+from flamenco.manager.access.roles import Role
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.services import setup_assistant, setup_checks
 
@@ -124,6 +126,19 @@ async def save_setup_assistant_config(request: web.Request) -> web.Response:
     new_config = setup_assistant.apply_setup(
         loaded.config, storage_location=storage, blender=body.get("blenderExecutable") or {}
     )
+    administrator = body.get("administrator")
+    if isinstance(administrator, dict):
+        name = str(administrator.get("name", "")).strip()
+        if not name or "password" not in administrator:
+            return error_response(400, "the administrator needs a name and a password")
+        try:
+            await request.app[keys.ACCESS].save_user(
+                name, Role.ADMIN, str(administrator["password"])
+            )
+        except ValueError as problem:
+            return error_response(400, str(problem))
+        # From the restart on, nothing gets in without logging in.
+        new_config = dataclasses.replace(new_config, access_control=True)
     await asyncio.to_thread(config.write_config, new_config, loaded.path)
     request.app[keys.RESTART].request()
     return web.Response(status=204)

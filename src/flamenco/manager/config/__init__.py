@@ -31,6 +31,7 @@ from flamenco.manager.config.schema import (
     default_config,
     default_variables,
     manager_platform,
+    parse_networks,
 )
 from flamenco.manager.config.shaman import shaman_settings
 from flamenco.manager.config.writing import config_to_json, config_to_yaml, write_config
@@ -60,6 +61,7 @@ __all__ = [
     "listen_address",
     "load_config",
     "manager_platform",
+    "parse_networks",
     "shaman_settings",
     "write_config",
 ]

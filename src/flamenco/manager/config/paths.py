@@ -78,6 +78,15 @@ class LoadedConfig:
     def job_scripts_path(self) -> Path:
         return _absolute(self.config.job_scripts_path, self.config_dir)
 
+    @property
+    def tls_files(self) -> tuple[Path, Path] | None:
+        """The certificate and key to serve HTTPS with; None for plain HTTP."""
+        certificate = self.config.listen_tls_certificate.strip()
+        key = self.config.listen_tls_key.strip()
+        if not certificate and not key:
+            return None
+        return _absolute(certificate, self.config_dir), _absolute(key, self.config_dir)
+
 
 def is_postgresql_url(database: str) -> bool:
     return database.strip().startswith(("postgresql://", "postgres://"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import ipaddress
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -88,6 +89,29 @@ def _not_negative(value: int | datetime.timedelta) -> str | None:
 
 def _positive_duration(value: datetime.timedelta) -> str | None:
     return None if value > datetime.timedelta(0) else "must be longer than 0s"
+
+
+def _networks(value: str) -> str | None:
+    try:
+        parse_networks(value)
+    except ValueError as error:
+        return f"must be IP addresses or networks separated by commas ({error})"
+    return None
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`10.0.0.5, 192.168.1.0/24, ::1` as networks; empty text gives none."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in value.split(",")
+        if part.strip()
+    )
+
+
+def _role(value: str) -> str | None:
+    if value in ("viewer", "artist", "wrangler", "admin"):
+        return None
+    return "must be viewer, artist, wrangler or admin"
 
 
 def _redis_url(value: str) -> str | None:
@@ -375,6 +399,18 @@ class ManagerConfig:
     )
     # GET /metrics and the measurements behind it (docs/metrics.md).
     metrics_enabled: bool = dataclasses.field(default=True, metadata=_extension(_any_value))
+    # Access control (docs/access-control.md): off by default, as upstream has none.
+    access_control: bool = dataclasses.field(default=False, metadata=_extension(_any_value))
+    worker_enrolment_secret: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    # HTTPS on `listen` with these PEM files; both empty: plain HTTP, as upstream.
+    listen_tls_certificate: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    listen_tls_key: str = dataclasses.field(default="", metadata=_extension(_any_value))
+    # A reverse proxy that logs people in (oauth2-proxy and the like) and says who in a header.
+    trusted_proxy_addresses: str = dataclasses.field(default="", metadata=_extension(_networks))
+    trusted_proxy_user_header: str = dataclasses.field(
+        default="X-Forwarded-User", metadata=_extension(_any_value)
+    )
+    trusted_proxy_role: str = dataclasses.field(default="viewer", metadata=_extension(_role))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -148,6 +149,8 @@ class SocketIOForwarder:
         # start with long polling upgrade on another connection, which Engine.IO keeps
         # to itself; dropped, they keep only that connection until they leave.)
         self._websockets: dict[str, tuple[str, asyncio.Transport]] = {}
+        # Whether a client may connect, given its WSGI-style environ and Socket.IO `auth`.
+        self.authorize: Callable[[dict[str, Any], Any], Awaitable[bool]] | None = None
         self.server.on("connect", self._on_connect)
         self.server.on("disconnect", self._on_disconnect)
         self.server.on(SUBSCRIPTION_EVENT, self._on_subscription)
@@ -281,6 +284,10 @@ class SocketIOForwarder:
             transport.abort()
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if self.authorize is not None and not await self.authorize(environ, auth):
+            raise socketio.exceptions.ConnectionRefusedError(
+                "this needs credentials of a viewer: auth {token: ...} or an Authorization header"
+            )
         self._metrics.socketio_client_connected()
         if isinstance(auth, dict) and auth.get("batched") is True:
             self._batched.add(sid)

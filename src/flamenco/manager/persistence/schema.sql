@@ -174,6 +174,53 @@ CREATE TABLE frame_statistics (
     peak_memory_bytes INTEGER
 );
 
+CREATE TABLE access_tokens (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    expires_at TEXT,
+    single_use INTEGER NOT NULL DEFAULT 0,
+    used_at TEXT,
+    revoked_at TEXT
+);
+
+CREATE TABLE job_submitters (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    principal TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+
+CREATE TABLE user_sessions (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    session_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    operation TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',
+    status INTEGER NOT NULL
+);
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -219,6 +266,8 @@ CREATE INDEX task_runs_open ON task_runs (task_id) WHERE finished_at IS NULL;
 CREATE INDEX frame_statistics_job ON frame_statistics (job_uuid, frame);
 
 CREATE INDEX frame_statistics_recorded ON frame_statistics (recorded_at);
+
+CREATE INDEX user_sessions_user ON user_sessions (user_id);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -60,6 +60,11 @@ FARM_TABLES = (
     FarmTable("notification_deliveries", ("id", "attempts")),
     FarmTable("task_runs", ("id", "task_id")),
     FarmTable("frame_statistics", ("id",)),
+    FarmTable("access_tokens", ("id", "single_use")),
+    FarmTable("job_submitters", ("job_id",)),
+    FarmTable("users", ("id",)),
+    FarmTable("user_sessions", ("id", "user_id")),
+    FarmTable("audit_log", ("id", "status")),
 )
 
 

@@ -19,6 +19,8 @@ export default {
   setup() {
     const step = ref(0);
     const choices = reactive({ storage: null, blender: null }); // PathCheckResult, BlenderPathCheckResult
+    // Optional: an administrator switches access control on (docs/access-control.md).
+    const administrator = reactive({ name: '', password: '' });
     const saving = ref(false);
     const saveError = ref('');
     const saved = ref(false);
@@ -40,8 +42,13 @@ export default {
           window.location.assign('/app/');
           return;
         }
-      } catch {
-        // The Manager is restarting.
+      } catch (error) {
+        // 401: it restarted with access control on, and wants a login.
+        if (error.status === 401) {
+          window.location.assign('/app/');
+          return;
+        }
+        // Otherwise the Manager is restarting.
       }
       setTimeout(waitForRestart, RESTART_POLL_MS);
     }
@@ -50,7 +57,9 @@ export default {
       saving.value = true;
       saveError.value = '';
       try {
-        await api.saveSetupAssistantConfig({ storageLocation: choices.storage.path, blenderExecutable: choices.blender });
+        const answers = { storageLocation: choices.storage.path, blenderExecutable: choices.blender };
+        if (administrator.name) answers.administrator = { ...administrator };
+        await api.saveSetupAssistantConfig(answers);
         saved.value = true;
         setTimeout(waitForRestart, RESTART_POLL_MS);
       } catch (failure) {
@@ -59,7 +68,7 @@ export default {
       saving.value = false;
     }
 
-    return { STEPS, step, choices, canContinue, confirm, saving, saveError, saved, farm, heading };
+    return { STEPS, step, choices, administrator, canContinue, confirm, saving, saveError, saved, farm, heading };
   },
   template: `<div class="setup-assistant" data-testid="setup-assistant">
     <header class="app-header"><span class="brand"><img src="favicon.svg" alt="" width="22" height="22"> Flamenco setup</span>
@@ -92,6 +101,13 @@ export default {
             <dt>Shared storage</dt><dd><code>{{ choices.storage.path }}</code></dd>
             <dt>Blender</dt><dd><code>{{ choices.blender.path || choices.blender.input }}</code> <span class="hint">({{ choices.blender.cause }})</span></dd>
           </dl>
+          <fieldset class="setup-administrator">
+            <legend>Protect the farm (optional)</legend>
+            <p class="hint">With an administrator, everyone must log in, and Workers and the add-on need
+              tokens or the enrolment secret. Leave empty for an open farm, as Flamenco has always been.</p>
+            <label>Administrator name <input v-model.trim="administrator.name" autocomplete="username"></label>
+            <label>Password <input v-model="administrator.password" type="password" autocomplete="new-password" minlength="8"></label>
+          </fieldset>
           <p>Confirming writes <code>flamenco-manager.yaml</code> and restarts the Manager.</p>
           <p v-if="saveError" class="banner error" role="alert">Cannot save the setup: {{ saveError }}</p>
         </template>
