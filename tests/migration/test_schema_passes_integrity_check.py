@@ -30,7 +30,12 @@ def test_without_rowid_tables_declare_their_key_columns_first(tmp_path: Path) ->
         leading = [c[1] for c in columns[: len(key)]]
         assert leading == key, f"{table}: declare the key columns {key} first, in key order"
         checked.append(table)
-    assert sorted(checked) == ["task_dependencies", "task_failures", "worker_tag_membership"]
+    assert sorted(checked) == [
+        "job_resource_limits",
+        "task_dependencies",
+        "task_failures",
+        "worker_tag_membership",
+    ]
 
 
 def test_a_row_in_every_table_passes_integrity_check(tmp_path: Path) -> None:

@@ -137,7 +137,12 @@ async def create_app(
         clock=clock,
         initial_status=sleep_scheduler.initial_status,
     )
-    app[keys.SCHEDULER] = TaskScheduler(db=db, state_machine=state_machine, clock=clock)
+    app[keys.SCHEDULER] = TaskScheduler(
+        db=db,
+        state_machine=state_machine,
+        clock=clock,
+        limit_capacities=settings.resource_limits,
+    )
     app[keys.TASK_UPDATES] = TaskUpdates(
         db=db,
         state_machine=state_machine,

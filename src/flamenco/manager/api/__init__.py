@@ -71,6 +71,10 @@ HANDLERS: dict[str, Handler] = {
     "fetchTaskLogTail": jobs.fetch_task_log_tail,
     "fetchTaskLogInfo": jobs.fetch_task_log_info,
     "setTaskStatus": jobs.set_task_status,
+    # resource limits and scheduling explainer (extension)
+    "setJobMaxWorkers": jobs.set_job_max_workers,
+    "explainJob": jobs.explain_job,
+    "fetchResourceLimits": jobs.fetch_resource_limits,
     # shaman
     "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
     "shamanCheckout": shaman.shaman_checkout,

@@ -280,6 +280,8 @@ class _Parser:
             return self.duration(item, key)
         if isinstance(hint, type) and issubclass(hint, ShamanLinkMode):
             return self.choice(ShamanLinkMode, item, key)
+        if typing.get_origin(hint) is Mapping and typing.get_args(hint)[1] is int:
+            return self.counts(item, key)
         if typing.get_origin(hint) is Mapping:
             return self.variables(typing.cast(Mapping[str, Variable], current), item, key)
         if dataclasses.is_dataclass(current):
@@ -375,6 +377,20 @@ class _Parser:
         return tuple(
             self.text(element, f"{key}[{index}]") for index, element in enumerate(item.items)
         )
+
+    # -- named counts (resource_limits)
+
+    def counts(self, item: _Item, key: str) -> Mapping[str, int]:
+        if item.is_null:
+            return {}
+        if item.kind != "mapping":
+            raise self.error(
+                f"expected `name: number` lines, not {item.describe()}", key, item.line
+            )
+        return {
+            str(entry.key): self.integer(entry.value, f"{key}.{entry.key}")
+            for entry in item.entries
+        }
 
     # -- variables
 

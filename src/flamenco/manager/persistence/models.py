@@ -44,6 +44,8 @@ class Job:
     worker_tag_uuid: str | None
     steps_completed: int
     steps_total: int
+    # At most this many of the job's tasks active at once; None: no cap.
+    max_workers: int | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
@@ -66,6 +68,7 @@ class Job:
             worker_tag_uuid=row["worker_tag_uuid"],
             steps_completed=row["steps_completed"],
             steps_total=row["steps_total"],
+            max_workers=row["max_workers"],
         )
 
 

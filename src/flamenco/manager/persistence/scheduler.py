@@ -1,11 +1,21 @@
-"""Finding the next task for a Worker, with all of upstream's scheduling rules."""
+"""Finding the next task for a Worker: upstream's scheduling rules, and capacity."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import TaskRef, Worker
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A task the Worker may run, with what checking its job's capacity needs."""
+
+    task: TaskRef
+    max_workers: int | None
 
 
 def fetch_assigned_active_task(conn: Connection, worker: Worker) -> TaskRef | None:
@@ -15,11 +25,34 @@ def fetch_assigned_active_task(conn: Connection, worker: Worker) -> TaskRef | No
 
 
 def find_runnable_task(conn: Connection, worker: Worker) -> TaskRef | None:
-    """The first task the Worker may run, or None."""
+    """The first task the Worker may run, or None, leaving capacity aside."""
+    found = find_candidate(conn, worker)
+    return None if found is None else found.task
+
+
+def find_candidate(
+    conn: Connection,
+    worker: Worker,
+    *,
+    full_jobs: Collection[int] = (),
+    exhausted_limits: Collection[str] = (),
+) -> Candidate | None:
+    """The first task the Worker may run, or None.
+
+    Leaves out the tasks of `full_jobs` (at their max_workers) and tasks that take
+    one of `exhausted_limits`.
+    """
     if not worker.supported_task_types:
         return None
     row = conn.execute(
         "find_runnable_task",
-        {"worker_id": worker.id, "task_types": json.dumps(list(worker.supported_task_types))},
+        {
+            "worker_id": worker.id,
+            "task_types": json.dumps(list(worker.supported_task_types)),
+            "full_jobs": json.dumps(sorted(full_jobs)),
+            "exhausted_limits": json.dumps(sorted(exhausted_limits)),
+        },
     ).fetchone()
-    return None if row is None else TaskRef.from_row(row)
+    if row is None:
+        return None
+    return Candidate(TaskRef.from_row(row), row["max_workers"])

@@ -54,9 +54,11 @@ CREATE TABLE jobs (
     storage_shaman_checkout_id TEXT NOT NULL DEFAULT '',
     worker_tag_id BIGINT REFERENCES worker_tags (id) ON DELETE SET NULL,
     steps_completed INTEGER NOT NULL DEFAULT 0,
-    steps_total INTEGER NOT NULL DEFAULT 0
+    steps_total INTEGER NOT NULL DEFAULT 0,
+    max_workers INTEGER
 );
 CREATE INDEX jobs_status ON jobs (status);
+CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
 CREATE INDEX jobs_updated_at ON jobs (updated_at);
 CREATE INDEX jobs_worker_tag ON jobs (worker_tag_id);
 CREATE INDEX jobs_delete_requested_at ON jobs (delete_requested_at)
@@ -143,6 +145,13 @@ CREATE TABLE last_rendereds (
     job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE
 );
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
+
+CREATE TABLE job_resource_limits (
+    job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    task_type TEXT NOT NULL,
+    limit_name TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_type, limit_name)
+);
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

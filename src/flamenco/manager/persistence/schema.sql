@@ -53,7 +53,7 @@ CREATE TABLE jobs (
     worker_tag_id INTEGER REFERENCES worker_tags (id) ON DELETE SET NULL,
     steps_completed INTEGER NOT NULL DEFAULT 0,
     steps_total INTEGER NOT NULL DEFAULT 0
-);
+, max_workers INTEGER);
 
 CREATE TABLE tasks (
     id INTEGER PRIMARY KEY,
@@ -126,6 +126,13 @@ CREATE TABLE job_task_counts (
     PRIMARY KEY (job_id, status)
 );
 
+CREATE TABLE job_resource_limits (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    task_type TEXT NOT NULL,
+    limit_name TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_type, limit_name)
+) WITHOUT ROWID;
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -154,6 +161,8 @@ CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
 
 CREATE INDEX task_failures_worker ON task_failures (worker_id);
+
+CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -56,6 +56,7 @@ FARM_TABLES = (
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
+    FarmTable("job_resource_limits", ("job_id",)),
 )
 
 

@@ -11,9 +11,10 @@
 -- dependency up by its key for the same reason. The other checks stay plain: fenced
 -- too, they make the planner count every queued task and sort them (30 ms with
 -- 10,000 queued) instead of walking tasks_schedulable to the first match (1 ms).
--- It answers with fetch_task_ref's columns: what handing the task out starts from.
+-- It answers with fetch_task_ref's columns (what handing the task out starts from) and
+-- the job's max_workers, to check capacity with.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total
+    tasks.type, tasks.steps_completed, tasks.steps_total, jobs.max_workers
 FROM tasks
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
@@ -43,6 +44,15 @@ WHERE tasks.status IN ('queued', 'soft-failed')
         SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker_id
     )
   )
+  -- Capacity (scheduling_rules.py decides which): jobs at their max_workers, and task
+  -- types of a job that take an exhausted resource limit. Both lists are usually empty.
+  AND tasks.job_id NOT IN (SELECT CAST(json_array_elements_text(CAST(:full_jobs AS json)) AS bigint))
+  AND NOT EXISTS (
+    SELECT 1 FROM job_resource_limits
+    WHERE job_resource_limits.job_id = tasks.job_id
+      AND job_resource_limits.task_type = tasks.type
+      AND job_resource_limits.limit_name IN (SELECT json_array_elements_text(CAST(:exhausted_limits AS json)))
+  )
 ORDER BY tasks.job_priority DESC, tasks.priority DESC, tasks.id
 LIMIT 1
 FOR UPDATE OF tasks SKIP LOCKED;
@@ -62,3 +72,9 @@ WHERE tasks.worker_id = :worker_id
 ORDER BY tasks.id
 LIMIT 1
 FOR NO KEY UPDATE OF tasks;
+
+-- name: lock_resource_limit
+-- Held until the transaction ends, taken after the task's and the job's locks (the lock
+-- order is Worker, task, job, limit) and in name order: two processes starting tasks
+-- that take the same limit count its use one after the other.
+SELECT pg_advisory_xact_lock(hashtextextended('flamenco-resource-limit:' || :name, 0));

@@ -4,9 +4,10 @@
 -- The first task this Worker may run, by job priority, task priority and submission
 -- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
 -- to be deleted are skipped: their tasks go a batch at a time.
--- It answers with fetch_task_ref's columns: what handing the task out starts from.
+-- It answers with fetch_task_ref's columns (what handing the task out starts from) and
+-- the job's max_workers, to check capacity with.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total
+    tasks.type, tasks.steps_completed, tasks.steps_total, jobs.max_workers
 FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
@@ -33,6 +34,15 @@ WHERE tasks.status IN ('queued', 'soft-failed')
     OR jobs.worker_tag_id IN (
         SELECT worker_tag_id FROM worker_tag_membership WHERE worker_id = :worker_id
     )
+  )
+  -- Capacity (scheduling_rules.py decides which): jobs at their max_workers, and task
+  -- types of a job that take an exhausted resource limit. Both lists are usually empty.
+  AND tasks.job_id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(:full_jobs))
+  AND NOT EXISTS (
+    SELECT 1 FROM job_resource_limits
+    WHERE job_resource_limits.job_id = tasks.job_id
+      AND job_resource_limits.task_type = tasks.type
+      AND job_resource_limits.limit_name IN (SELECT value FROM json_each(:exhausted_limits))
   )
 ORDER BY tasks.job_priority DESC, tasks.priority DESC, tasks.id
 LIMIT 1;

@@ -1,0 +1,35 @@
+-- name: fetch_ready_tasks_of_job
+-- The job's tasks the scheduler may pick (queued or soft-failed, dependencies
+-- completed), in its order, up to :limit; the explainer's view of "the next task".
+SELECT tasks.id, tasks.type FROM tasks
+WHERE tasks.job_id = :job_id
+  AND tasks.status IN ('queued', 'soft-failed')
+  AND NOT EXISTS (
+    SELECT 1 FROM task_dependencies
+    JOIN tasks AS dependency ON dependency.id = task_dependencies.dependency_id
+    WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
+  )
+ORDER BY tasks.priority DESC, tasks.id
+LIMIT :limit;
+
+-- name: fetch_job_blocklist_pairs
+SELECT worker_id, task_type FROM job_blocks WHERE job_id = :job_id;
+
+-- name: fetch_job_failure_pairs
+-- Which Worker failed which of the job's not-yet-done tasks.
+SELECT task_failures.worker_id, task_failures.task_id
+FROM task_failures
+JOIN tasks ON tasks.id = task_failures.task_id
+WHERE tasks.job_id = :job_id AND tasks.status IN ('queued', 'soft-failed');
+
+-- name: fetch_busy_workers
+-- The job of each Worker's active task.
+SELECT worker_id, min(job_id) AS job_id FROM tasks
+WHERE status = 'active' AND worker_id IS NOT NULL
+GROUP BY worker_id;
+
+-- name: fetch_tag_memberships
+SELECT worker_id, worker_tag_id FROM worker_tag_membership;
+
+-- name: fetch_worker_tag_name
+SELECT name FROM worker_tags WHERE id = :id;
