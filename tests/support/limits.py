@@ -55,6 +55,4 @@ async def submit(client: SpecCheckedClient, job: dict[str, Any]) -> dict[str, An
 async def limit_use(client: SpecCheckedClient) -> dict[str, tuple[int, int]]:
     """Each limit's (in use, capacity), from the API."""
     reply = await client.get("/api/v3/resource-limits", expect=200)
-    return {
-        limit["name"]: (limit["in_use"], limit["capacity"]) for limit in reply.json()["limits"]
-    }
+    return {limit["name"]: (limit["in_use"], limit["capacity"]) for limit in reply.json()["limits"]}
