@@ -329,8 +329,11 @@ def explain(job: JobSnapshot, worker: WorkerView | None = None) -> list[Reason]:
 
     An empty list: nothing stops it; a Worker gets one of its tasks when it next asks.
     """
+    reasons = job_status_rule(job)
+    if reasons:
+        return reasons  # Nothing else matters until the job may run at all.
     reasons = [*job.extra_reasons]
-    for rule in JOB_RULES:
+    for rule in JOB_RULES[1:]:
         reasons.extend(rule(job))
     if reasons:
         return reasons

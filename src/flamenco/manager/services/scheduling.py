@@ -75,6 +75,34 @@ class _CapacityTaken:
 CAPACITY_ATTEMPTS = 5
 
 
+def pick_task(
+    conn: Connection,
+    worker: Worker,
+    capacities: Mapping[str, int],
+    known: _CapacityTaken | None = None,
+) -> TaskRef | _CapacityTaken | None:
+    """The next task for an awake Worker without one, within every job's and limit's capacity.
+
+    `known` carries what an earlier attempt found full. _CapacityTaken: another
+    Worker took the last place meanwhile; the caller ends the transaction and asks again.
+    """
+    full_jobs = _full_jobs(conn) | (known.full_jobs if known else set())
+    exhausted = set(known.exhausted_limits) if known else set()
+    if capacities:
+        exhausted |= rules.exhausted_limits(capacities, resource_limits.fetch_usage(conn))
+    candidate = scheduler.find_candidate(
+        conn, worker, full_jobs=full_jobs, exhausted_limits=exhausted
+    )
+    if candidate is None:
+        return None
+    taken = _capacity_taken(conn, candidate, capacities)
+    if taken is not None:
+        taken.full_jobs |= full_jobs
+        taken.exhausted_limits |= exhausted
+        return taken
+    return candidate.task
+
+
 def _full_jobs(conn: Connection) -> set[int]:
     return {
         job_id
@@ -168,22 +196,12 @@ class TaskScheduler:
 
             task = scheduler.fetch_assigned_active_task(conn, worker)
             if task is None:
-                full_jobs = known.full_jobs | _full_jobs(conn)
-                exhausted = set(known.exhausted_limits)
-                if capacities:
-                    usage = resource_limits.fetch_usage(conn)
-                    exhausted |= rules.exhausted_limits(capacities, usage)
-                candidate = scheduler.find_candidate(
-                    conn, worker, full_jobs=full_jobs, exhausted_limits=exhausted
-                )
-                if candidate is None:
+                picked = pick_task(conn, worker, capacities, known)
+                if picked is None:
                     return NoTask(), changes
-                taken = _capacity_taken(conn, candidate, capacities)
-                if taken is not None:
-                    taken.full_jobs |= full_jobs
-                    taken.exhausted_limits |= exhausted
-                    return taken, changes
-                task = candidate.task
+                if isinstance(picked, _CapacityTaken):
+                    return picked, changes
+                task = picked
 
             jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
