@@ -42,7 +42,9 @@ async def test_explanation_limits_and_max_workers_live(
     manager: ManagerProcess, page: Any, api: ApiClient
 ) -> None:
     job = await api.call(
-        "POST", "/api/v3/jobs", licensed_comp_job(name="comp shot", tasks=3, initial_status="paused")
+        "POST",
+        "/api/v3/jobs",
+        licensed_comp_job(name="comp shot", tasks=3, initial_status="paused"),
     )
     await page.goto(f"{manager.base_url}/app/jobs/{job['id']}")
     explanation = page.get_by_test_id("job-explanation")
