@@ -206,6 +206,7 @@ async def bench_asyncpg(
                                 "task_types": '["misc", "blender"]',
                                 "full_jobs": "[]",
                                 "exhausted_limits": "[]",
+                                "priority_ceiling": 2**31 - 1,
                             },
                         )
                     )

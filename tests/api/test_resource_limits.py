@@ -141,6 +141,34 @@ async def test_limit_and_max_workers_together(limited_manager: RunningManager) -
     assert jobs.count(other["id"]) >= 2
 
 
+async def test_workers_look_past_higher_priority_jobs_that_are_full(
+    limited_manager: RunningManager,
+) -> None:
+    client = limited_manager.client
+    capped = await submit(client, licensed_comp_job(name="capped", priority=90, max_workers=1))
+    # Its comp tasks take the 3 licences; its misc tasks may still run.
+    mixed = await submit(
+        client, licensed_comp_job(name="mixed", priority=80, tasks=5, misc_tasks=2)
+    )
+    low = await submit_echo_sleep(client, priority=10, repeats=1)
+    sessions = await awake_workers(limited_manager, 8)
+    jobs = []
+    for session in sessions:  # one at a time: the order is the scheduler's
+        reply = await session.schedule(expect=(200, 204))
+        jobs.append(reply.json()["job"] if reply.status == 200 else None)
+    names = {capped["id"]: "capped", mixed["id"]: "mixed", low["id"]: "low", None: "none"}
+    assert [names[job] for job in jobs] == [
+        "capped",  # its cap is 1
+        "mixed",  # comp: licences 2 and 3 (the capped job's task holds one)
+        "mixed",
+        "mixed",  # then its misc tasks, though its comp tasks wait for a licence
+        "mixed",
+        "low",  # the echo task; the sleep task waits for it
+        "none",
+        "none",
+    ]
+
+
 async def test_limits_of_a_job_type_are_kept_when_the_script_changes(
     tmp_path: Path, limited_manager: RunningManager
 ) -> None:

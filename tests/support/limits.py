@@ -8,10 +8,14 @@ from typing import Any
 from support.spec_client import SpecCheckedClient
 
 LICENSED_COMP_JS = """\
-// Test job type: `tasks` independent comp tasks, each taking a nuke-licence.
+// Test job type: `tasks` independent comp tasks, each taking a nuke-licence, then
+// `misc_tasks` misc tasks that take none.
 const JOB_TYPE = {
   label: "Licensed Comp",
-  settings: [{ key: "tasks", type: "int32", default: 4 }],
+  settings: [
+    { key: "tasks", type: "int32", default: 4 },
+    { key: "misc_tasks", type: "int32", default: 0 },
+  ],
   resourceLimits: { comp: ["nuke-licence"] },
 };
 
@@ -19,6 +23,11 @@ function compileJob(job) {
   for (let index = 0; index < job.settings.tasks; index++) {
     const task = author.Task(`comp-${index}`, "comp");
     task.addCommand(author.Command("echo", { message: `comp ${index}` }));
+    job.addTask(task);
+  }
+  for (let index = 0; index < job.settings.misc_tasks; index++) {
+    const task = author.Task(`misc-${index}`, "misc");
+    task.addCommand(author.Command("echo", { message: `misc ${index}` }));
     job.addTask(task);
   }
 }
@@ -33,13 +42,15 @@ def write_licensed_comp_job_type(scripts_dir: Path) -> None:
     (scripts_dir / "licensed_comp.js").write_text(LICENSED_COMP_JS, encoding="utf-8")
 
 
-def licensed_comp_job(*, name: str = "comp job", tasks: int = 4, **extra: Any) -> dict[str, Any]:
+def licensed_comp_job(
+    *, name: str = "comp job", tasks: int = 4, misc_tasks: int = 0, **extra: Any
+) -> dict[str, Any]:
     job: dict[str, Any] = {
         "name": name,
         "type": "licensed-comp",
         "priority": 50,
         "submitter_platform": "linux",
-        "settings": {"tasks": tasks},
+        "settings": {"tasks": tasks, "misc_tasks": misc_tasks},
         "metadata": {},
     }
     job.update(extra)

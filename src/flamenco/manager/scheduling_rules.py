@@ -11,7 +11,7 @@ same conditions find_runnable_task checks in SQL, where they must stay for speed
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flamenco.api.enums import JobStatus, WorkerStatus
@@ -64,6 +64,16 @@ def limits_in_the_way(
     """Of the limits a task would take, those exhausted; sorted, as the scheduler locks them."""
     exhausted = exhausted_limits(capacities, usage)
     return sorted(name for name in set(taken) if name in exhausted)
+
+
+def held_back_by_limits(
+    limits_by_task_type: Mapping[str, Iterable[str]], exhausted: Iterable[str]
+) -> bool:
+    """Whether every task type of a job takes an exhausted limit ('' means it takes none)."""
+    exhausted = set(exhausted)
+    return bool(limits_by_task_type) and all(
+        exhausted.intersection(names) for names in limits_by_task_type.values()
+    )
 
 
 # ---------------------------------------------------------------- snapshot
@@ -194,25 +204,31 @@ JOB_RULES: tuple[JobRule, ...] = (
 )
 
 
-def usable_ready_tasks(job: JobSnapshot) -> tuple[ReadyTask, ...]:
-    """Ready tasks that the capacity rules let start now."""
+@dataclass(frozen=True, slots=True)
+class UsableTasks:
+    """The ready tasks that the capacity rules let start now, and their task types."""
+
+    tasks: tuple[ReadyTask, ...]
+    types: frozenset[str]
+
+
+def usable_ready_tasks(job: JobSnapshot) -> UsableTasks:
     if at_max_workers(job.max_workers, job.active_tasks):
-        return ()
-    return tuple(
-        task
-        for task in job.ready_tasks
-        if not limits_in_the_way(
-            job.limits_by_task_type.get(task.task_type, ()), job.limit_capacities, job.limit_usage
-        )
-    )
+        return UsableTasks((), frozenset())
+    exhausted = exhausted_limits(job.limit_capacities, job.limit_usage)
+    held_back = {
+        task_type for task_type, names in job.limits_by_task_type.items() if names & exhausted
+    }
+    tasks = tuple(task for task in job.ready_tasks if task.task_type not in held_back)
+    return UsableTasks(tasks, frozenset(task.task_type for task in tasks))
 
 
 # ------------------------------------------------------------- worker rules
 
-WorkerRule = Callable[[JobSnapshot, WorkerView, Sequence[ReadyTask]], Reason | None]
+WorkerRule = Callable[[JobSnapshot, WorkerView, "UsableTasks"], Reason | None]
 
 
-def tag_rule(job: JobSnapshot, worker: WorkerView, _: Sequence[ReadyTask]) -> Reason | None:
+def tag_rule(job: JobSnapshot, worker: WorkerView, _: UsableTasks) -> Reason | None:
     if job.worker_tag_id is None or job.worker_tag_id in worker.tag_ids:
         return None
     return Reason(
@@ -221,10 +237,8 @@ def tag_rule(job: JobSnapshot, worker: WorkerView, _: Sequence[ReadyTask]) -> Re
     )
 
 
-def capability_rule(
-    job: JobSnapshot, worker: WorkerView, tasks: Sequence[ReadyTask]
-) -> Reason | None:
-    needed = sorted({task.task_type for task in tasks})
+def capability_rule(job: JobSnapshot, worker: WorkerView, usable: UsableTasks) -> Reason | None:
+    needed = sorted(usable.types)
     if not needed or worker.supported_task_types.intersection(needed):
         return None
     supported = ", ".join(sorted(worker.supported_task_types)) or "none"
@@ -235,12 +249,8 @@ def capability_rule(
     )
 
 
-def blocklist_rule(
-    job: JobSnapshot, worker: WorkerView, tasks: Sequence[ReadyTask]
-) -> Reason | None:
-    runnable_types = {
-        task.task_type for task in tasks if task.task_type in worker.supported_task_types
-    }
+def blocklist_rule(job: JobSnapshot, worker: WorkerView, usable: UsableTasks) -> Reason | None:
+    runnable_types = usable.types & worker.supported_task_types
     if not runnable_types or any(
         (worker.id, task_type) not in job.blocklisted for task_type in runnable_types
     ):
@@ -252,19 +262,17 @@ def blocklist_rule(
     )
 
 
-def failed_before_rule(
-    job: JobSnapshot, worker: WorkerView, tasks: Sequence[ReadyTask]
-) -> Reason | None:
-    candidates = [task for task in tasks if _may_take(job, worker, task)]
+def failed_before_rule(job: JobSnapshot, worker: WorkerView, usable: UsableTasks) -> Reason | None:
+    if not any(failer == worker.id for failer, _ in job.failed):
+        return None
+    candidates = [task for task in usable.tasks if _may_take(job, worker, task)]
     if not candidates or any((worker.id, task.id) not in job.failed for task in candidates):
         return None
     which = "this task" if len(candidates) == 1 else f"these {len(candidates)} tasks"
     return Reason(ReasonCode.WORKER_FAILED_TASK, f"Worker {worker.name} failed {which} before")
 
 
-def availability_rule(
-    job: JobSnapshot, worker: WorkerView, _: Sequence[ReadyTask]
-) -> Reason | None:
+def availability_rule(job: JobSnapshot, worker: WorkerView, _: UsableTasks) -> Reason | None:
     if worker.status_requested is not None:
         return Reason(
             ReasonCode.WORKERS_UNAVAILABLE,
@@ -314,11 +322,17 @@ def _may_take(job: JobSnapshot, worker: WorkerView, task: ReadyTask) -> bool:
     )
 
 
-def worker_reason(job: JobSnapshot, worker: WorkerView) -> Reason | None:
-    """The first rule that stops this Worker from getting one of the job's tasks."""
-    tasks = usable_ready_tasks(job)
+def worker_reason(
+    job: JobSnapshot, worker: WorkerView, usable: UsableTasks | None = None
+) -> Reason | None:
+    """The first rule that stops this Worker from getting one of the job's tasks.
+
+    `usable`: usable_ready_tasks(job), when the caller asks about many Workers.
+    """
+    if usable is None:
+        usable = usable_ready_tasks(job)
     for rule in WORKER_RULES:
-        reason = rule(job, worker, tasks)
+        reason = rule(job, worker, usable)
         if reason is not None:
             return reason
     return None
@@ -342,7 +356,8 @@ def explain(job: JobSnapshot, worker: WorkerView | None = None) -> list[Reason]:
         return [] if found is None else [found]
     if not job.workers:
         return [Reason(ReasonCode.WORKERS_UNAVAILABLE, "no Worker is known to this Manager")]
-    stopped = [worker_reason(job, each) for each in job.workers]
+    usable = usable_ready_tasks(job)
+    stopped = [worker_reason(job, each, usable) for each in job.workers]
     if any(reason is None for reason in stopped):
         return []
     # Each Worker is stopped by some rule: name the furthest one every Worker reached.

@@ -77,12 +77,15 @@ def insert_job(conn: Connection, job: NewJob) -> int:
         },
     )
     job_id = int(cursor.fetchone()[0])
+    # Every task type gets rows once the job type declares any limits ('' for none): the
+    # scheduler tells from them when a job has nothing left that it may start.
+    task_types = sorted({task.task_type for task in job.tasks}) if job.resource_limits else []
     conn.executemany(
         "insert_job_resource_limit",
         (
             {"job_id": job_id, "task_type": task_type, "limit_name": limit_name}
-            for task_type, limit_names in sorted(job.resource_limits.items())
-            for limit_name in sorted(set(limit_names))
+            for task_type in task_types
+            for limit_name in sorted(set(job.resource_limits.get(task_type) or [""]))
         ),
     )
     conn.executemany(

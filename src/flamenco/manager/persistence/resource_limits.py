@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from flamenco.manager.persistence.connection import Connection, Dialect
@@ -35,6 +36,20 @@ def fetch_job_limits(conn: Connection, job_id: int) -> dict[str, frozenset[str]]
     for row in conn.execute("fetch_job_resource_limits", {"job_id": job_id}):
         found.setdefault(str(row[0]), set()).add(str(row[1]))
     return {task_type: frozenset(names) for task_type, names in found.items()}
+
+
+def fetch_limited_runnable_jobs(
+    conn: Connection, limits: Iterable[str]
+) -> dict[int, dict[str, frozenset[str]]]:
+    """Runnable jobs that take one of `limits`: task type -> its limits ('' for none)."""
+    found: dict[int, dict[str, set[str]]] = {}
+    rows = conn.execute("fetch_limited_runnable_jobs", {"limits": json.dumps(sorted(limits))})
+    for row in rows:
+        found.setdefault(int(row[0]), {}).setdefault(str(row[1]), set()).add(str(row[2]))
+    return {
+        job_id: {task_type: frozenset(names) for task_type, names in types.items()}
+        for job_id, types in found.items()
+    }
 
 
 def lock_limits(conn: Connection, names: Iterable[str]) -> None:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import TaskRef, Worker
 
+# Job priorities are 32-bit integers (job_compilers/validation.py).
+HIGHEST_PRIORITY = 2**31 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -36,11 +39,12 @@ def find_candidate(
     *,
     full_jobs: Collection[int] = (),
     exhausted_limits: Collection[str] = (),
+    priority_ceiling: int = HIGHEST_PRIORITY,
 ) -> Candidate | None:
     """The first task the Worker may run, or None.
 
-    Leaves out the tasks of `full_jobs` (at their max_workers) and tasks that take
-    one of `exhausted_limits`.
+    Leaves out the tasks of `full_jobs` (at their max_workers), tasks that take
+    one of `exhausted_limits`, and jobs of a priority above `priority_ceiling`.
     """
     if not worker.supported_task_types:
         return None
@@ -51,8 +55,17 @@ def find_candidate(
             "task_types": json.dumps(list(worker.supported_task_types)),
             "full_jobs": json.dumps(sorted(full_jobs)),
             "exhausted_limits": json.dumps(sorted(exhausted_limits)),
+            "priority_ceiling": priority_ceiling,
         },
     ).fetchone()
     if row is None:
         return None
     return Candidate(TaskRef.from_row(row), row["max_workers"])
+
+
+def fetch_priority_ceiling(conn: Connection, held_back_jobs: Collection[int]) -> int | None:
+    """The highest priority of a runnable job not held back; None when there is none."""
+    row = conn.execute(
+        "fetch_priority_ceiling", {"jobs": json.dumps(sorted(held_back_jobs))}
+    ).fetchone()
+    return None if row is None else int(row[0])

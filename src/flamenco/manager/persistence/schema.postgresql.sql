@@ -59,6 +59,7 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_status ON jobs (status);
 CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
+CREATE INDEX jobs_runnable_priority ON jobs (priority) WHERE status IN ('active', 'queued');
 CREATE INDEX jobs_updated_at ON jobs (updated_at);
 CREATE INDEX jobs_worker_tag ON jobs (worker_tag_id);
 CREATE INDEX jobs_delete_requested_at ON jobs (delete_requested_at)

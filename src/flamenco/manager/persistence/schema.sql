@@ -164,6 +164,8 @@ CREATE INDEX task_failures_worker ON task_failures (worker_id);
 
 CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
 
+CREATE INDEX jobs_runnable_priority ON jobs (priority) WHERE status IN ('active', 'queued');
+
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid
 FROM jobs

@@ -90,8 +90,29 @@ def pick_task(
     exhausted = set(known.exhausted_limits) if known else set()
     if capacities:
         exhausted |= rules.exhausted_limits(capacities, resource_limits.fetch_usage(conn))
+    held_back = set(full_jobs)
+    if exhausted:
+        held_back |= {
+            job_id
+            for job_id, limits in resource_limits.fetch_limited_runnable_jobs(
+                conn, exhausted
+            ).items()
+            if rules.held_back_by_limits(limits, exhausted)
+        }
+    ceiling = scheduler.HIGHEST_PRIORITY
+    if held_back:
+        # Start below a band of jobs that are all held back, instead of walking past
+        # every one of their queued tasks.
+        found_ceiling = scheduler.fetch_priority_ceiling(conn, held_back)
+        if found_ceiling is None:
+            return None
+        ceiling = found_ceiling
     candidate = scheduler.find_candidate(
-        conn, worker, full_jobs=full_jobs, exhausted_limits=exhausted
+        conn,
+        worker,
+        full_jobs=held_back,
+        exhausted_limits=exhausted,
+        priority_ceiling=ceiling,
     )
     if candidate is None:
         return None

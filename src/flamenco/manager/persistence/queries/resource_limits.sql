@@ -19,14 +19,15 @@ SELECT job_resource_limits.limit_name, count(*) AS in_use
 FROM tasks
 JOIN job_resource_limits
   ON job_resource_limits.job_id = tasks.job_id AND job_resource_limits.task_type = tasks.type
-WHERE tasks.status = 'active'
+WHERE tasks.status = 'active' AND job_resource_limits.limit_name != ''
 GROUP BY job_resource_limits.limit_name;
 
 -- name: fetch_task_type_resource_limits
 SELECT limit_name FROM job_resource_limits
-WHERE job_id = :job_id AND task_type = :task_type
+WHERE job_id = :job_id AND task_type = :task_type AND limit_name != ''
 ORDER BY limit_name;
 
 -- name: fetch_job_resource_limits
-SELECT task_type, limit_name FROM job_resource_limits WHERE job_id = :job_id
+SELECT task_type, limit_name FROM job_resource_limits
+WHERE job_id = :job_id AND limit_name != ''
 ORDER BY task_type, limit_name;

@@ -11,6 +11,7 @@ SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.u
 FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
+  AND tasks.job_priority <= :priority_ceiling
   AND jobs.status IN ('active', 'queued')
   AND jobs.delete_requested_at IS NULL
   AND tasks.type IN (SELECT value FROM json_each(:task_types))
@@ -58,4 +59,26 @@ WHERE tasks.worker_id = :worker_id
   AND tasks.status = 'active'
   AND jobs.status IN ('active', 'queued')
 ORDER BY tasks.id
+LIMIT 1;
+
+-- name: fetch_limited_runnable_jobs
+-- Every task type's limits (including '' for none) of the runnable jobs that take one of
+-- :limits (a JSON list): the scheduler leaves out those whose every type is held back.
+SELECT job_resource_limits.job_id, job_resource_limits.task_type, job_resource_limits.limit_name
+FROM job_resource_limits
+JOIN jobs ON jobs.id = job_resource_limits.job_id
+WHERE jobs.status IN ('active', 'queued')
+  AND job_resource_limits.job_id IN (
+    SELECT job_id FROM job_resource_limits WHERE limit_name IN (SELECT value FROM json_each(:limits))
+  );
+
+-- name: fetch_priority_ceiling
+-- The highest priority of a runnable job not in :jobs (a JSON list of those at capacity):
+-- find_runnable_task starts there, rather than walking past every queued task of a higher,
+-- full band of jobs (50,000 of them took 50 ms). Walks jobs_runnable_priority downwards.
+SELECT priority FROM jobs
+WHERE status IN ('active', 'queued')
+  AND delete_requested_at IS NULL
+  AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(:jobs))
+ORDER BY priority DESC
 LIMIT 1;
