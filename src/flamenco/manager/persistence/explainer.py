@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flamenco.api.enums import WorkerStatus
 from flamenco.manager import scheduling_rules as rules
-from flamenco.manager.persistence import jobs, resource_limits, workers
-from flamenco.manager.persistence.connection import Connection
-from flamenco.manager.persistence.models import Worker
+from flamenco.manager.persistence import errors, jobs, resource_limits
+from flamenco.manager.persistence.connection import Connection, Row
+from flamenco.manager.persistence.models import split_task_types
 
 # Enough of the job's next tasks to judge "failed these before" by; a job rarely has
 # more Workers' failures than this.
-READY_TASKS_LOOKED_AT = 2_000
+READY_TASKS_LOOKED_AT = 500
 
 
 def load_snapshot(
@@ -23,7 +24,11 @@ def load_snapshot(
 ) -> tuple[rules.JobSnapshot, rules.WorkerView | None]:
     """The job's snapshot, and the one Worker asked about (raises JobNotFound, WorkerNotFound)."""
     job = jobs.fetch_job(conn, job_uuid)
-    asked = workers.fetch_worker(conn, worker_uuid) if worker_uuid else None
+    asked = None
+    if worker_uuid:
+        asked = conn.execute("fetch_worker_for_rules", {"uuid": worker_uuid}).fetchone()
+        if asked is None:
+            raise errors.WorkerNotFound(f"worker {worker_uuid} not found")
     tag_name = ""
     if job.worker_tag_id is not None:
         row = conn.execute("fetch_worker_tag_name", {"id": job.worker_tag_id}).fetchone()
@@ -38,8 +43,8 @@ def load_snapshot(
     for row in conn.execute("fetch_tag_memberships"):
         memberships.setdefault(int(row[0]), set()).add(int(row[1]))
     busy = {int(row[0]): int(row[1]) for row in conn.execute("fetch_busy_workers")}
-    farm = [asked] if asked is not None else workers.fetch_workers(conn)
-    views = tuple(_view(worker, memberships, busy) for worker in farm)
+    farm = [asked] if asked is not None else conn.execute("fetch_workers_for_rules").fetchall()
+    views = tuple(_view(row, memberships, busy) for row in farm)
     snapshot = rules.JobSnapshot(
         job_id=job.id,
         status=job.status,
@@ -66,16 +71,18 @@ def load_snapshot(
 
 
 def _view(
-    worker: Worker, memberships: Mapping[int, set[int]], busy: Mapping[int, int]
+    row: Row, memberships: Mapping[int, set[int]], busy: Mapping[int, int]
 ) -> rules.WorkerView:
+    worker_id = int(row["id"])
+    requested = row["status_requested"]
     return rules.WorkerView(
-        id=worker.id,
-        uuid=worker.uuid,
-        name=worker.name,
-        platform=worker.platform,
-        status=worker.status,
-        status_requested=worker.status_requested,
-        supported_task_types=frozenset(worker.supported_task_types),
-        tag_ids=frozenset(memberships.get(worker.id, ())),
-        busy_with_job_id=busy.get(worker.id),
+        id=worker_id,
+        uuid=row["uuid"],
+        name=row["name"],
+        platform=row["platform"],
+        status=WorkerStatus(row["status"]),
+        status_requested=WorkerStatus(requested) if requested else None,
+        supported_task_types=frozenset(split_task_types(row["supported_task_types"])),
+        tag_ids=frozenset(memberships.get(worker_id, ())),
+        busy_with_job_id=busy.get(worker_id),
     )

@@ -33,3 +33,13 @@ SELECT worker_id, worker_tag_id FROM worker_tag_membership;
 
 -- name: fetch_worker_tag_name
 SELECT name FROM worker_tags WHERE id = :id;
+
+-- name: fetch_workers_for_rules
+-- What the scheduling rules know of each Worker (no timestamps to parse: a farm of
+-- hundreds is read on every explanation).
+SELECT id, uuid, name, platform, status, status_requested, supported_task_types
+FROM workers WHERE deleted_at IS NULL ORDER BY name, id;
+
+-- name: fetch_worker_for_rules
+SELECT id, uuid, name, platform, status, status_requested, supported_task_types
+FROM workers WHERE uuid = :uuid AND deleted_at IS NULL;
