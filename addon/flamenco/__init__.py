@@ -151,6 +151,8 @@ def _register_properties() -> None:
     )
     # The result of the last refresh, shown in the preferences and the panel.
     wm.flamenco_status_ping = bpy.props.StringProperty(name="Flamenco Manager Status")
+    # For scripts that chain jobs: the ID of the job submitted last (of a chain, its last job).
+    wm.flamenco_last_job_id = bpy.props.StringProperty(name="Flamenco Last Job ID", default="")
 
     scene = bpy.types.Scene
     scene.flamenco_job_name = bpy.props.StringProperty(

@@ -4,7 +4,7 @@ from typing import Any, Dict
 
 import bpy
 
-from . import job_settings, job_types, manager_cache, operators
+from . import chains, job_settings, job_types, manager_cache, operators
 
 _BUSY_STATUSES = {
     "SAVING",
@@ -113,6 +113,15 @@ class FLAMENCO_PT_job_submission(bpy.types.Panel):
         row.operator("flamenco.abort", text="", icon="CANCEL")
 
     def draw_submit_buttons(self, context: bpy.types.Context, layout: bpy.types.UILayout) -> None:
+        job_type = job_types.active_job_type(context.scene)
+        try:
+            links = chains.links(job_type) if job_type else []
+        except chains.ChainError as error:
+            layout.label(text=str(error), icon="ERROR")
+            links = []
+        if links:
+            layout.label(text="Submits a chain: " + " > ".join(link.name for link in links),
+                         icon="LINKED")  # fmt: skip
         row = layout.row(align=True)
         props = row.operator("flamenco.submit_job", text="Submit to Flamenco",
                              icon="RENDER_ANIMATION")  # fmt: skip

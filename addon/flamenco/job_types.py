@@ -48,6 +48,11 @@ def are_available() -> bool:
     return bool(_available)
 
 
+def available() -> List[Dict[str, Any]]:
+    """Every job type the Manager offers, as last refreshed."""
+    return list(_available)
+
+
 def _job_type_items(_self: Any, _context: Any) -> List[Tuple[str, str, str, str, int]]:
     if not _enum_items:
         set_available([])

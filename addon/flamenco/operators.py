@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Set
 import bpy
 
 from . import (
+    chains,
     job_settings,
     job_types,
     manager_cache,
@@ -106,6 +107,14 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         description="Submit even when the Manager runs another Flamenco version",
         default=False,
     )
+    depends_on: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Depends On",
+        description=(
+            "IDs of jobs (separated by commas) that this job waits for; the Manager "
+            "starts it once they are all completed"
+        ),
+        default="",
+    )
 
     TIMER_PERIOD = 0.1  # seconds between looks at the pack thread
 
@@ -179,6 +188,8 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         self._job_type: Dict[str, Any] = {}
         self._missing: List[str] = []
         self._succeeded = False
+        # For a job type that stands for a chain: each job with its type and link.
+        self._chain: List[Any] = []
 
     def _start(self, context: bpy.types.Context) -> Optional["packing.PackJob"]:
         """Everything up to the file transfer; returns the pack thread, or None when done."""
@@ -323,19 +334,63 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
             worker_tag=worker_tags.selected_id(scene),
             submitter_platform=manager_info.submitter_platform(),
             metadata=submission.default_metadata(
-                blender_version=bpy.app.version_string, project=project_root
+                blender_version=bpy.app.version_string,
+                project=project_root,
+                user_email=preferences.get(context).user_email,
             ),
         )
+        depends_on = chains.parse_job_ids(self.depends_on)
+        try:
+            self._chain = self._chain_jobs(context, propgroup, settings, job_name)
+        except (chains.ChainError, job_settings.SettingEvalError) as error:
+            self._fail(context, str(error))
+            return False
+        if depends_on:
+            for job, _job_type, link in self._chain or [(self._job, None, None)]:
+                if link is None or not link.depends_on:
+                    job["depends_on"] = list(depends_on)
         return True
+
+    def _chain_jobs(
+        self, context: bpy.types.Context, propgroup: Any, values: Dict[str, Any], job_name: str
+    ) -> List[Any]:
+        """The jobs a chain job type stands for, or [] for a plain job type."""
+        links = chains.links(self._job_type)
+        jobs = []
+        for link in links:
+            member_type = chains.find_job_type(job_types.available(), link.job_type)
+            if member_type is None:
+                raise chains.ChainError(
+                    "The chain needs job type %r, which the Manager does not offer" % link.job_type
+                )
+            member_settings = chains.member_settings(
+                member_type,
+                values,
+                lambda setting: job_settings.evaluate(setting, propgroup.eval_namespace(context)),
+            )
+            job = dict(self._job)
+            job.update(
+                name=chains.job_name(job_name, link),
+                type=link.job_type,
+                settings=member_settings,
+                metadata=dict(self._job["metadata"]),
+            )
+            job.pop("type_etag", None)
+            if member_type.get("etag"):
+                job["type_etag"] = str(member_type["etag"])
+            jobs.append((job, member_type, link))
+        return jobs
 
     def _check_job(self, context: bpy.types.Context) -> bool:
         """Ask the Manager whether it would accept the job, before sending any files."""
-        submission.set_blendfile(self._job, self._job_type, submission.CHECK_BLENDFILE)
-        try:
-            preferences.client(context).submit_job_check(self._job)
-        except ManagerError as error:
-            self._fail(context, submission.job_error_message(error.status, error.detail))
-            return False
+        for job, job_type, _link in self._chain or [(self._job, self._job_type, None)]:
+            submission.set_blendfile(job, job_type, submission.CHECK_BLENDFILE)
+            checked = {key: value for key, value in job.items() if key != "depends_on"}
+            try:
+                preferences.client(context).submit_job_check(checked)
+            except ManagerError as error:
+                self._fail(context, submission.job_error_message(error.status, error.detail))
+                return False
         return True
 
     def _handle(self, context: bpy.types.Context, message: Any) -> bool:
@@ -371,20 +426,31 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         window_manager = context.window_manager
         window_manager.flamenco_bat_status = "COMMUNICATING"
         window_manager.flamenco_bat_status_txt = "Submitting the job"
-        submission.set_blendfile(self._job, self._job_type, blendfile_on_farm)
-        if checkout_id:
-            submission.set_shaman_checkout(self._job, checkout_id)
-        try:
-            submitted = preferences.client(context).submit_job(self._job)
-        except ManagerError as error:
-            self._fail(context, submission.job_error_message(error.status, error.detail))
-            return
+        submitted_ids: List[str] = []
+        for job, job_type, link in self._chain or [(self._job, self._job_type, None)]:
+            submission.set_blendfile(job, job_type, blendfile_on_farm)
+            if checkout_id:
+                submission.set_shaman_checkout(job, checkout_id)
+            if link is not None and link.depends_on:
+                job["depends_on"] = [submitted_ids[index] for index in link.depends_on]
+            try:
+                submitted = preferences.client(context).submit_job(job)
+            except ManagerError as error:
+                done = " after submitting %d of the chain's jobs" % len(submitted_ids)
+                message = submission.job_error_message(error.status, error.detail)
+                self._fail(context, message + (done if submitted_ids else ""))
+                return
+            submitted_ids.append(str(submitted.get("id", "")))
+            log.info("job %s submitted as %s", job["name"], submitted.get("id"))
         self._succeeded = True
+        window_manager.flamenco_last_job_id = submitted_ids[-1]
         window_manager.flamenco_bat_status = "DONE"
-        window_manager.flamenco_bat_status_txt = "Job %s submitted" % submitted.get(
-            "name", self._job["name"]
-        )
-        log.info("job %s submitted as %s", self._job["name"], submitted.get("id"))
+        if self._chain:
+            window_manager.flamenco_bat_status_txt = "Chain of %d jobs submitted" % len(self._chain)
+        else:
+            window_manager.flamenco_bat_status_txt = "Job %s submitted" % submitted.get(
+                "name", self._job["name"]
+            )
         if self._missing:
             shown = ", ".join(self._missing[:5])
             more = " and %d more" % (len(self._missing) - 5) if len(self._missing) > 5 else ""

@@ -54,6 +54,14 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         items=_PROJECT_FINDER_ITEMS,
         default=projects.DEFAULT_FINDER,
     )
+    user_email: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Email",
+        description=(
+            "Your email address, sent with each job so that the Manager can tell you "
+            "when it is done or has failed (if the Manager sends mail)"
+        ),
+        default="",
+    )
     # Read-only (it has a getter and no setter): the Manager decides it.
     job_storage_for_gui: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Job Storage",
@@ -84,6 +92,7 @@ class FlamencoPreferences(bpy.types.AddonPreferences):
         column.prop(self, "job_storage_for_gui")
 
         column = layout.column(align=True)
+        column.prop(self, "user_email")
         column.prop(self, "project_finder")
         if bpy.data.filepath:
             try:

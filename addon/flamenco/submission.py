@@ -73,12 +73,19 @@ def set_shaman_checkout(job: Dict[str, Any], checkout_id: str) -> None:
     job["storage"] = {"shaman_checkout_id": checkout_id}
 
 
-def default_metadata(*, blender_version: str, project: Optional[PurePath] = None) -> Dict[str, str]:
-    """Strings that tell a wrangler who submitted the job and from what."""
+def default_metadata(
+    *, blender_version: str, project: Optional[PurePath] = None, user_email: str = ""
+) -> Dict[str, str]:
+    """Strings that tell a wrangler who submitted the job and from what.
+
+    `user_email` (from the preferences) lets the Manager mail the artist about the job.
+    """
     metadata = {"blender.version": blender_version}
     # Some environments (containers, services) have no user name; leave it out there.
     with contextlib.suppress(KeyError, OSError, ImportError):
         metadata["user.name"] = getpass.getuser()
+    if user_email.strip():
+        metadata["user.email"] = user_email.strip()
     if project is not None and project.name:
         metadata["project"] = project.name
     return metadata

@@ -59,6 +59,33 @@ async def download_addon(base_url: str, target: Path) -> Path:
     return target
 
 
+# A job type that stands for a chain of two jobs (job graph extension); its own
+# settings are those the chain's jobs take from the artist.
+SHOT_PIPELINE_JOB_TYPE = textwrap.dedent(
+    """
+    const JOB_TYPE = {
+      label: "Shot Pipeline",
+      settings: [
+        {
+          key: "frames", type: "string", required: true,
+          eval: "f'{C.scene.frame_start}-{C.scene.frame_end}'",
+        },
+        { key: "render_output_root", type: "string", subtype: "dir_path", required: true },
+        { key: "add_path_components", type: "int32", default: 0 },
+        { key: "message", type: "string", default: "baking", visible: "hidden" },
+      ],
+      chain: [
+        { type: "echo-sleep-test", name: "bake" },
+        { type: "simple-blender-render", name: "render" },
+      ],
+    };
+    function compileJob(job) {
+      throw "submit this job type with the Flamenco add-on, which submits its chain";
+    }
+    """
+)
+
+
 def run_blender_driver(
     runner: BlenderRunner, tmp_path: Path, config: dict[str, Any]
 ) -> dict[str, Any]:
@@ -163,6 +190,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(
     scripts = manager.directory / "scripts"
     scripts.mkdir()
     (scripts / "all_settings.js").write_text(ALL_SETTINGS_JOB_TYPE, encoding="utf-8")
+    (scripts / "shot_pipeline.js").write_text(SHOT_PIPELINE_JOB_TYPE, encoding="utf-8")
     await manager.start()
     try:
         tag_id = await create_worker_tag(manager.base_url, "Night Shift")
@@ -179,6 +207,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(
                 "check_custom_job_type": str(scripts / "all_settings.js"),
                 "check_cache": True,
                 "check_version_and_abort": True,
+                "check_chain": True,
                 "dead_manager_url": f"http://127.0.0.1:{free_port()}/",
                 "submissions": [
                     {"job_name": "shared storage", "place": "project", "priority": 60},
@@ -196,6 +225,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(
         jobs = await jobs_by_name(manager.base_url)
         check_shared_storage_job(jobs["shared storage"], shared, output_root)
         assert jobs["shared storage"]["metadata"]["blender.version"] == result["blender_version"]
+        assert jobs["shared storage"]["metadata"]["user.email"] == "artist@studio.test"
         assert "version mismatch" not in jobs
         assert jobs["forced submission"]["status"] == "paused"
         in_place = jobs["in place"]
@@ -206,6 +236,7 @@ async def test_submit_through_shared_storage_in_place_and_from_cache(
         assert "storage" not in in_place
         assert in_place["worker_tag"] == tag_id
         assert "worker_tag" not in jobs["shared storage"]
+        check_chain(result, jobs)
 
         if renders_here(blender_runner):
             await render_with_a_worker(manager.base_url, jobs["shared storage"]["id"], tmp_path)
@@ -220,7 +251,13 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
     assert result["ping"].startswith("End-to-end Farm version ")
     assert result["job_storage_pref"] == str(shared)
     # all-settings was removed from the Manager by then; see below.
-    assert {"-", "simple-blender-render", "echo-sleep-test"} == set(result["job_type_items"])
+    assert {
+        "-",
+        "simple-blender-render",
+        "echo-sleep-test",
+        "preview-then-final",
+        "shot-pipeline",
+    } == set(result["job_type_items"])
 
     custom = result["custom_settings"]
     assert custom["quality"]["type"] == "ENUM"
@@ -267,6 +304,7 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
         "manager_url",
         "job_storage_for_gui",
         "project_finder",
+        "user_email",
     } <= drawn, drawn
     assert "Follows the scene's frame range" in drawn  # shown instead of the frames field
     assert not {"blendfile", "fps", "format", "scene"} & drawn  # hidden or web-only
@@ -291,6 +329,23 @@ def check_blender_side(result: dict[str, Any], shared: Path) -> None:
     assert "nothing is listening there" in result["ping_without_manager"]
     assert "frames" in result["cached_settings_keys"]
     assert "Cannot reach the Manager" in result["submit_without_manager"]
+
+
+def check_chain(result: dict[str, Any], jobs: dict[str, dict[str, Any]]) -> None:
+    """The chain job type became two jobs, the second waiting for the first; a script
+    chained a third one onto it with `depends_on`."""
+    assert result["chain_outcome"] == ["FINISHED"], result.get("chain_error")
+    assert result["chain_status_text"] == "Chain of 2 jobs submitted"
+    bake, render = jobs["chained - bake"], jobs["chained - render"]
+    assert bake["type"] == "echo-sleep-test" and bake["settings"]["message"] == "baking"
+    assert "depends_on" not in bake
+    assert render["type"] == "simple-blender-render"
+    assert render["depends_on"] == [bake["id"]]
+    assert render["settings"]["frames"] == "1-2"
+    assert render["settings"]["blendfile"].endswith(".blend")  # set on every job of the chain
+    assert result["chain_last_job_id"] == render["id"]
+    assert jobs["after the chain"]["depends_on"] == [render["id"]]
+    assert "shot-pipeline" not in {job["type"] for job in jobs.values()}
 
 
 def check_shared_storage_job(job: dict[str, Any], shared: Path, output_root: Path) -> None:

@@ -78,6 +78,13 @@ def test_metadata_tells_who_and_what() -> None:
     assert metadata["blender.version"] == "3.4.1"
     assert metadata["project"] == "sprite"
     assert all(isinstance(value, str) for value in metadata.values())
+    assert "user.email" not in metadata
+
+
+def test_metadata_carries_the_artists_email_when_given() -> None:
+    metadata = submission.default_metadata(blender_version="4.2", user_email=" ana@studio.test ")
+    assert metadata["user.email"] == "ana@studio.test"
+    assert "user.email" not in submission.default_metadata(blender_version="4.2", user_email=" ")
 
 
 @pytest.mark.parametrize(

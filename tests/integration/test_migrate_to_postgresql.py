@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ConfigMaker
 from flamenco.manager import config
-from flamenco.manager.persistence import migrate, postgresql_migrate
+from flamenco.manager.persistence import migrate, postgresql_migrate, sqlite_to_postgresql
 from flamenco.manager.services import job_deleter
 from support.busy_farm import (
     BUSY_FARM_SETTINGS,
@@ -109,7 +109,7 @@ async def test_busy_farm_moves_to_postgresql_and_carries_on(
     result = await asyncio.to_thread(migrate_database, on_sqlite, target)
 
     assert result.returncode == 0, result.stderr
-    assert "All 11 tables match" in result.stdout
+    assert f"All {len(sqlite_to_postgresql.FARM_TABLES)} tables match" in result.stdout
     assert f"database: {target}" in result.stdout
     assert "local_manager_storage_path" in result.stdout
     # The SQLite file (and everything beside it) is as it was: nothing written, nothing left over.

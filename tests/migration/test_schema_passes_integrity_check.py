@@ -31,6 +31,7 @@ def test_without_rowid_tables_declare_their_key_columns_first(tmp_path: Path) ->
         assert leading == key, f"{table}: declare the key columns {key} first, in key order"
         checked.append(table)
     assert sorted(checked) == [
+        "job_dependencies",
         "job_resource_limits",
         "task_dependencies",
         "task_failures",

@@ -28,10 +28,13 @@ from flamenco.manager.eventbus.mqtt import BrokerAddressInvalid, MQTTForwarder
 from flamenco.manager.eventbus.socketio import SocketIOForwarder
 from flamenco.manager.eventbus.work_notices import WorkNotices
 from flamenco.manager.lifecycle import Lifecycle
+from flamenco.manager.notifications.delivery import DeliveryService
+from flamenco.manager.notifications.outbox import Outbox
 from flamenco.manager.persistence import backups, maintenance
 from flamenco.manager.persistence.database import SQLiteDatabase
 from flamenco.manager.persistence.postgresql import FarmLock
 from flamenco.manager.services import upnp_ssdp
+from flamenco.manager.services.approvals import ApprovalService
 from flamenco.manager.services.database_health import DatabaseHealth
 from flamenco.manager.services.disk_space import DiskSpace
 from flamenco.manager.services.farm_status import FarmStatusService
@@ -100,7 +103,10 @@ async def create_app(
         on_disk_full=disk_space.report,
     )
     variables = Variables.from_loaded(loaded)
-    state_machine = StateMachine(db, broker, task_logs, clock)
+    outbox = Outbox(settings.notifications, manager_name=settings.manager_name)
+    notification_delivery = DeliveryService(db, settings.notifications, clock)
+    outbox.on_recorded(notification_delivery.wake)
+    state_machine = StateMachine(db, broker, task_logs, clock, outbox=outbox)
     compilers = job_compilers.JobCompilers(
         scripts_dir=loaded.job_scripts_path,
         timeout_seconds=settings.job_compiler_timeout.total_seconds(),
@@ -118,6 +124,8 @@ async def create_app(
     app[keys.TASK_LOGS] = task_logs
     app[keys.VARIABLES] = variables
     app[keys.STATE_MACHINE] = state_machine
+    app[keys.NOTIFICATION_OUTBOX] = outbox
+    app[keys.NOTIFICATION_DELIVERY] = notification_delivery
     app[keys.JOB_COMPILERS] = compilers
     app[keys.JOBS] = JobService(
         db=db,
@@ -128,6 +136,7 @@ async def create_app(
         clock=clock,
         manager_platform=variables.manager_platform,
     )
+    app[keys.APPROVALS] = ApprovalService(db=db, state_machine=state_machine, clock=clock)
     sleep_scheduler = SleepScheduler(db=db, broker=broker, clock=clock)
     app[keys.SLEEP_SCHEDULER] = sleep_scheduler
     app[keys.WORKERS] = WorkerService(
@@ -245,6 +254,8 @@ async def _background_services(app: web.Application) -> AsyncIterator[None]:
         "job-deleter": app[keys.JOB_DELETER].run,
         "timeout-checker": app[keys.TIMEOUT_CHECKER].run,
         "sleep-scheduler": app[keys.SLEEP_SCHEDULER].run,
+        # One process delivers, so that no message is sent twice at the same time.
+        "notifications": app[keys.NOTIFICATION_DELIVERY].run,
         "integrity-checks": lambda: maintenance.run_integrity_checks(
             db, loaded.config.database_check_period, health.integrity_checked
         ),

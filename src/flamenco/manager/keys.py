@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from flamenco.manager.eventbus.work_notices import WorkNotices
     from flamenco.manager.job_compilers import JobCompilers
     from flamenco.manager.lifecycle import Lifecycle
+    from flamenco.manager.notifications.delivery import DeliveryService
+    from flamenco.manager.notifications.outbox import Outbox
     from flamenco.manager.persistence import Database
     from flamenco.manager.persistence.postgresql import FarmLock
+    from flamenco.manager.services.approvals import ApprovalService
     from flamenco.manager.services.database_health import DatabaseHealth
     from flamenco.manager.services.disk_space import DiskSpace
     from flamenco.manager.services.farm_status import FarmStatusService
@@ -49,6 +52,7 @@ TASK_LOGS: web.AppKey[TaskLogs] = web.AppKey("task_logs")
 STATE_MACHINE: web.AppKey[StateMachine] = web.AppKey("state_machine")
 JOB_COMPILERS: web.AppKey[JobCompilers] = web.AppKey("job_compilers")
 JOBS: web.AppKey[JobService] = web.AppKey("jobs")
+APPROVALS: web.AppKey[ApprovalService] = web.AppKey("approvals")
 WORKERS: web.AppKey[WorkerService] = web.AppKey("workers")
 SCHEDULER: web.AppKey[TaskScheduler] = web.AppKey("scheduler")
 TASK_UPDATES: web.AppKey[TaskUpdates] = web.AppKey("task_updates")
@@ -73,6 +77,9 @@ EVENT_RELAY: web.AppKey[RedisEventRelay] = web.AppKey("event_relay")
 FARM_LOCK: web.AppKey[FarmLock | None] = web.AppKey("farm_lock")
 # Set once the background services start.
 FARM_DUTIES: web.AppKey[FarmDuties] = web.AppKey("farm_duties")
+# Notifications: what records them in the outbox, and what delivers them (leader only).
+NOTIFICATION_OUTBOX: web.AppKey[Outbox] = web.AppKey("notification_outbox")
+NOTIFICATION_DELIVERY: web.AppKey[DeliveryService] = web.AppKey("notification_delivery")
 # How the app asks to be stopped or restarted by whoever runs it.
 RESTART: web.AppKey[Lifecycle] = web.AppKey("lifecycle")
 

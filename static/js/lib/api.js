@@ -82,7 +82,8 @@ export const setJobStatus = (jobId, status, reason) =>
   post(`/jobs/${id(jobId)}/setstatus`, { status, reason });
 export const setJobPriority = (jobId, priority) =>
   post(`/jobs/${id(jobId)}/setpriority`, { priority });
-export const deleteJob = (jobId) => remove(`/jobs/${id(jobId)}`);
+export const deleteJob = (jobId, withDependents = false) =>
+  remove(`/jobs/${id(jobId)}${withDependents ? '?with_dependents=true' : ''}`);
 export const deleteJobWhatWouldItDo = (jobId) => get(`/jobs/${id(jobId)}/what-would-delete-do`);
 export const fetchJobBlocklist = (jobId) => get(`/jobs/${id(jobId)}/blocklist`);
 export const removeJobBlocklist = (jobId, entries) => remove(`/jobs/${id(jobId)}/blocklist`, entries);
@@ -92,6 +93,11 @@ export const explainJob = (jobId) => get(`/jobs/${id(jobId)}/explain`);
 export const fetchResourceLimits = () => get('/resource-limits');
 export const fetchJobLastRenderedInfo = (jobId) => get(`/jobs/${id(jobId)}/last-rendered`);
 export const fetchGlobalLastRenderedInfo = () => get('/jobs/last-rendered');
+// Job graph (extension): dependencies between jobs, and approval tasks.
+export const fetchJobDependencies = (jobId) => get(`/jobs/${id(jobId)}/dependencies`);
+export const approveTask = (taskId, comment = '') =>
+  post(`/tasks/${id(taskId)}/approve`, comment ? { comment } : {});
+export const rejectTask = (taskId, reason) => post(`/tasks/${id(taskId)}/reject`, { reason });
 
 // Tasks
 export const fetchTask = (taskId) => get(`/tasks/${id(taskId)}`);
@@ -116,3 +122,8 @@ export const fetchWorkerTags = () => get('/worker-mgt/tags');
 export const createWorkerTag = (tag) => post('/worker-mgt/tags', tag);
 export const updateWorkerTag = (tagId, tag) => put(`/worker-mgt/tag/${id(tagId)}`, tag);
 export const deleteWorkerTag = (tagId) => remove(`/worker-mgt/tag/${id(tagId)}`);
+
+// Notifications (extension): the outbox's recent deliveries.
+export const fetchNotificationDeliveries = (limit = 100) => get(`/notifications/deliveries?limit=${limit}`);
+export const retryNotificationDelivery = (deliveryId) =>
+  post(`/notifications/deliveries/${id(String(deliveryId))}/retry`);

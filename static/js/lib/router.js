@@ -11,6 +11,7 @@ const patterns = [
   ['tags', /^\/tags\/?$/, []],
   ['last-rendered', /^\/last-rendered\/?$/, []],
   ['settings', /^\/settings\/?$/, []],
+  ['notifications', /^\/notifications\/?$/, []],
   ['setup', /^\/setup-assistant\/?$/, []],
 ];
 

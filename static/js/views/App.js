@@ -9,6 +9,7 @@ import WorkersView from './workers/WorkersView.js';
 import TagsView from './TagsView.js';
 import LastRenderedView from './LastRenderedView.js';
 import SettingsView from './settings/SettingsView.js';
+import NotificationsView from './NotificationsView.js';
 import NotFoundView from './NotFoundView.js';
 
 const VIEWS = {
@@ -17,6 +18,7 @@ const VIEWS = {
   tags: TagsView,
   'last-rendered': LastRenderedView,
   settings: SettingsView,
+  notifications: NotificationsView,
 };
 
 export default {

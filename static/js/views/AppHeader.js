@@ -22,6 +22,7 @@ export default {
       <RouterLink to="/workers">Workers</RouterLink>
       <RouterLink to="/tags">Tags</RouterLink>
       <RouterLink to="/last-rendered">Last Rendered</RouterLink>
+      <RouterLink to="/notifications">Notifications</RouterLink>
       <RouterLink to="/settings">Settings</RouterLink>
     </nav>
     <span class="farm-status" :class="'farm-' + farm.status" :title="statusHint" role="status" data-testid="farm-status">

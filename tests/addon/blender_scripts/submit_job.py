@@ -276,6 +276,26 @@ def submit(submission):
     record["status_text"] = wm.flamenco_bat_status_txt
 
 
+def check_chain():
+    """A job type declaring a chain submits its jobs; a script chains one more."""
+    scene = bpy.context.scene
+    wm = bpy.context.window_manager
+    scene.flamenco_job_type = "shot-pipeline"
+    scene.flamenco_job_submit_as_paused = True
+    scene.flamenco_job_settings.render_output_root = config["output_root"]
+    try:
+        result["chain_outcome"] = sorted(bpy.ops.flamenco.submit_job(job_name="chained"))
+    except RuntimeError as error:
+        result["chain_outcome"] = ["RuntimeError"]
+        result["chain_error"] = str(error)
+    result["chain_status_text"] = wm.flamenco_bat_status_txt
+    result["chain_last_job_id"] = wm.flamenco_last_job_id
+    scene.flamenco_job_type = "simple-blender-render"
+    scene.flamenco_job_settings.render_output_root = config["output_root"]
+    bpy.ops.flamenco.submit_job(job_name="after the chain", depends_on=wm.flamenco_last_job_id)
+    scene.flamenco_job_submit_as_paused = False
+
+
 def check_version_mismatch():
     """An add-on for another release warns, and Force Submit submits anyway."""
     addon_info = sys.modules["flamenco.manager_info"]
@@ -330,6 +350,7 @@ def main():
     step("refresh")
     prefs = bpy.context.preferences.addons["flamenco"].preferences
     prefs.manager_url = config["manager_url"]  # refreshes, as upstream's preference does
+    prefs.user_email = "artist@studio.test"  # sent as the job metadata's user.email
     bpy.ops.flamenco.ping_manager()
     result["ping"] = bpy.context.window_manager.flamenco_status_ping
     result["job_storage_pref"] = prefs.job_storage_for_gui
@@ -357,6 +378,10 @@ def main():
     for submission in config["submissions"]:
         step("submit " + submission["job_name"])
         submit(submission)
+
+    if config.get("check_chain"):
+        step("chain")
+        check_chain()
 
     if config.get("check_version_and_abort"):
         step("version mismatch")

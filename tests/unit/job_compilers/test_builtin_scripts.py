@@ -341,6 +341,7 @@ async def test_listing_offers_both_built_in_types_sorted(
     assert listing.broken == []
     assert [job_type["name"] for job_type in listing.job_types] == [
         "echo-sleep-test",
+        "preview-then-final",
         "simple-blender-render",
     ]
     echo = listing.job_types[0]

@@ -21,6 +21,7 @@ async def test_corpus_listing_has_every_type_and_no_broken_ones(
     assert [job_type["name"] for job_type in listing.job_types] == [
         "bake-then-render",
         "echo-sleep-test",
+        "preview-then-final",
         "shot-render",
         "simple-blender-render",
         "single-frame-render",

@@ -25,6 +25,9 @@ def job_type_script(label: str, task_name: str = "only", *, extra: str = "") -> 
     )
 
 
+BUILT_IN = ["echo-sleep-test", "preview-then-final", "simple-blender-render"]
+
+
 def names(listing: job_compilers.JobTypeListing) -> list[str]:
     return [job_type["name"] for job_type in listing.job_types]
 
@@ -35,7 +38,12 @@ async def test_custom_script_is_listed_under_its_file_stem_with_dashes(
     (scripts_dir / "my_custom_type.js").write_text(job_type_script("Mine"))
     compilers = job_compilers.JobCompilers(scripts_dir=scripts_dir)
     listing = await compilers.list_job_types()
-    assert names(listing) == ["echo-sleep-test", "my-custom-type", "simple-blender-render"]
+    assert names(listing) == [
+        "echo-sleep-test",
+        "my-custom-type",
+        "preview-then-final",
+        "simple-blender-render",
+    ]
     mine = await compilers.get_job_type("my-custom-type")
     assert mine["label"] == "Mine"
     assert "description" not in mine
@@ -51,13 +59,13 @@ async def test_only_js_files_of_eight_bytes_or_more_count(scripts_dir: pathlib.P
     (scripts_dir / "lib" / "nested_type.js").write_text(job_type_script("Nested"))
     compilers = job_compilers.JobCompilers(scripts_dir=scripts_dir)
     listing = await compilers.list_job_types()
-    assert names(listing) == ["echo-sleep-test", "simple-blender-render"]
+    assert names(listing) == BUILT_IN
     assert listing.broken == []
 
 
 async def test_missing_scripts_folder_leaves_the_built_ins(tmp_path: pathlib.Path) -> None:
     compilers = job_compilers.JobCompilers(scripts_dir=tmp_path / "does-not-exist")
-    assert names(await compilers.list_job_types()) == ["echo-sleep-test", "simple-blender-render"]
+    assert names(await compilers.list_job_types()) == BUILT_IN
 
 
 async def test_custom_script_overrides_built_in_of_the_same_name(
@@ -151,7 +159,12 @@ async def test_broken_scripts_are_reported_and_do_not_hide_the_others(
     compilers = job_compilers.JobCompilers(scripts_dir=scripts_dir, timeout_seconds=0.25)
 
     listing = await compilers.list_job_types()
-    assert names(listing) == ["echo-sleep-test", "good-one", "simple-blender-render"]
+    assert names(listing) == [
+        "echo-sleep-test",
+        "good-one",
+        "preview-then-final",
+        "simple-blender-render",
+    ]
     reported = {broken.name: broken for broken in listing.broken}
     assert sorted(reported) == sorted(
         file_name.removesuffix(".js").replace("_", "-") for file_name in BROKEN_SCRIPTS
@@ -192,7 +205,7 @@ async def test_broken_override_is_reported_and_the_built_in_serves(
     (scripts_dir / "echo_sleep_test.js").write_text("const JOB_TYPE = {;\n")
     compilers = job_compilers.JobCompilers(scripts_dir=scripts_dir)
     listing = await compilers.list_job_types()
-    assert names(listing) == ["echo-sleep-test", "simple-blender-render"]
+    assert names(listing) == BUILT_IN
     assert [(broken.name, broken.file) for broken in listing.broken] == [
         ("echo-sleep-test", str(scripts_dir / "echo_sleep_test.js"))
     ]

@@ -837,6 +837,7 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "http_idle_timeout",
         "http_max_connections",
         "resource_limits",
+        "notifications",
         "variables",
     ]
 

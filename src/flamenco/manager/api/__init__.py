@@ -7,7 +7,16 @@ from typing import NoReturn
 from aiohttp import hdrs, web
 
 from flamenco.manager import keys
-from flamenco.manager.api import jobs, log_stream, meta, shaman, work_notices, worker, worker_mgt
+from flamenco.manager.api import (
+    jobs,
+    log_stream,
+    meta,
+    notifications,
+    shaman,
+    work_notices,
+    worker,
+    worker_mgt,
+)
 from flamenco.manager.api.errors import Handler
 from flamenco.manager.api.openapi import Operation, Spec
 
@@ -75,11 +84,18 @@ HANDLERS: dict[str, Handler] = {
     "setJobMaxWorkers": jobs.set_job_max_workers,
     "explainJob": jobs.explain_job,
     "fetchResourceLimits": jobs.fetch_resource_limits,
+    # job graph (extension)
+    "fetchJobDependencies": jobs.fetch_job_dependencies,
+    "approveTask": jobs.approve_task,
+    "rejectTask": jobs.reject_task,
     # shaman
     "shamanCheckoutRequirements": shaman.shaman_checkout_requirements,
     "shamanCheckout": shaman.shaman_checkout,
     "shamanFileStoreCheck": shaman.shaman_file_store_check,
     "shamanFileStore": shaman.shaman_file_store,
+    # notifications (extension)
+    "fetchNotificationDeliveries": notifications.fetch_notification_deliveries,
+    "retryNotificationDelivery": notifications.retry_notification_delivery,
 }
 
 

@@ -13,6 +13,7 @@ from flamenco.manager.persistence.models import (
     Worker,
     WorkerTag,
 )
+from flamenco.manager.state_machine.job_graph_rules import JobRef
 
 
 def job(record: Job) -> dict[str, Any]:
@@ -39,7 +40,13 @@ def job(record: Job) -> dict[str, Any]:
         body["delete_requested_at"] = wire.format_time(record.delete_requested_at)
     if record.max_workers is not None:
         body["max_workers"] = record.max_workers
+    if record.depends_on:
+        body["depends_on"] = list(record.depends_on)
     return body
+
+
+def job_ref(record: JobRef) -> dict[str, Any]:
+    return {"id": record.uuid, "name": record.name, "status": record.status}
 
 
 def task_worker(ref: TaskWorkerRef) -> dict[str, Any]:

@@ -62,8 +62,14 @@ async def fetch_job(request: web.Request) -> web.Response:
     return web.json_response(convert.job(job))
 
 
+def _with_dependents(request: web.Request) -> bool:
+    return bool(request[keys.VALIDATED].query.get("with_dependents", False))
+
+
 async def delete_job(request: web.Request) -> web.Response:
-    await request.app[keys.JOBS].request_deletion(_path(request, "job_id"))
+    await request.app[keys.JOBS].request_deletion(
+        _path(request, "job_id"), with_dependents=_with_dependents(request)
+    )
     return web.Response(status=204)
 
 
@@ -73,7 +79,8 @@ async def delete_job_mass(request: web.Request) -> web.Response:
         return error_response(400, "invalid format (no last_updated_max)")
     try:
         await request.app[keys.JOBS].request_mass_deletion(
-            wire.round_up_to_second(wire.parse_time(moment))
+            wire.round_up_to_second(wire.parse_time(moment)),
+            with_dependents=_with_dependents(request),
         )
     except JobNotFound as error:
         return error_response(416, error.message)
@@ -210,3 +217,35 @@ async def fetch_resource_limits(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+async def fetch_job_dependencies(request: web.Request) -> web.Response:
+    graph = await request.app[keys.JOBS].fetch_job_graph(_path(request, "job_id"))
+    return web.json_response(
+        {
+            "depends_on": [convert.job_ref(job) for job in graph.depends_on],
+            "dependents": [convert.job_ref(job) for job in graph.dependents],
+            "waiting_reason": graph.waiting_reason,
+            "awaiting_approval": [
+                {"id": task.uuid, "name": task.name} for task in graph.awaiting_approval
+            ],
+        }
+    )
+
+
+async def approve_task(request: web.Request) -> web.Response:
+    body = _body(request)
+    await request.app[keys.APPROVALS].approve(
+        _path(request, "task_id"),
+        approver=body.get("approver") or "",
+        comment=body.get("comment") or "",
+    )
+    return web.Response(status=204)
+
+
+async def reject_task(request: web.Request) -> web.Response:
+    body = _body(request)
+    await request.app[keys.APPROVALS].reject(
+        _path(request, "task_id"), reason=body["reason"], approver=body.get("approver") or ""
+    )
+    return web.Response(status=204)

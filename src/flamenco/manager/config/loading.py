@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 import logging
 import os
 import typing
@@ -26,7 +27,6 @@ from flamenco.manager.config.schema import (
     AUDIENCES,
     CONFIG_VERSION,
     ManagerConfig,
-    ShamanLinkMode,
     Variable,
     VariableValue,
     default_config,
@@ -278,8 +278,13 @@ class _Parser:
             return self.integer(item, key)
         if hint is datetime.timedelta:
             return self.duration(item, key)
-        if isinstance(hint, type) and issubclass(hint, ShamanLinkMode):
-            return self.choice(ShamanLinkMode, item, key)
+        if isinstance(hint, type) and issubclass(hint, enum.StrEnum):
+            return self.choice(hint, current, item, key)
+        if typing.get_origin(hint) is tuple:
+            element = typing.get_args(hint)[0]
+            if element is str:
+                return self.text_list(item, key)
+            return self.section_list(element(), item, key)
         if typing.get_origin(hint) is Mapping and typing.get_args(hint)[1] is int:
             return self.counts(item, key)
         if typing.get_origin(hint) is Mapping:
@@ -357,10 +362,12 @@ class _Parser:
                 f"{_quote(value)} is not a duration like 10m0s: {error.reason}", key, item.line
             ) from error
 
-    def choice(self, enum_type: type[ShamanLinkMode], item: _Item, key: str) -> ShamanLinkMode:
+    def choice(
+        self, enum_type: type[enum.StrEnum], current: object, item: _Item, key: str
+    ) -> enum.StrEnum:
         value = self.scalar_or_fail(item, key, "text")
         if value is None:
-            return enum_type.AUTO
+            return typing.cast(enum.StrEnum, current)
         try:
             if not isinstance(value, str):
                 raise ValueError(value)
@@ -391,6 +398,21 @@ class _Parser:
             str(entry.key): self.integer(entry.value, f"{key}.{entry.key}")
             for entry in item.entries
         }
+
+    def section_list(self, default: _T, item: _Item, key: str) -> tuple[_T, ...]:
+        """A list of groups of settings, such as notifications.webhooks: each from `default`."""
+        if item.is_null and not self.from_json:
+            return ()
+        if item.kind != "sequence":
+            raise self.error(
+                f"expected a list (lines starting with `- `), not {item.describe()}",
+                key,
+                item.line,
+            )
+        return tuple(
+            self.section(default, element, f"{key}[{index}]")
+            for index, element in enumerate(item.items)
+        )
 
     # -- variables
 

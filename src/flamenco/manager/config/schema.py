@@ -202,6 +202,130 @@ class MQTTConfig:
     client: MQTTClientConfig = MQTTClientConfig()
 
 
+class NotificationEvent(enum.StrEnum):
+    """What a notification can be about (our extension); webhooks and email subscribe by name."""
+
+    JOB_COMPLETED = "job-completed"
+    JOB_FAILED = "job-failed"
+    # Emitted by the approval gates through Outbox.record_job(); see docs/notifications.md.
+    JOB_WAITING_FOR_APPROVAL = "job-waiting-for-approval"
+    WORKER_ERROR = "worker-error"
+
+
+class WebhookFormat(enum.StrEnum):
+    """The body a webhook receives: our own JSON, or a chat service's incoming-webhook shape."""
+
+    JSON = "json"
+    SLACK = "slack"
+    DISCORD = "discord"
+    MATRIX = "matrix"
+
+
+class SMTPSecurity(enum.StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+def _known_events(value: tuple[str, ...]) -> str | None:
+    known = {event.value for event in NotificationEvent}
+    unknown = [name for name in value if name not in known]
+    if unknown:
+        return f"unknown event {unknown[0]!r}; known events: {', '.join(sorted(known))}"
+    return None
+
+
+def _http_url(value: str) -> str | None:
+    if value.startswith(("http://", "https://")) and len(value) > len("https://"):
+        return None
+    return "must be an http:// or https:// URL"
+
+
+def _port(value: int) -> str | None:
+    return None if 0 < value < 65536 else "must be a port number from 1 to 65535"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookConfig:
+    """One entry of `notifications.webhooks`: where to POST which events, in what shape."""
+
+    name: str = ""
+    url: str = dataclasses.field(default="", metadata={"check": _http_url})
+    # Empty: every event.
+    events: tuple[str, ...] = dataclasses.field(default=(), metadata={"check": _known_events})
+    format: WebhookFormat = WebhookFormat.JSON
+    # Key of the HMAC-SHA256 signature header; empty sends no signature.
+    secret: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EmailConfig:
+    """The `notifications.email` section: notifications as mail, through an SMTP server."""
+
+    enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = dataclasses.field(default=587, metadata={"check": _port})
+    smtp_security: SMTPSecurity = SMTPSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: str = ""
+    from_address: str = ""
+    recipients: tuple[str, ...] = ()
+    # Also mail the artist whose job it is, when the add-on sent `user.email`.
+    notify_submitter: bool = True
+    events: tuple[str, ...] = dataclasses.field(default=(), metadata={"check": _known_events})
+
+
+def _unique_webhook_names(value: tuple[WebhookConfig, ...]) -> str | None:
+    names = [webhook.name or webhook.url for webhook in value]
+    if any(not webhook.url for webhook in value):
+        return "each webhook needs a url"
+    for name in names:
+        if name == "email":
+            return 'the name "email" is taken by notifications.email'
+        if names.count(name) > 1:
+            return f"webhook {name!r} is listed twice; give each a different name"
+    return None
+
+
+def _email_complete(value: EmailConfig) -> str | None:
+    if value.enabled and not (value.smtp_host and value.from_address):
+        return "needs smtp_host and from_address when enabled"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationsConfig:
+    """The `notifications` section (our extension): webhooks and email about farm events."""
+
+    webhooks: tuple[WebhookConfig, ...] = dataclasses.field(
+        default=(), metadata={"check": _unique_webhook_names}
+    )
+    email: EmailConfig = dataclasses.field(
+        default=EmailConfig(), metadata={"check": _email_complete}
+    )
+    # The wait before the second attempt; it doubles after each failure, up to retry_max_delay.
+    retry_delay: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=10), metadata={"check": _positive_duration}
+    )
+    retry_max_delay: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(hours=1), metadata={"check": _positive_duration}
+    )
+    max_attempts: int = dataclasses.field(default=10, metadata={"check": _at_least_one})
+    request_timeout: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=10), metadata={"check": _positive_duration}
+    )
+    # Finished deliveries older than this are removed from the outbox.
+    keep_deliveries: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(days=7), metadata={"check": _positive_duration}
+    )
+    # How often the outbox is looked at for deliveries that other processes recorded.
+    poll_interval: datetime.timedelta = dataclasses.field(
+        default=datetime.timedelta(seconds=2), metadata={"check": _positive_duration}
+    )
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ManagerConfig:
     """Everything in `flamenco-manager.yaml`, with upstream's defaults.
@@ -255,6 +379,9 @@ class ManagerConfig:
     # whose job type says they take the limit. See docs/resource-limits.md.
     resource_limits: Mapping[str, int] = dataclasses.field(
         default_factory=dict, metadata=_extension(_limit_capacities)
+    )
+    notifications: NotificationsConfig = dataclasses.field(
+        default=NotificationsConfig(), metadata=_extension(_any_value)
     )
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)

@@ -49,6 +49,8 @@ def _value_to_plain(value: object) -> object:
         }
     if dataclasses.is_dataclass(value):
         return _section_to_plain(value)
+    if isinstance(value, tuple):
+        return [_value_to_plain(element) for element in value]
     return value
 
 

@@ -347,6 +347,8 @@ def _listing(info: Mapping[str, Any], etag: str) -> dict[str, Any]:
         listing["description"] = info["description"]
     listing["settings"] = info["settings"] if info["settings"] is not None else []
     listing["etag"] = etag
+    if "chain" in info:
+        listing["chain"] = info["chain"]
     return listing
 
 

@@ -760,6 +760,12 @@
     const info = { label: asString(jobType.label), name: name, settings: settings };
     if (isPresent(jobType.description)) info.description = String(jobType.description);
     const forEtag = Object.assign({ etag: "" }, info);
+    // Extension (job graph), outside the etag so that it stays upstream's.
+    if (isPresent(jobType.chain)) {
+      const chain = exportChain(jobType.chain);
+      if (chain.problem !== undefined) return chain;
+      info.chain = chain.links;
+    }
     return { info: info, etagSource: goEscape(goJson(forEtag)) };
   }
 
@@ -781,6 +787,34 @@
       resourceLimits[taskType] = names.slice();
     }
     return { resourceLimits: resourceLimits };
+}
+
+  // JOB_TYPE.chain: the jobs the add-on submits instead of this one, in order, each
+  // waiting for the one before it unless `dependsOn` names the earlier job types.
+  function exportChain(chain) {
+    if (!isArray(chain) || chain.length === 0) return shapeError("chain is not a non-empty array");
+    const links = [];
+    const seen = [];
+    for (let index = 0; index < chain.length; index += 1) {
+      const entry = typeof chain[index] === "string" ? { type: chain[index] } : chain[index];
+      if (!isPlainObject(entry) || typeof entry.type !== "string" || entry.type === "") {
+        return shapeError(`chain[${index}] is neither a job type name nor { type: ... }`);
+      }
+      const link = { type: entry.type };
+      if (isPresent(entry.name)) link.name = String(entry.name);
+      if (isPresent(entry.dependsOn)) {
+        if (!isArray(entry.dependsOn)) return shapeError(`chain[${index}].dependsOn is not an array`);
+        for (const earlier of entry.dependsOn) {
+          if (!seen.includes(earlier)) {
+            return shapeError(`chain[${index}].dependsOn names "${earlier}", which is not earlier in the chain`);
+          }
+        }
+        link.dependsOn = entry.dependsOn.map(String);
+      }
+      seen.push(entry.type);
+      links.push(link);
+    }
+    return { links: links };
   }
 
   // Looked up when called, so they resolve to the script's top-level bindings.

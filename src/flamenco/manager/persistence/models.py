@@ -46,6 +46,9 @@ class Job:
     steps_total: int
     # At most this many of the job's tasks active at once; None: no cap.
     max_workers: int | None = None
+    # IDs of the jobs this job waits for (job_dependencies); filled in where the
+    # job is shown, not by from_row().
+    depends_on: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Row) -> Job:

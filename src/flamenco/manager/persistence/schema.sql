@@ -74,7 +74,7 @@ CREATE TABLE tasks (
     commands TEXT NOT NULL DEFAULT '[]',
     activity TEXT NOT NULL DEFAULT '',
     steps_completed INTEGER NOT NULL DEFAULT 0,
-    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT,
+    steps_total INTEGER NOT NULL DEFAULT 0, last_progress_at TEXT, job_waiting INTEGER NOT NULL DEFAULT 0,
     UNIQUE (job_id, index_in_job)
 );
 
@@ -126,6 +126,26 @@ CREATE TABLE job_task_counts (
     PRIMARY KEY (job_id, status)
 );
 
+CREATE TABLE job_dependencies (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    depends_on_job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    PRIMARY KEY (job_id, depends_on_job_id)
+) WITHOUT ROWID;
+
+CREATE TABLE notification_deliveries (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_attempt_at TEXT,
+    delivered_at TEXT,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+
 CREATE TABLE job_resource_limits (
     job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     task_type TEXT NOT NULL,
@@ -148,9 +168,6 @@ CREATE INDEX tasks_job_status ON tasks (job_id, status);
 
 CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
 
-CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
-    WHERE status IN ('queued', 'soft-failed');
-
 CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
     WHERE status = 'active';
 
@@ -161,6 +178,14 @@ CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
 CREATE INDEX last_rendereds_job ON last_rendereds (job_id);
 
 CREATE INDEX task_failures_worker ON task_failures (worker_id);
+
+CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on_job_id);
+
+CREATE INDEX tasks_schedulable ON tasks (job_priority DESC, priority DESC, id)
+    WHERE status IN ('queued', 'soft-failed') AND job_waiting = 0;
+
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';
 
 CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
 

@@ -51,12 +51,14 @@ FARM_TABLES = (
     FarmTable("jobs", ("id", "worker_tag_id")),
     FarmTable("tasks", ("id", "job_id", "worker_id")),
     FarmTable("task_dependencies", ("task_id", "dependency_id")),
+    FarmTable("job_dependencies", ("job_id", "depends_on_job_id")),
     FarmTable("task_failures", ("task_id", "worker_id")),
     FarmTable("job_blocks", ("id", "job_id", "worker_id")),
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
     FarmTable("job_resource_limits", ("job_id",)),
+    FarmTable("notification_deliveries", ("id", "attempts")),
 )
 
 

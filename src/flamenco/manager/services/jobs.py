@@ -17,7 +17,14 @@ from flamenco.manager.config.variables import Variables
 from flamenco.manager.errors import RequestRefused
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.persistence import Database, errors, failures, jobs, workers
+from flamenco.manager.persistence import (
+    Database,
+    errors,
+    failures,
+    job_dependencies,
+    jobs,
+    workers,
+)
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import (
     BlocklistEntry,
@@ -26,7 +33,8 @@ from flamenco.manager.persistence.models import (
     TaskRef,
     TaskWorkerRef,
 )
-from flamenco.manager.state_machine import transitions
+from flamenco.manager.services import approvals
+from flamenco.manager.state_machine import job_graph_rules, transitions
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
 
@@ -47,6 +55,45 @@ class JobSubmissionError(RequestRefused):
     """The submitted job cannot be accepted."""
 
     status = 400
+
+
+class JobHasDependents(RequestRefused):
+    """Deleting the job would leave jobs waiting for a job that is gone."""
+
+    status = 409
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobGraph:
+    """A job's place among its dependencies and dependents, and why it waits."""
+
+    depends_on: list[job_graph_rules.JobRef]
+    dependents: list[job_graph_rules.JobRef]
+    waiting_reason: str
+    awaiting_approval: list[Task]
+
+
+def _depends_on(submitted: Mapping[str, Any]) -> list[str]:
+    """The submitted `depends_on` IDs, each once, in the order given."""
+    return list(dict.fromkeys(str(uuid) for uuid in submitted.get("depends_on") or ()))
+
+
+def _fetch_dependencies(
+    conn: Connection, uuids: list[str], *, lock: bool = True
+) -> list[job_graph_rules.JobRef]:
+    """The jobs a new job is to depend on; a 400 naming any that is unknown or going."""
+    found = []
+    for uuid in uuids:
+        try:
+            dependency = job_dependencies.fetch_job_as_dependency(conn, uuid, lock=lock)
+        except errors.JobNotFound:
+            raise JobSubmissionError(f"depends_on: job {uuid} does not exist") from None
+        if dependency.being_deleted:
+            raise JobSubmissionError(
+                f'depends_on: job {uuid} ("{dependency.name}") is being deleted'
+            )
+        found.append(dependency)
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +132,8 @@ class JobService:
     async def check(self, submitted: Mapping[str, Any]) -> None:
         """Compile the job without storing it; raises what submit() would raise."""
         await self._compile(submitted)
+        if depends_on := _depends_on(submitted):
+            await self._db.read(lambda conn: _fetch_dependencies(conn, depends_on, lock=False))
 
     async def submit(self, submitted: Mapping[str, Any]) -> Job:
         """Compile and store a job; it starts out queued, or paused when asked."""
@@ -130,6 +179,8 @@ class JobService:
             ],
         )
 
+        depends_on = _depends_on(submitted)
+
         def transaction(conn: Connection) -> Job:
             tag_id = None
             if tag_uuid:
@@ -137,8 +188,15 @@ class JobService:
                     tag_id = workers.fetch_tag(conn, tag_uuid).id
                 except errors.WorkerTagNotFound:
                     raise JobSubmissionError(f"worker tag {tag_uuid} does not exist") from None
+            dependencies = _fetch_dependencies(conn, depends_on)
             job_id = jobs.insert_job(conn, dataclasses.replace(new_job, worker_tag_id=tag_id))
-            return jobs.fetch_job_by_id(conn, job_id)
+            if dependencies:
+                job_dependencies.insert_dependencies(conn, job_id, (dep.id for dep in dependencies))
+                if reason := job_graph_rules.waiting_reason(dependencies):
+                    job_dependencies.set_job_waiting(conn, job_id, True)
+                    job_dependencies.save_job_activity(conn, job_id, reason, new_job.created_at)
+            job = jobs.fetch_job_by_id(conn, job_id)
+            return dataclasses.replace(job, depends_on=tuple(dep.uuid for dep in dependencies))
 
         job = await self._db.write(transaction)
         logger.info(
@@ -183,10 +241,44 @@ class JobService:
         return self._manager_platform if platform == "manager" else platform
 
     async def fetch_jobs(self) -> list[Job]:
-        return await self._db.read(jobs.fetch_jobs)
+        def transaction(conn: Connection) -> list[Job]:
+            listed = jobs.fetch_jobs(conn)
+            edges = job_dependencies.fetch_all_dependency_uuids(conn)
+            if not edges:
+                return listed
+            return [
+                dataclasses.replace(job, depends_on=edges[job.id]) if job.id in edges else job
+                for job in listed
+            ]
+
+        return await self._db.read(transaction)
 
     async def fetch_job(self, job_uuid: str) -> Job:
-        return await self._db.read(lambda conn: jobs.fetch_job(conn, job_uuid))
+        def transaction(conn: Connection) -> Job:
+            job = jobs.fetch_job(conn, job_uuid)
+            dependencies = job_dependencies.fetch_dependencies(conn, job.id)
+            if not dependencies:
+                return job
+            return dataclasses.replace(job, depends_on=tuple(dep.uuid for dep in dependencies))
+
+        return await self._db.read(transaction)
+
+    async def fetch_job_graph(self, job_uuid: str) -> JobGraph:
+        """The jobs this job depends on, those depending on it, and why it waits."""
+
+        def transaction(conn: Connection) -> JobGraph:
+            job = jobs.fetch_job(conn, job_uuid)
+            dependencies = job_dependencies.fetch_dependencies(conn, job.id)
+            return JobGraph(
+                depends_on=dependencies,
+                dependents=job_dependencies.fetch_dependents(conn, job.id),
+                waiting_reason=job_graph_rules.waiting_reason(dependencies),
+                awaiting_approval=[
+                    pending.task for pending in approvals.fetch_pending_approvals(conn, job.id)
+                ],
+            )
+
+        return await self._db.read(transaction)
 
     async def fetch_job_tasks(self, job_uuid: str) -> list[Task]:
         def transaction(conn: Connection) -> list[Task]:
@@ -264,7 +356,8 @@ class JobService:
 
         job = await self._db.write(transaction)
         self._broker.publish(events.job_updated(job))
-        return job
+        # As fetchJob shows it, with its dependencies.
+        return await self.fetch_job(job_uuid)
 
     async def set_tag(self, job_uuid: str, *, tag_uuid: str = "", tag_name: str = "") -> None:
         """Limit the job to Workers with this tag (given by UUID or name); neither means untag."""
@@ -299,19 +392,25 @@ class JobService:
         # These Workers may now take the job's tasks that they failed before.
         self._broker.publish(events.work_available(entry.worker_uuid for entry in entries))
 
-    async def request_deletion(self, job_uuid: str) -> Job:
+    async def request_deletion(self, job_uuid: str, *, with_dependents: bool = False) -> Job:
+        """Mark the job for deletion; jobs depending on it go too when `with_dependents`.
+
+        Raises JobHasDependents (409) when other jobs depend on it and would stay.
+        """
         now = self._clock.now()
 
-        def transaction(conn: Connection) -> Job:
-            job = jobs.fetch_job(conn, job_uuid)
-            jobs.request_job_deletion(conn, job.id, now)
-            return jobs.fetch_job_by_id(conn, job.id)
+        def transaction(conn: Connection) -> list[Job]:
+            job_id = jobs.fetch_job(conn, job_uuid).id
+            return self._mark_for_deletion(conn, [job_id], with_dependents, now)
 
-        job = await self._db.write(transaction)
-        self._broker.publish(events.job_updated(job))
-        return job
+        marked = await self._db.write(transaction)
+        for job in marked:
+            self._broker.publish(events.job_updated(job))
+        return marked[0]
 
-    async def request_mass_deletion(self, last_updated_max: dt.datetime) -> list[Job]:
+    async def request_mass_deletion(
+        self, last_updated_max: dt.datetime, *, with_dependents: bool = False
+    ) -> list[Job]:
         """Mark every job last updated at or before the moment; raises JobNotFound when none."""
         now = self._clock.now()
 
@@ -319,11 +418,35 @@ class JobService:
             job_ids = jobs.fetch_job_ids_updated_before(conn, last_updated_max)
             if not job_ids:
                 raise errors.JobNotFound("no jobs modified before timestamp")
-            for job_id in job_ids:
-                jobs.request_job_deletion(conn, job_id, now)
-            return [jobs.fetch_job_by_id(conn, job_id) for job_id in job_ids]
+            return self._mark_for_deletion(conn, job_ids, with_dependents, now)
 
         marked = await self._db.write(transaction)
         for job in marked:
             self._broker.publish(events.job_updated(job))
         return marked
+
+    def _mark_for_deletion(
+        self, conn: Connection, job_ids: list[int], with_dependents: bool, now: dt.datetime
+    ) -> list[Job]:
+        """Mark the jobs, and the jobs depending on them when asked; else refuse if any.
+
+        Each job is locked first (on PostgreSQL), so that a job submitted meanwhile to
+        depend on it is either refused (it is being deleted) or counted here.
+        """
+        chosen = set(job_ids)
+        left_behind: dict[int, job_graph_rules.JobRef] = {}
+        for job_id in job_ids:
+            jobs.fetch_job_for_update(conn, job_id)
+            for dependent in job_dependencies.fetch_transitive_dependents(conn, job_id):
+                if dependent.id not in chosen and not dependent.being_deleted:
+                    left_behind[dependent.id] = dependent
+        if left_behind and not with_dependents:
+            names = ", ".join(f'"{job.name}" ({job.uuid})' for job in left_behind.values())
+            raise JobHasDependents(
+                f"other jobs depend on this job: {names}; delete them first, or "
+                "together with it (with_dependents=true)"
+            )
+        to_mark = [*job_ids, *left_behind]
+        for job_id in to_mark:
+            jobs.request_job_deletion(conn, job_id, now)
+        return [jobs.fetch_job_by_id(conn, job_id) for job_id in to_mark]

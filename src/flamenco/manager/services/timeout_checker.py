@@ -166,6 +166,9 @@ class TimeoutChecker:
         logger.warning(
             "worker timed out", extra={"worker": worker.uuid, "worker_name": worker.name}
         )
+        self._state_machine.outbox.worker_status_changed(
+            conn, worker, WorkerStatus.ERROR, now, detail="worker timed out"
+        )
         workers.save_status_request(conn, worker.id, None, False, now)
         self._state_machine.apply_requeue_worker_tasks(
             conn, changes, worker, "worker timed out", now

@@ -201,6 +201,9 @@ class WorkerService:
             worker = workers.fetch_worker(conn, worker_uuid)
             workers.save_status(conn, worker.id, status, now)
             workers.mark_seen(conn, worker.id, now)
+            self._state_machine.outbox.worker_status_changed(
+                conn, worker, status, now, detail="reported by the Worker"
+            )
             if worker.status_requested is not None and worker.status_requested != status:
                 logger.warning(
                     "worker changed to status that was not requested",

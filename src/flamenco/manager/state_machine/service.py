@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -12,11 +13,12 @@ from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.clock import Clock
 from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
-from flamenco.manager.persistence import Database, jobs
+from flamenco.manager.notifications.outbox import Outbox
+from flamenco.manager.persistence import Database, job_dependencies, jobs
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
-from flamenco.manager.state_machine import transitions
+from flamenco.manager.state_machine import job_graph_rules, transitions
 from flamenco.manager.state_machine.changes import Changes
 
 logger = logging.getLogger(__name__)
@@ -80,11 +82,21 @@ class StateMachine:
     operations that do all of that themselves.
     """
 
-    def __init__(self, db: Database, broker: Broker, task_logs: TaskLogs, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        task_logs: TaskLogs,
+        clock: Clock,
+        *,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._db = db
         self._broker = broker
         self._task_logs = task_logs
         self._clock = clock
+        # Notifications are recorded in the transaction of the change they tell of.
+        self.outbox = outbox or Outbox.disabled()
 
     def publish(self, changes: Changes) -> None:
         """Queue the Manager's log lines and send the events of a committed change.
@@ -107,6 +119,8 @@ class StateMachine:
             stuck = jobs.fetch_jobs_in_status(conn, transitions.STUCK_JOB_STATUSES)
             for job in stuck:
                 self._reenforce_job_status(conn, changes, job, "checking stuck jobs", now)
+            if job_dependencies.reconcile_job_waiting(conn):
+                changes.event(events.work_available())
             return len(stuck)
 
         count = await self._db.write(transaction)
@@ -151,6 +165,9 @@ class StateMachine:
         elif steps_delta:
             job = jobs.fetch_job_by_id(conn, job.id)
             changes.event(events.job_updated(job))
+        if new_status == TaskStatus.COMPLETED and old_status != new_status:
+            # An approval gate behind this task may now wait for a person.
+            self.outbox.task_completed(conn, task.id, job, now)
         return TaskStatusApplied(updated, job)
 
     async def change_job_status(
@@ -175,9 +192,11 @@ class StateMachine:
         next_status: JobStatus | None = new_status
         check = prepare
         while next_status is not None:
+            told = Changes()
             entered = await self._db.write(
-                functools.partial(self._enter_step, job_uuid, next_status, reason, now, check)
+                functools.partial(self._enter_step, job_uuid, next_status, reason, now, check, told)
             )
+            self.publish(told)
             check = None
             if entered is None:
                 return
@@ -196,6 +215,7 @@ class StateMachine:
         reason: str,
         now: dt.datetime,
         prepare: Callable[[Connection, Job], None] | None,
+        told: Changes,
         conn: Connection,
     ) -> _EnteredStatus | None:
         job = jobs.fetch_job(conn, job_uuid)
@@ -204,7 +224,12 @@ class StateMachine:
         if status == job.status:
             return None
         logger.info("job status changed", extra={"job": job_uuid, "from": job.status, "to": status})
-        jobs.save_job_status(conn, job.id, status, f'Changed to status "{status}": {reason}', now)
+        activity = f'Changed to status "{status}": {reason}'
+        jobs.save_job_status(conn, job.id, status, activity, now)
+        self.outbox.job_status_changed(conn, job, status, now, detail=activity)
+        # In the same transaction as the status: the jobs waiting for this one must
+        # never miss that it completed.
+        self._tell_dependents(conn, told, dataclasses.replace(job, status=status), now)
         effect = transitions.effect_of_job_status(status, job.status)
         return _EnteredStatus(job.id, status, job.status, effect)
 
@@ -286,6 +311,7 @@ class StateMachine:
             extra={"job": job.uuid, "from": old_status, "to": new_status, "activity": activity},
         )
         jobs.save_job_status(conn, job.id, new_status, activity, now)
+        self.outbox.job_status_changed(conn, job, new_status, now, detail=activity)
         effect = transitions.effect_of_job_status(new_status, old_status)
         if effect.task_update is not None:
             update = effect.task_update
@@ -304,7 +330,45 @@ class StateMachine:
         changes.event(
             events.job_updated(job, previous_status=old_status, refresh_tasks=effect.refresh_tasks)
         )
+        self._tell_dependents(conn, changes, job, now)
         return job, next_status
+
+    def _tell_dependents(
+        self, conn: Connection, changes: Changes, job: Job, now: dt.datetime
+    ) -> None:
+        """After `job` entered a status: the jobs depending on it wait or not, and say so.
+
+        A dependent waits while any of its dependencies is not completed; its tasks
+        then stay out of the scheduler's index (tasks.job_waiting), and the scheduler's
+        own dependency check holds them back regardless. Locks go from a job to its
+        dependents, never back (jobs only depend on older jobs), and within a
+        dependent from its tasks to its row, as everywhere.
+        """
+        if job.status not in job_graph_rules.STATUSES_DEPENDENTS_HEAR_OF:
+            return
+        changed = job_graph_rules.JobRef(id=job.id, uuid=job.uuid, name=job.name, status=job.status)
+        released = False
+        for dependent in job_dependencies.fetch_dependents(conn, job.id):
+            if dependent.being_deleted:
+                continue
+            job_dependencies.lock_dependencies_of_job(conn, dependent.id)
+            dependencies = job_dependencies.fetch_dependencies(conn, dependent.id)
+            waiting = bool(job_graph_rules.unfinished(dependencies))
+            job_dependencies.set_job_waiting(conn, dependent.id, waiting)
+            if dependent.status not in job_graph_rules.DEPENDENTS_TOLD_OF_CHANGES:
+                continue
+            activity = job_graph_rules.activity_after_dependency_change(changed, dependencies)
+            if activity is None:
+                continue
+            job_dependencies.save_job_activity(conn, dependent.id, activity, now)
+            changes.event(events.job_updated(jobs.fetch_job_by_id(conn, dependent.id)))
+            released = released or not waiting
+            logger.info(
+                "dependent job told of dependency",
+                extra={"job": dependent.uuid, "activity": activity},
+            )
+        if released:
+            changes.event(events.work_available())
 
     def apply_requeue_worker_tasks(
         self,

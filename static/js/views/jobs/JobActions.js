@@ -71,7 +71,7 @@ export default {
     async function askDelete() {
       const targets = eligible('delete');
       if (!targets.length) return;
-      deleting.value = { jobs: targets, shamanCount: 0, checked: false };
+      deleting.value = { jobs: targets, shamanCount: 0, checked: false, withDependents: false };
       let shamanCount = 0;
       await forEach(targets.slice(0, 200), async (job) => {
         const info = await api.deleteJobWhatWouldItDo(job.id);
@@ -82,9 +82,10 @@ export default {
 
     async function confirmDelete() {
       const targets = deleting.value.jobs;
+      const withDependents = deleting.value.withDependents;
       deleting.value = null;
       busy.value = true;
-      const errors = await forEach(targets, (job) => api.deleteJob(job.id));
+      const errors = await forEach(targets, (job) => api.deleteJob(job.id, withDependents));
       busy.value = false;
       report('delete', targets, errors);
     }
@@ -113,6 +114,8 @@ export default {
           {{ deleting.jobs.length === 1 ? 'this job' : plural(deleting.shamanCount, 'job') }} is deleted too: the job's files in the shared storage are removed.</p>
         <p v-else-if="farm.configuration && farm.configuration.shamanEnabled">{{ deleting.jobs.length === 1 ? 'This job has' : 'These jobs have' }} no Shaman checkout; files in the shared storage are kept.</p>
         <p v-else>Shaman is not used on this farm, so the job files in the shared storage are kept.</p>
+        <label class="checkbox-line"><input type="checkbox" v-model="deleting.withDependents" data-testid="delete-with-dependents">
+          Also delete the jobs that depend on {{ deleting.jobs.length === 1 ? 'this job' : 'these jobs' }} (without this, a job others depend on is not deleted)</label>
       </template>
     </ConfirmDialog>
   </div>`,

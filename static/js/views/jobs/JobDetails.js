@@ -17,6 +17,7 @@ import TabBar from '../../components/TabBar.js';
 import CopyText from '../../components/CopyText.js';
 import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
+import JobGraph from './JobGraph.js';
 
 const jobTypeCache = new Map(); // name -> Promise<AvailableJobType | null>
 
@@ -42,7 +43,7 @@ const SHOWN_VISIBILITIES = new Set([undefined, '', 'visible', 'web']);
 
 export default {
   name: 'JobDetails',
-  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink },
+  components: { TabBar, CopyText, PathText, StatusBadge, RouterLink, JobGraph },
   props: { jobId: { type: String, required: true } },
   setup(props) {
     const job = ref(null);
@@ -263,6 +264,7 @@ export default {
           <li v-for="reason in reasons" :key="reason.code + reason.message" :data-code="reason.code">{{ reason.message }}</li>
         </ul>
       </div>
+      <JobGraph :job-id="job.id" />
       <TabBar :tabs="tabs" v-model="tab" label="Job information" id-prefix="job" />
       <div id="job-panel" role="tabpanel" class="tab-panel" :aria-labelledby="'job-tab-' + tab">
         <template v-if="tab === 'settings'">

@@ -9,10 +9,11 @@ import { openFooter } from '../../stores/ui.js';
 import CopyText from '../../components/CopyText.js';
 import PathText from '../../components/PathText.js';
 import { StatusBadge } from '../../components/status.js';
+import ApprovalPanel from './ApprovalPanel.js';
 
 export default {
   name: 'TaskDetails',
-  components: { CopyText, PathText, StatusBadge, RouterLink },
+  components: { CopyText, PathText, StatusBadge, RouterLink, ApprovalPanel },
   props: { taskId: { type: String, required: true } },
   setup(props) {
     const task = ref(null);
@@ -54,7 +55,7 @@ export default {
       return JSON.stringify(command.parameters, null, 2);
     }
 
-    return { task, error, logInfo, absoluteTime, bytes, parameters, followLog: () => openFooter('tasklog') };
+    return { task, error, logInfo, absoluteTime, bytes, parameters, load, followLog: () => openFooter('tasklog') };
   },
   template: `<section class="task-details" aria-labelledby="task-details-heading" data-testid="task-details">
     <p v-if="error" class="error-text" role="alert">{{ error }}</p>
@@ -63,6 +64,7 @@ export default {
       <h2 id="task-details-heading" class="details-title">Task {{ task.name }}</h2>
       <p class="details-subtitle"><StatusBadge :status="task.status" />
         <span v-if="task.steps_total">({{ task.steps_completed }}/{{ task.steps_total }} steps)</span></p>
+      <ApprovalPanel v-if="task.task_type === 'approval'" :task="task" @decided="load" />
       <div class="button-row">
         <button type="button" class="primary" @click="followLog">Follow task log</button>
         <a v-if="logInfo" class="button" :href="logInfo.url" target="_blank" rel="noopener">Open full log ({{ bytes(logInfo.size) }})</a>

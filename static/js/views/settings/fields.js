@@ -68,6 +68,23 @@ export const CATEGORIES = [
       { path: 'mqtt.client.password', label: 'Password', type: 'password', help: 'Password for the broker.' },
     ],
   },
+  {
+    key: 'notifications',
+    label: 'Notifications',
+    fields: [
+      { path: 'notifications.email.enabled', label: 'Send mail', type: 'bool', help: 'Mail notifications (job completed, failed, waiting for approval; Worker errors) through an SMTP server. Webhooks are listed under notifications.webhooks in the configuration file; the Notifications page shows how deliveries went.' },
+      { path: 'notifications.email.smtp_host', label: 'SMTP server', type: 'text', requiredWhen: 'notifications.email.enabled', help: 'Host name of the mail server.' },
+      { path: 'notifications.email.smtp_port', label: 'SMTP port', type: 'integer', min: 1, help: '587 for STARTTLS, 465 for TLS, 25 for none.' },
+      { path: 'notifications.email.smtp_security', label: 'Security', type: 'choice', choices: ['starttls', 'tls', 'none'], help: 'How the connection to the mail server is protected.' },
+      { path: 'notifications.email.smtp_username', label: 'User name', type: 'text', help: 'Leave empty to send without logging in.' },
+      { path: 'notifications.email.smtp_password', label: 'Password', type: 'password', help: 'Password for the mail server.' },
+      { path: 'notifications.email.from_address', label: 'From address', type: 'text', requiredWhen: 'notifications.email.enabled', help: 'The sender of the mail.' },
+      { path: 'notifications.email.notify_submitter', label: 'Mail the artist', type: 'bool', help: 'Also mail the artist who submitted the job, when the add-on sent their address (the Email field in its preferences).' },
+      { path: 'notifications.retry_delay', label: 'First retry after', type: 'duration', positive: true, help: 'A failed delivery is tried again after this long, then twice as long each time.' },
+      { path: 'notifications.retry_max_delay', label: 'Longest retry wait', type: 'duration', positive: true, help: 'The wait between attempts grows no longer than this.' },
+      { path: 'notifications.max_attempts', label: 'Attempts', type: 'integer', min: 1, help: 'Attempts before a delivery is marked failed (it can be retried from the Notifications page).' },
+    ],
+  },
   { key: 'variables', label: 'Variables', fields: [] },
   {
     key: 'extensions',

@@ -33,6 +33,20 @@ WHERE tasks.status IN ('queued', 'soft-failed')
            WHERE dependency.id = task_dependencies.dependency_id) != 'completed'
     OFFSET 0
   )
+  -- Job graph: approval tasks are for people, never for Workers, and a job waits
+  -- until every job it depends on is completed (see job_dependencies.sql). The tasks
+  -- of waiting jobs are not even in the index (job_waiting); the check after it is
+  -- the rule itself, which the scheduling explainer shares. Fenced and
+  -- looked up by key as the task dependency check above, for the same reason.
+  AND tasks.type != 'approval'
+  AND tasks.job_waiting = 0
+  AND NOT EXISTS (
+    SELECT 1 FROM job_dependencies
+    WHERE job_dependencies.job_id = tasks.job_id
+      AND (SELECT dependency.status FROM jobs AS dependency
+           WHERE dependency.id = job_dependencies.depends_on_job_id) != 'completed'
+    OFFSET 0
+  )
   AND NOT EXISTS (
     SELECT 1 FROM job_blocks
     WHERE job_blocks.job_id = tasks.job_id

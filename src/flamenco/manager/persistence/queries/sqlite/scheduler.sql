@@ -24,6 +24,17 @@ WHERE tasks.status IN ('queued', 'soft-failed')
     JOIN tasks AS dependency ON dependency.id = task_dependencies.dependency_id
     WHERE task_dependencies.task_id = tasks.id AND dependency.status != 'completed'
   )
+  -- Job graph: approval tasks are for people, never for Workers, and a job waits
+  -- until every job it depends on is completed (see job_dependencies.sql). The tasks
+  -- of waiting jobs are not even in the index (job_waiting); the check after it is
+  -- the rule itself, which the scheduling explainer shares.
+  AND tasks.type != 'approval'
+  AND tasks.job_waiting = 0
+  AND NOT EXISTS (
+    SELECT 1 FROM job_dependencies
+    JOIN jobs AS dependency ON dependency.id = job_dependencies.depends_on_job_id
+    WHERE job_dependencies.job_id = tasks.job_id AND dependency.status != 'completed'
+  )
   AND NOT EXISTS (
     SELECT 1 FROM job_blocks
     WHERE job_blocks.job_id = tasks.job_id
