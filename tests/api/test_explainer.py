@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import ConfigMaker
+from api.test_approvals import install_gated_job_type, submit_gated
 from support.jobs import submit_echo_sleep
 from support.limits import COMP_TASK_TYPES, licensed_comp_job, submit, write_licensed_comp_job_type
 from support.manager import RunningManager, run_manager
@@ -200,6 +201,33 @@ async def test_the_worker_failed_this_task_before(manager: RunningManager) -> No
     await sleepy.state_changed("awake")
     assert await explain(client, job, sleepy) == []
     assert await explain(client, job) == []
+
+
+async def test_waiting_for_dependency(manager: RunningManager) -> None:
+    client = manager.client
+    worker = await started(client, "idle")
+    first = await submit_echo_sleep(client, name="bake", repeats=1, initial_status="paused")
+    second = await submit_echo_sleep(client, name="render", depends_on=[first["id"]])
+    reasons = await explain(client, second)
+    assert reasons == [
+        {
+            "code": "waiting_for_dependency",
+            "message": 'waiting for dependency "bake", which is paused',
+        }
+    ]
+    assert await explain(client, second, worker) == reasons
+    await worker.schedule(expect=204)  # the scheduler agrees: the dependency is paused
+
+
+async def test_awaiting_approval(manager: RunningManager) -> None:
+    client = manager.client
+    install_gated_job_type(manager)
+    worker = await started(client, "idle")
+    job = await submit_gated(client)
+    await worker.complete(await worker.next_task())
+    reasons = await explain(client, job)
+    assert reasons == [{"code": "awaiting_approval", "message": 'awaiting approval of "approve"'}]
+    await worker.schedule(expect=204)
 
 
 async def test_unknown_job_or_worker_is_404(manager: RunningManager) -> None:

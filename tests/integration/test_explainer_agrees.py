@@ -22,6 +22,7 @@ from flamenco.manager.persistence import (
     Database,
     explainer,
     failures,
+    job_dependencies,
     jobs,
     open_database,
     workers,
@@ -57,8 +58,9 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
             name=f"worker-{number}",
             address="127.0.0.1",
             platform="linux",
+            # A Worker claiming to do approvals still never gets one.
             supported_task_types=tuple(
-                task_type for task_type in TASK_TYPES if chance.random() < 0.7
+                task_type for task_type in (*TASK_TYPES, "approval") if chance.random() < 0.7
             ),
             now=T0,
         )
@@ -76,7 +78,7 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
         tasks.append(
             new_task(
                 f"task-{number}",
-                task_type=chance.choice(TASK_TYPES),
+                task_type="approval" if chance.random() < 0.15 else chance.choice(TASK_TYPES),
                 priority=chance.randint(40, 60),
                 dependencies=dependencies,
             )
@@ -92,6 +94,12 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
             resource_limits={"comp": ["licence"]} if chance.random() < 0.6 else {},
         ),
     )
+    if chance.random() < 0.3:
+        # A job it waits for, without tasks of its own (so no Worker gets one of those).
+        status = chance.choice([JobStatus.COMPLETED, JobStatus.QUEUED, JobStatus.PAUSED])
+        dependency = jobs.insert_job(conn, new_job([], name="bake", status=status))
+        job_dependencies.insert_dependencies(conn, job_id, [dependency])
+        job_dependencies.set_job_waiting(conn, job_id, status != JobStatus.COMPLETED)
     for task, stored in zip(tasks, jobs.fetch_tasks_of_job(conn, job_id), strict=True):
         assert stored.uuid == task.uuid
         roll = chance.random()

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flamenco.api.enums import JobStatus, WorkerStatus
+from flamenco.manager.state_machine import job_graph_rules
+from flamenco.manager.state_machine.job_graph_rules import JobRef
 
 # Job statuses whose tasks the scheduler hands out.
 RUNNABLE_JOB_STATUSES = frozenset({JobStatus.ACTIVE, JobStatus.QUEUED})
@@ -35,6 +37,8 @@ class ReasonCode(enum.StrEnum):
     WORKERS_UNAVAILABLE = "workers_unavailable"
     WORKER_BLOCKLISTED = "worker_blocklisted"
     WORKER_FAILED_TASK = "worker_failed_task"
+    WAITING_FOR_DEPENDENCY = "waiting_for_dependency"
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,10 @@ class JobSnapshot:
     # (worker ID, task ID) pairs: the Worker failed that task of this job before.
     failed: frozenset[tuple[int, int]]
     workers: tuple[WorkerView, ...]
-    extra_reasons: tuple[Reason, ...] = field(default=())
+    # Job graph (state_machine/job_graph_rules.py): the jobs this one waits for, and
+    # the names of its approval tasks that await a person's decision now.
+    unfinished_dependencies: tuple[JobRef, ...] = ()
+    pending_approvals: tuple[str, ...] = ()
 
     @property
     def ready_task_types(self) -> frozenset[str]:
@@ -151,8 +158,26 @@ def job_status_rule(job: JobSnapshot) -> list[Reason]:
     return []
 
 
-def ready_task_rule(job: JobSnapshot) -> list[Reason]:
+def dependency_rule(job: JobSnapshot) -> list[Reason]:
+    """The scheduler's "a job with unfinished dependencies is never scheduled", in words."""
+    return [
+        Reason(ReasonCode.WAITING_FOR_DEPENDENCY, job_graph_rules.waiting_message(dependency))
+        for dependency in job_graph_rules.unfinished(job.unfinished_dependencies)
+    ]
+
+
+def approval_rule(job: JobSnapshot) -> list[Reason]:
+    """Approval tasks are never handed to a Worker: with nothing else ready, they hold the job."""
     if job.ready_tasks:
+        return []
+    return [
+        Reason(ReasonCode.AWAITING_APPROVAL, job_graph_rules.awaiting_approval_message(name))
+        for name in job.pending_approvals
+    ]
+
+
+def ready_task_rule(job: JobSnapshot) -> list[Reason]:
+    if job.ready_tasks or job.pending_approvals:
         return []
     if job.active_tasks:
         message = (
@@ -198,6 +223,8 @@ def limits_rule(job: JobSnapshot) -> list[Reason]:
 
 JOB_RULES: tuple[JobRule, ...] = (
     job_status_rule,
+    dependency_rule,
+    approval_rule,
     ready_task_rule,
     max_workers_rule,
     limits_rule,
@@ -343,12 +370,12 @@ def explain(job: JobSnapshot, worker: WorkerView | None = None) -> list[Reason]:
 
     An empty list: nothing stops it; a Worker gets one of its tasks when it next asks.
     """
-    reasons = job_status_rule(job)
-    if reasons:
-        return reasons  # Nothing else matters until the job may run at all.
-    reasons = [*job.extra_reasons]
-    for rule in JOB_RULES[1:]:
-        reasons.extend(rule(job))
+    # Nothing else matters until the job may run at all, nor while it waits for others.
+    for first in JOB_RULES[:2]:
+        reasons = first(job)
+        if reasons:
+            return reasons
+    reasons = [reason for rule in JOB_RULES[2:] for reason in rule(job)]
     if reasons:
         return reasons
     if worker is not None:
