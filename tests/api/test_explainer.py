@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from conftest import ConfigMaker
 from api.test_approvals import install_gated_job_type, submit_gated
+from conftest import ConfigMaker
 from support.jobs import submit_echo_sleep
 from support.limits import COMP_TASK_TYPES, licensed_comp_job, submit, write_licensed_comp_job_type
 from support.manager import RunningManager, run_manager
