@@ -27,6 +27,7 @@ from flamenco.manager.persistence import (
     open_database,
     workers,
 )
+from flamenco.manager.persistence.models import Worker
 from flamenco.manager.services.scheduling import pick_task
 from support.factories import T0, new_job, new_task
 
@@ -49,6 +50,30 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
     """A random farm around one job; its UUID and the limits' capacities."""
     capacities = {"licence": chance.randint(0, 2)} if chance.random() < 0.6 else {}
     tag = workers.insert_tag(conn, uuid=str(uuid.uuid4()), name="gpu", description="", now=T0)
+    farm = add_workers(conn, chance, tag.uuid)
+    job_id = add_job(conn, chance, tag.id)
+    for task in jobs.fetch_tasks_of_job(conn, job_id):
+        roll = chance.random()
+        if roll < 0.2:
+            runner = chance.choice(farm)
+            jobs.assign_task(conn, task.id, runner.id, T0)
+            jobs.save_task_status(conn, task, TaskStatus.ACTIVE, T0)
+        elif roll < 0.35:
+            jobs.save_task_status(conn, task, TaskStatus.COMPLETED, T0)
+        elif roll < 0.45:
+            jobs.save_task_status(conn, task, TaskStatus.SOFT_FAILED, T0)
+        for worker in farm:
+            if chance.random() < 0.15:
+                failures.add_task_failure(conn, task.id, worker.id, T0)
+    for worker in farm:
+        for task_type in TASK_TYPES:
+            if chance.random() < 0.15:
+                failures.add_job_block(conn, job_id, worker.id, task_type, T0)
+    jobs.recount_job_tasks(conn, job_id)
+    return jobs.fetch_job_by_id(conn, job_id).uuid, capacities
+
+
+def add_workers(conn: Connection, chance: random.Random, tag_uuid: str) -> list[Worker]:
     farm = []
     for number in range(chance.randint(1, 4)):
         worker = workers.insert_worker(
@@ -69,9 +94,12 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
         if chance.random() < 0.15:
             workers.save_status_request(conn, worker.id, WorkerStatus.ASLEEP, True, T0)
         if chance.random() < 0.5:
-            workers.set_tags_of_worker(conn, worker.id, [tag.uuid])
+            workers.set_tags_of_worker(conn, worker.id, [tag_uuid])
         farm.append(worker)
+    return farm
 
+
+def add_job(conn: Connection, chance: random.Random, tag_id: int) -> int:
     tasks = []
     for number in range(chance.randint(1, 5)):
         dependencies = [tasks[-1].uuid] if tasks and chance.random() < 0.3 else []
@@ -90,7 +118,7 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
             tasks,
             status=status,
             max_workers=chance.choice([None, None, 1, 2]),
-            worker_tag_id=tag.id if chance.random() < 0.3 else None,
+            worker_tag_id=tag_id if chance.random() < 0.3 else None,
             resource_limits={"comp": ["licence"]} if chance.random() < 0.6 else {},
         ),
     )
@@ -100,26 +128,7 @@ def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, 
         dependency = jobs.insert_job(conn, new_job([], name="bake", status=status))
         job_dependencies.insert_dependencies(conn, job_id, [dependency])
         job_dependencies.set_job_waiting(conn, job_id, status != JobStatus.COMPLETED)
-    for task, stored in zip(tasks, jobs.fetch_tasks_of_job(conn, job_id), strict=True):
-        assert stored.uuid == task.uuid
-        roll = chance.random()
-        if roll < 0.2:
-            runner = chance.choice(farm)
-            jobs.assign_task(conn, stored.id, runner.id, T0)
-            jobs.save_task_status(conn, stored, TaskStatus.ACTIVE, T0)
-        elif roll < 0.35:
-            jobs.save_task_status(conn, stored, TaskStatus.COMPLETED, T0)
-        elif roll < 0.45:
-            jobs.save_task_status(conn, stored, TaskStatus.SOFT_FAILED, T0)
-        for worker in farm:
-            if chance.random() < 0.15:
-                failures.add_task_failure(conn, stored.id, worker.id, T0)
-    for worker in farm:
-        for task_type in TASK_TYPES:
-            if chance.random() < 0.15:
-                failures.add_job_block(conn, job_id, worker.id, task_type, T0)
-    jobs.recount_job_tasks(conn, job_id)
-    return jobs.fetch_job_by_id(conn, job_id).uuid, capacities
+    return job_id
 
 
 async def run(db: Database, seed: int) -> list[tuple[str, list[rules.Reason], bool]]:
