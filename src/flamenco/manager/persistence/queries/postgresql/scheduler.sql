@@ -112,6 +112,12 @@ WHERE jobs.status IN ('active', 'queued')
 SELECT priority FROM jobs
 WHERE status IN ('active', 'queued')
   AND delete_requested_at IS NULL
+  -- Nor a job waiting for others: its tasks are out of the walk already (job_waiting).
+  AND NOT EXISTS (
+    SELECT 1 FROM job_dependencies
+    JOIN jobs AS dependency ON dependency.id = job_dependencies.depends_on_job_id
+    WHERE job_dependencies.job_id = jobs.id AND dependency.status != 'completed'
+  )
   AND id NOT IN (SELECT CAST(json_array_elements_text(CAST(:jobs AS json)) AS bigint))
 ORDER BY priority DESC
 LIMIT 1;
