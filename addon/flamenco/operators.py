@@ -385,9 +385,9 @@ class FLAMENCO_OT_submit_job(bpy.types.Operator):
         """Ask the Manager whether it would accept the job, before sending any files."""
         for job, job_type, _link in self._chain or [(self._job, self._job_type, None)]:
             submission.set_blendfile(job, job_type, submission.CHECK_BLENDFILE)
-            checked = {key: value for key, value in job.items() if key != "depends_on"}
             try:
-                preferences.client(context).submit_job_check(checked)
+                # Only the IDs a script gave are in depends_on yet: the Manager checks them.
+                preferences.client(context).submit_job_check(job)
             except ManagerError as error:
                 self._fail(context, submission.job_error_message(error.status, error.detail))
                 return False

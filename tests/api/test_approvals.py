@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 from flamenco.manager import keys
+from flamenco.manager.persistence import jobs
+from flamenco.manager.services.job_graph_holds import job_graph_holds
 from support.jobs import job_status, submit_echo_sleep, tasks_by_name
 from support.manager import RunningManager
 from support.spec_client import SpecCheckedClient
@@ -187,3 +189,25 @@ async def test_two_people_deciding_at_once_one_wins(manager: RunningManager) -> 
             # One decision, counted once: the job completes with its steps right.
             assert finished["status"] == "completed"
             assert finished["steps_completed"] == finished["steps_total"]
+
+
+async def test_holds_for_the_scheduling_explainer(manager: RunningManager) -> None:
+    client = manager.client
+    install_gated_job_type(manager)
+    worker = WorkerSession(client)
+    await worker.start()
+    bake = await submit_echo_sleep(client, name="bake", repeats=0)
+    gated = await submit_gated(client, depends_on=[bake["id"]])
+    db = manager.app[keys.DATABASE]
+
+    async def holds() -> list[tuple[str, str]]:
+        def read(conn: Any) -> list[tuple[str, str]]:
+            job_id = jobs.fetch_job(conn, gated["id"]).id
+            return [(hold.code, hold.message) for hold in job_graph_holds(conn, job_id)]
+
+        return await db.read(read)
+
+    assert await holds() == [("waiting_for_dependency", 'waiting for dependency "bake" (queued)')]
+    await worker.complete(await worker.next_task())  # The bake.
+    await worker.complete(await worker.next_task())  # The gated job's "before" task.
+    assert await holds() == [("awaiting_approval", 'awaiting approval of "approve"')]

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from flamenco.manager import keys
 from support.jobs import job_status, submit_echo_sleep
 from support.manager import RunningManager
 from support.spec_client import SpecCheckedClient
@@ -248,3 +249,31 @@ async def _until_deleted(client: SpecCheckedClient, job_id: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"job {job_id} was not deleted")
+
+
+async def test_start_up_puts_the_waiting_marks_right(manager: RunningManager) -> None:
+    """Should the Manager stop between a job's status change and telling the jobs
+    waiting for it, the check at start-up makes tasks.job_waiting right again."""
+    client = manager.client
+    bake = await submit_echo_sleep(client, name="bake", repeats=0)
+    render = await submit_echo_sleep(client, name="render", repeats=0, depends_on=[bake["id"]])
+    plain = await submit_echo_sleep(client, name="plain", repeats=0)
+    db = manager.app[keys.DATABASE]
+
+    def marks(conn: Any) -> dict[str, int]:
+        raw: Any = conn.raw
+        rows = raw.execute(
+            "SELECT jobs.uuid, max(tasks.job_waiting) FROM tasks"
+            " JOIN jobs ON jobs.id = tasks.job_id GROUP BY jobs.uuid"
+        ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    assert await db.read(marks) == {bake["id"]: 0, render["id"]: 1, plain["id"]: 0}
+
+    def spoil(conn: Any) -> None:
+        raw: Any = conn.raw
+        raw.execute("UPDATE tasks SET job_waiting = 1 - job_waiting")
+
+    await db.write(spoil)
+    await manager.app[keys.STATE_MACHINE].check_stuck()
+    assert await db.read(marks) == {bake["id"]: 0, render["id"]: 1, plain["id"]: 0}

@@ -97,6 +97,14 @@ class DeliveryService:
         return bool(self._webhooks) or self._settings.email.enabled
 
     async def run(self) -> None:
+        configured = set(self._webhooks)
+        if self._settings.email.enabled:
+            configured.add(EMAIL_DESTINATION)
+        await self._db.write(
+            functools.partial(
+                notifications.make_unconfigured_due, configured=configured, now=self._clock.now()
+            )
+        )
         if not self.has_destinations:
             # Nothing is recorded without destinations; what an earlier configuration
             # left pending is marked failed, visibly, instead of waiting forever.

@@ -85,7 +85,8 @@ def set_job_waiting(conn: Connection, job_id: int, waiting: bool) -> None:
 
 def reconcile_job_waiting(conn: Connection) -> int:
     """Make every task's job_waiting true to its job's dependencies; returns how many changed."""
-    return conn.execute("reconcile_job_waiting", {}).rowcount
+    changed = conn.execute("reconcile_job_waiting", {}).rowcount
+    return changed + conn.execute("clear_job_waiting_without_dependencies", {}).rowcount
 
 
 def save_job_activity(conn: Connection, job_id: int, activity: str, now: dt.datetime) -> None:

@@ -84,6 +84,23 @@ def fetch_due(conn: Connection, now: dt.datetime, limit: int) -> list[Delivery]:
     return [Delivery.from_row(row) for row in rows]
 
 
+def make_unconfigured_due(conn: Connection, configured: set[str], now: dt.datetime) -> int:
+    """Make pending deliveries to destinations not in `configured` due now.
+
+    Their next attempt fails them visibly at once, instead of after a backoff
+    that an earlier configuration set (up to hours).
+    """
+    pending = [row[0] for row in conn.execute("fetch_pending_notification_destinations")]
+    made_due = 0
+    for destination in pending:
+        if destination not in configured:
+            made_due += conn.execute(
+                "make_pending_notification_deliveries_due",
+                {"destination": destination, "now": to_db_time(now)},
+            ).rowcount
+    return made_due
+
+
 def fetch_next_attempt(conn: Connection) -> dt.datetime | None:
     """When the earliest pending delivery is due; None when nothing is pending."""
     row = conn.execute("fetch_next_notification_attempt").fetchone()

@@ -74,3 +74,8 @@ WHERE job_id IN (SELECT job_id FROM job_dependencies)
       JOIN jobs AS dependency ON dependency.id = job_dependencies.depends_on_job_id
       WHERE job_dependencies.job_id = tasks.job_id AND dependency.status != 'completed'
   ) THEN 1 ELSE 0 END;
+
+-- name: clear_job_waiting_without_dependencies
+-- At start-up too: a job whose dependencies are all gone waits for nothing.
+UPDATE tasks SET job_waiting = 0
+WHERE job_waiting = 1 AND job_id NOT IN (SELECT job_id FROM job_dependencies);

@@ -10,6 +10,13 @@ WHERE status = 'pending' AND next_attempt_at <= :now
 ORDER BY next_attempt_at, id
 LIMIT :limit;
 
+-- name: fetch_pending_notification_destinations
+SELECT DISTINCT destination FROM notification_deliveries WHERE status = 'pending';
+
+-- name: make_pending_notification_deliveries_due
+UPDATE notification_deliveries SET next_attempt_at = :now
+WHERE status = 'pending' AND destination = :destination AND next_attempt_at > :now;
+
 -- name: fetch_next_notification_attempt
 SELECT min(next_attempt_at) FROM notification_deliveries WHERE status = 'pending';
 
