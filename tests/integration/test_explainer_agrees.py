@@ -20,7 +20,6 @@ from flamenco.manager import scheduling_rules as rules
 from flamenco.manager.persistence import (
     Connection,
     Database,
-    explainer,
     failures,
     job_dependencies,
     jobs,
@@ -28,7 +27,7 @@ from flamenco.manager.persistence import (
     workers,
 )
 from flamenco.manager.persistence.models import Worker
-from flamenco.manager.services.scheduling import pick_task
+from flamenco.manager.services.scheduling import load_snapshot, pick_task
 from support.factories import T0, new_job, new_task
 
 TASK_TYPES = ("misc", "comp")
@@ -141,9 +140,7 @@ async def run(db: Database, seed: int) -> list[tuple[str, list[rules.Reason], bo
         for worker in workers.fetch_workers(conn):
             if jobs.fetch_tasks_of_worker(conn, worker.id, TaskStatus.ACTIVE):
                 continue
-            snapshot, view = explainer.load_snapshot(
-                conn, job_uuid, capacities, worker_uuid=worker.uuid
-            )
+            snapshot, view = load_snapshot(conn, job_uuid, capacities, worker_uuid=worker.uuid)
             assert view is not None
             reasons = rules.explain(snapshot, view)
             may_ask = worker.status == WorkerStatus.AWAKE and worker.status_requested is None

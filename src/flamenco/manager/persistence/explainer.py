@@ -8,8 +8,7 @@ from flamenco.api.enums import WorkerStatus
 from flamenco.manager import scheduling_rules as rules
 from flamenco.manager.persistence import errors, job_dependencies, jobs, resource_limits
 from flamenco.manager.persistence.connection import Connection, Row
-from flamenco.manager.persistence.models import Job, split_task_types
-from flamenco.manager.state_machine import job_graph_rules
+from flamenco.manager.persistence.models import split_task_types
 
 # Enough of the job's next tasks to judge "failed these before" by; a job rarely has
 # more Workers' failures than this.
@@ -23,7 +22,10 @@ def load_snapshot(
     *,
     worker_uuid: str | None = None,
 ) -> tuple[rules.JobSnapshot, rules.WorkerView | None]:
-    """The job's snapshot, and the one Worker asked about (raises JobNotFound, WorkerNotFound)."""
+    """The job's snapshot, and the one Worker asked about (raises JobNotFound, WorkerNotFound).
+
+    Pending approvals are the approval service's to say (services/scheduling.py adds them).
+    """
     job = jobs.fetch_job(conn, job_uuid)
     asked = None
     if worker_uuid:
@@ -68,26 +70,8 @@ def load_snapshot(
         ),
         workers=views,
         unfinished_dependencies=tuple(job_dependencies.fetch_unfinished_dependencies(conn, job.id)),
-        pending_approvals=_pending_approvals(conn, job),
     )
     return snapshot, (views[0] if asked is not None else None)
-
-
-def _pending_approvals(conn: Connection, job: Job) -> tuple[str, ...]:
-    """Names of the job's approval tasks that a person may decide on now."""
-    unfinished = job_dependencies.fetch_unfinished_dependencies(conn, job.id)
-    return tuple(
-        approval.task.name
-        for approval in job_dependencies.fetch_approval_tasks(conn, job.id)
-        if job_graph_rules.approval_problem(
-            approval.task.task_type,
-            approval.task.status,
-            job.status,
-            approval.unfinished_dependencies,
-            unfinished,
-        )
-        is None
-    )
 
 
 def _view(

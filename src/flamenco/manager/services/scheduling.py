@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flamenco.manager.persistence import (
 )
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
+from flamenco.manager.services import approvals
 from flamenco.manager.services.task_updates import ensure_assigned
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -73,6 +75,21 @@ class _CapacityTaken:
 # How often one request looks again after losing a capacity race (PostgreSQL only:
 # with SQLite's one writer the first look is always right).
 CAPACITY_ATTEMPTS = 5
+
+
+def load_snapshot(
+    conn: Connection,
+    job_uuid: str,
+    capacities: Mapping[str, int],
+    *,
+    worker_uuid: str | None = None,
+) -> tuple[rules.JobSnapshot, rules.WorkerView | None]:
+    """What the explainer's rules look at, in one transaction, with the job's approvals
+    that await a person as the approval service judges them."""
+    snapshot, worker = explainer.load_snapshot(conn, job_uuid, capacities, worker_uuid=worker_uuid)
+    pending = approvals.fetch_pending_approvals(conn, snapshot.job_id)
+    named = tuple(approval.task.name for approval in pending)
+    return dataclasses.replace(snapshot, pending_approvals=named), worker
 
 
 def pick_task(
@@ -243,9 +260,7 @@ class TaskScheduler:
         """
         capacities = self.limit_capacities
         snapshot, worker = await self._db.read(
-            lambda conn: explainer.load_snapshot(
-                conn, job_uuid, capacities, worker_uuid=worker_uuid
-            )
+            lambda conn: load_snapshot(conn, job_uuid, capacities, worker_uuid=worker_uuid)
         )
         return rules.explain(snapshot, worker)
 
