@@ -10,6 +10,14 @@ baseline and its target:
 - scheduleTask with 100,000 queued tasks in 100 jobs: p99 under 20 ms;
 - submitting a 10,000-frame job (10,001 tasks): under 2 s;
 - Manager memory with 100,000 tasks stored: under 200 MB.
+
+`--only limits` (also part of the full run) measures resource limits and the
+scheduling explainer, against fetchJob's latency in the same run as baseline:
+
+- scheduleTask with 100,000 queued tasks where half the jobs have a
+  max_workers and take a farm-wide limit, and half of each kind wait for
+  another job, with the limit soon exhausted: p99 under 20 ms;
+- the explainer for a job among 10,000: under 50 ms.
 """
 
 from __future__ import annotations
@@ -17,17 +25,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from loadgen import (
+    basic_auth,
     free_port,
     in_batches,
     manager_process,
@@ -162,6 +174,166 @@ def echo_job(name: str, repeats: int) -> dict[str, Any]:
     }
 
 
+LIMITED_RENDER_JS = """
+// Benchmark job type: `frames` independent blender tasks, each taking a render licence.
+const JOB_TYPE = {
+  label: "Licensed Render",
+  settings: [{ key: "frames", type: "int32", default: 10 }],
+  resourceLimits: { blender: ["render-licence"] },
+};
+function compileJob(job) {
+  for (let frame = 1; frame <= job.settings.frames; frame++) {
+    const task = author.Task(`frame-${frame}`, "blender");
+    task.addCommand(author.Command("echo", { message: `frame ${frame}` }));
+    job.addTask(task);
+  }
+}
+"""
+LIMIT_JOBS = 100  # half limited (max_workers and a licence), half render jobs with dependencies
+LIMIT_TASKS_PER_JOB = 1000
+LIMIT_CAPACITY = 100
+LIMIT_MAX_WORKERS = 3
+LIMIT_WORKERS = 300
+EXPLAIN_JOBS = 10_000
+EXPLAIN_CALLS = 200
+
+
+async def register_worker(session: aiohttp.ClientSession, base_url: str, name: str) -> str:
+    """A Worker that runs blender tasks and is awake."""
+    secret = secrets.token_hex(16)
+    task_types = ["misc", "blender", "ffmpeg"]
+    body = {"name": name, "platform": "linux", "secret": secret}
+    async with session.post(
+        base_url + "/api/v3/worker/register-worker",
+        json={**body, "supported_task_types": task_types},
+    ) as response:
+        worker_id = (await response.json())["uuid"]
+    auth = basic_auth(worker_id, secret)
+    headers = {"Authorization": auth}
+    sign_on = {"name": name, "supported_task_types": task_types, "software_version": "bench"}
+    async with session.post(
+        base_url + "/api/v3/worker/sign-on", json=sign_on, headers=headers
+    ) as response:
+        status = (await response.json())["status_requested"]
+    async with session.post(
+        base_url + "/api/v3/worker/state-changed", json={"status": status}, headers=headers
+    ) as response:
+        assert response.status == 204
+    return auth
+
+
+async def submit(session: aiohttp.ClientSession, base_url: str, job: dict[str, Any]) -> str:
+    async with session.post(base_url + "/api/v3/jobs", json=job) as response:
+        assert response.status == 200, await response.text()
+        return str((await response.json())["id"])
+
+
+async def timed_get(session: aiohttp.ClientSession, url: str) -> float:
+    started = time.perf_counter()
+    async with session.get(url) as response:
+        assert response.status == 200, await response.text()
+        await response.read()
+    return time.perf_counter() - started
+
+
+def figures(durations: list[float]) -> str:
+    median = statistics.median(durations) * 1000
+    return f"p50 {median:.1f} ms, p99 {percentile(durations, 0.99) * 1000:.1f} ms"
+
+
+async def run_limits(database: str | None) -> None:
+    """Resource limits and the explainer, in a Manager of their own."""
+    with tempfile.TemporaryDirectory(prefix="flamenco-bench-scripts-") as scripts:
+        (Path(scripts) / "licensed_render.js").write_text(LIMITED_RENDER_JS, encoding="utf-8")
+        settings = {
+            "resource_limits": f"{{render-licence: {LIMIT_CAPACITY}}}",
+            "job_scripts_path": scripts,
+        }
+        async with manager_process(database, settings) as manager:
+            connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await benchmark_limits(session, manager.base_url)
+
+
+async def benchmark_limits(session: aiohttp.ClientSession, base_url: str) -> None:
+    print(
+        f"queueing {LIMIT_JOBS} jobs of {LIMIT_TASKS_PER_JOB} tasks, half with max_workers "
+        f"{LIMIT_MAX_WORKERS} and a licence ({LIMIT_CAPACITY} in the farm), half of each kind "
+        "waiting for another job ...",
+        flush=True,
+    )
+    limited: list[str] = []
+    renders: list[str] = []
+    for number in range(LIMIT_JOBS // 2):
+        render = render_job(f"render-{number}", LIMIT_TASKS_PER_JOB - 1)
+        if number % 2 and renders:
+            # Every other render waits for the one before it (job dependencies).
+            render["depends_on"] = [renders[-1]]
+        renders.append(await submit(session, base_url, render))
+        job = {
+            "name": f"limited-{number}",
+            "type": "licensed-render",
+            # Above the render jobs: the scheduler meets full jobs and an exhausted
+            # limit first and must look past them.
+            "priority": 60,
+            "submitter_platform": "linux",
+            "settings": {"frames": LIMIT_TASKS_PER_JOB},
+            "max_workers": LIMIT_MAX_WORKERS,
+        }
+        if number % 2:
+            # Half the limited jobs wait for a render too.
+            job["depends_on"] = [renders[-1]]
+        limited.append(await submit(session, base_url, job))
+    print(f"registering {LIMIT_WORKERS} Workers ...", flush=True)
+    auths = await in_batches(
+        [register_worker(session, base_url, f"limits-{n:04d}") for n in range(LIMIT_WORKERS)], 50
+    )
+
+    print(f"scheduleTask for {LIMIT_WORKERS} Workers, one request at a time ...", flush=True)
+    durations = []
+    handed_out: list[dict[str, Any]] = []
+    for auth in auths:
+        duration, body = await schedule(session, base_url, auth)
+        durations.append(duration)
+        handed_out.append(body)
+    limited_ids = set(limited)
+    on_limited = sum(task["job"] in limited_ids for task in handed_out)
+    print(
+        f"  {on_limited} tasks of limited jobs (capacity {LIMIT_CAPACITY}), "
+        f"{len(handed_out) - on_limited} of others"
+    )
+    assert on_limited <= LIMIT_CAPACITY
+    fetch_job = [
+        await timed_get(session, f"{base_url}/api/v3/jobs/{limited[n % len(limited)]}")
+        for n in range(EXPLAIN_CALLS)
+    ]
+    print(f"  scheduleTask: {figures(durations)} (target p99 < 20 ms)")
+    print(f"  baseline fetchJob: {figures(fetch_job)}")
+    ratio = percentile(durations, 0.99) / percentile(fetch_job, 0.99)
+    print(f"  scheduleTask p99 = {ratio:.1f} x fetchJob p99")
+
+    others = EXPLAIN_JOBS - LIMIT_JOBS
+    print(f"queueing {others:,} more small jobs, to explain a job among {EXPLAIN_JOBS:,} ...")
+    started = time.perf_counter()
+    await in_batches(
+        [submit(session, base_url, echo_job(f"small-{n}", 1)) for n in range(others)], 20
+    )
+    print(f"  ({time.perf_counter() - started:.0f} s)")
+    big = f"{base_url}/api/v3/jobs/{limited[-2]}/explain"
+    explain_big = [await timed_get(session, big) for _ in range(EXPLAIN_CALLS)]
+    fetch_job = [
+        await timed_get(session, f"{base_url}/api/v3/jobs/{limited[-2]}")
+        for _ in range(EXPLAIN_CALLS)
+    ]
+    async with session.get(big) as response:
+        reasons = (await response.json())["reasons"]
+    print(f"  explain a limited 1,000-task job: {figures(explain_big)} (target < 50 ms)")
+    print(f"    its reasons: {[reason['code'] for reason in reasons]}")
+    print(f"  baseline fetchJob: {figures(fetch_job)}")
+    ratio = percentile(explain_big, 0.99) / percentile(fetch_job, 0.99)
+    print(f"  explain p99 = {ratio:.1f} x fetchJob p99")
+
+
 async def run(load_seconds: float) -> None:
     print(f"baseline: bare aiohttp JSON endpoint for {load_seconds:.0f} s ...", flush=True)
     baseline_rate = await baseline(load_seconds)
@@ -277,10 +449,20 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="record a py-spy flame graph of the Manager"
     )
+    parser.add_argument(
+        "--only",
+        choices=["limits"],
+        help="run only this part (limits: resource limits and explainer)",
+    )
+    parser.add_argument(
+        "--database", metavar="URL", help="PostgreSQL URL for the limits part (default: SQLite)"
+    )
     args = parser.parse_args()
     if args.profile:
         PROFILE_OUTPUT.append(args.profile)
-    asyncio.run(run(args.seconds))
+    if args.only != "limits":
+        asyncio.run(run(args.seconds))
+    asyncio.run(run_limits(args.database))
 
 
 if __name__ == "__main__":

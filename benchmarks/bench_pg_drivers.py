@@ -201,7 +201,13 @@ async def bench_asyncpg(
                     *_flat(
                         queries.args(
                             "find_runnable_task",
-                            {"worker_id": worker_id, "task_types": '["misc", "blender"]'},
+                            {
+                                "worker_id": worker_id,
+                                "task_types": '["misc", "blender"]',
+                                "full_jobs": "[]",
+                                "exhausted_limits": "[]",
+                                "priority_ceiling": 2**31 - 1,
+                            },
                         )
                     )
                 )

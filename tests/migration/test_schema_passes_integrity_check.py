@@ -32,6 +32,7 @@ def test_without_rowid_tables_declare_their_key_columns_first(tmp_path: Path) ->
         checked.append(table)
     assert sorted(checked) == [
         "job_dependencies",
+        "job_resource_limits",
         "task_dependencies",
         "task_failures",
         "worker_tag_membership",

@@ -115,8 +115,10 @@ async def start_worker(
 ) -> AsyncIterator[Any]:
     running: list[RunningWorker] = []
 
-    async def start(*, streaming: bool = True, name: str = "in-process") -> RunningWorker:
-        cfg = config.WorkerConfig(worker_name=name, manager_url=manager.base_url)
+    async def start(
+        *, streaming: bool = True, name: str = "in-process", **settings: Any
+    ) -> RunningWorker:
+        cfg = config.WorkerConfig(worker_name=name, manager_url=manager.base_url, **settings)
         worker = Worker(
             WorkerOptions(
                 config=cfg, home=tmp_path / f"home-{name}", timings=FAST, handle_signals=False
@@ -291,6 +293,41 @@ async def test_a_failed_render_says_why(
     assert reason in await task_log(manager.client, task["id"])
     failed_job = (await manager.client.get(f"/api/v3/jobs/{job['id']}", expect=200)).json()
     assert failed_job["status"] == "failed"
+
+
+@pytest.mark.skipif(shutil.which("blender") is None, reason="needs blender on the PATH")
+async def test_blender_sees_only_the_gpus_the_worker_is_pinned_to(
+    manager: Any, manager_yaml: Path, start_worker: Any, tmp_path: Path
+) -> None:
+    scripts = manager_yaml.parent / "scripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "command_test.js").write_text(COMMAND_JOB_TYPE, encoding="utf-8")
+    shown = " ".join(f"{name}={{os.environ.get('{name}')}}" for name in PINNING_VARIABLES)
+    parameters = {
+        "exe": "blender",
+        "argsBefore": ["-b", "--factory-startup"],
+        "args": ["--python-expr", f'import os; print(f"SEEN {shown}")'],
+    }
+    job = await submit(
+        manager.client,
+        "command-test",
+        {"command": "blender-render", "parameters": json.dumps(parameters)},
+    )
+    await start_worker(gpu_devices="1", render_environment=(("FLAMENCO_TEST_MARK", "pinned"),))
+    await wait_for_job(manager.client, job["id"], "completed", timeout=90)
+    log = await task_log(manager.client, (await only_task(manager.client, job["id"]))["id"])
+    assert (
+        "SEEN CUDA_VISIBLE_DEVICES=1 HIP_VISIBLE_DEVICES=1 "
+        "ONEAPI_DEVICE_SELECTOR=level_zero:1 FLAMENCO_TEST_MARK=pinned"
+    ) in log
+
+
+PINNING_VARIABLES = (
+    "CUDA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "ONEAPI_DEVICE_SELECTOR",
+    "FLAMENCO_TEST_MARK",
+)
 
 
 async def worker_id(client: Any) -> str:

@@ -180,7 +180,11 @@ async def create_app(
         proxy_role=Role(settings.trusted_proxy_role),
     )
     app[keys.SCHEDULER] = TaskScheduler(
-        db=db, state_machine=state_machine, clock=clock, metrics=metrics
+        db=db,
+        state_machine=state_machine,
+        clock=clock,
+        limit_capacities=settings.resource_limits,
+        metrics=metrics,
     )
     app[keys.TASK_UPDATES] = TaskUpdates(
         db=db,

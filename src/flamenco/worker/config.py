@@ -17,6 +17,11 @@ CONFIG_FILENAME = "flamenco-worker.yaml"
 CREDENTIALS_FILENAME = "flamenco-worker-credentials.yaml"
 DATABASE_FILENAME = "flamenco-worker.sqlite"
 WORKER_NAME_VARIABLE = "FLAMENCO_WORKER_NAME"
+GPU_DEVICES_VARIABLE = "FLAMENCO_GPU_DEVICES"
+# The variables that make CUDA/OptiX, HIP and oneAPI show a process only some GPUs;
+# Blender's Cycles honours each. Metal (macOS) has no such variable.
+GPU_VISIBILITY_VARIABLES = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")
+ONEAPI_SELECTOR_VARIABLE = "ONEAPI_DEVICE_SELECTOR"
 HOME_VARIABLE = "FLAMENCO_HOME"
 # The Manager's `worker_enrolment_secret`, for Workers whose configuration file should not hold it.
 ENROLMENT_SECRET_VARIABLE = "FLAMENCO_WORKER_ENROLMENT_SECRET"
@@ -42,6 +47,11 @@ class WorkerConfig:
     oom_score_adjust: int | None = None
     # Sent when registering, where the Manager asks for one (our extension).
     worker_enrolment_secret: str = field(default="", repr=False)
+    # Our extension: the GPUs (device indices, "0" or "0,2") the render processes may
+    # see, for several Workers on one multi-GPU machine. Empty: all of them.
+    gpu_devices: str = ""
+    # Our extension: more environment variables for every process the Worker starts.
+    render_environment: tuple[tuple[str, str], ...] = ()
     source: Path | None = field(default=None, compare=False)
 
 
@@ -94,6 +104,14 @@ def _config_from_document(document: dict[str, Any], path: Path) -> WorkerConfig:
             raise ConfigError(f"{path}: task_types must be a list of strings")
         task_types = tuple(t.strip() for t in raw_types if t.strip())
 
+    gpu_devices = _gpu_devices(document.get("gpu_devices"), path)
+    render_environment = document.get("render_environment") or {}
+    if not isinstance(render_environment, dict) or not all(
+        isinstance(name, str) and name and isinstance(value, (str, int, float))
+        for name, value in render_environment.items()
+    ):
+        raise ConfigError(f"{path}: render_environment must map variable names to values")
+
     manager_url = text("manager_url")
     if manager_url:
         try:
@@ -107,8 +125,45 @@ def _config_from_document(document: dict[str, Any], path: Path) -> WorkerConfig:
         restart_exit_code=integer("restart_exit_code") or 0,
         oom_score_adjust=integer("oom_score_adjust"),
         worker_enrolment_secret=text("worker_enrolment_secret"),
+        gpu_devices=gpu_devices,
+        render_environment=tuple(
+            (str(name), str(value)) for name, value in render_environment.items()
+        ),
         source=path,
     )
+
+
+def _gpu_devices(value: object, path: Path) -> str:
+    """`1`, `"0,2"` or `[0, 2]` as the text the visibility variables take."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        raise ConfigError(f"{path}: gpu_devices must be device numbers, not {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list) and all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, str) and all(part.strip() for part in value.split(",")):
+        return ",".join(part.strip() for part in value.split(","))
+    raise ConfigError(f"{path}: gpu_devices must be device numbers like 1 or 0,2, not {value!r}")
+
+
+def render_environment(config: WorkerConfig) -> dict[str, str]:
+    """The variables to set for the processes the Worker starts (renders and all).
+
+    $FLAMENCO_GPU_DEVICES overrides `gpu_devices`, so that several Workers sharing
+    one flamenco-worker.yaml (one per GPU, as a systemd template) each see their own.
+    """
+    devices = os.environ.get(GPU_DEVICES_VARIABLE, "").strip() or config.gpu_devices
+    environment: dict[str, str] = {}
+    if devices:
+        for name in GPU_VISIBILITY_VARIABLES:
+            environment[name] = devices
+        environment[ONEAPI_SELECTOR_VARIABLE] = f"level_zero:{devices}"
+    environment.update(config.render_environment)
+    return environment
 
 
 def parse_manager_url(raw: str) -> str:

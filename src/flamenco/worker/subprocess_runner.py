@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from flamenco.worker.error_lines import ErrorLines
 from flamenco.worker.errors import CommandError
@@ -226,6 +226,7 @@ async def run_command(
     error_lines: ErrorLines | None = None,
     oom_score_adjust: int | None = None,
     terminate_grace: float = TERMINATE_GRACE,
+    environment: Mapping[str, str] | None = None,
 ) -> None:
     """Run `args` to completion, sending its output to `task_log` as `pid=N > line` lines.
 
@@ -233,7 +234,8 @@ async def run_command(
     Raises CommandError when the process cannot start or exits with a non-zero
     code; then the error says what the output's last error lines said, as
     picked by `error_lines` (by default, lines with the usual words for trouble).
-    Cancellation stops the process group before re-raising.
+    Cancellation stops the process group before re-raising. `environment` adds to
+    (or replaces) the variables the process inherits, such as the GPUs it may see.
     """
     if error_lines is None:
         error_lines = ErrorLines()
@@ -251,7 +253,7 @@ async def run_command(
                 stderr=write_end,
                 start_new_session=True,
                 close_fds=True,
-                env=child_environment(args[0]),
+                env={**child_environment(args[0]), **(environment or {})},
             )
     except OSError as error:
         os.close(read_end)

@@ -23,12 +23,14 @@ class TaskExecutor:
         *,
         output_produced: Callable[[str, str], None],
         oom_score_adjust: int | None = None,
+        environment: Mapping[str, str] | None = None,
         commands: Mapping[str, CommandFunction] = COMMANDS,
     ) -> None:
         self._reporter = reporter
         self._clock = clock
         self._output_produced = output_produced
         self._oom_score_adjust = oom_score_adjust
+        self._environment = dict(environment or {})
         self._commands = commands
 
     async def run(self, task: Mapping[str, Any]) -> None:
@@ -87,6 +89,7 @@ class TaskExecutor:
             output_produced=lambda path: self._output_produced(task_id, path),
             clock=self._clock,
             oom_score_adjust=self._oom_score_adjust,
+            environment=self._environment,
         )
 
     async def _run_command(self, context: CommandContext) -> None:

@@ -230,6 +230,7 @@ class Worker:
             self.clock,
             output_produced=uploader.offer,
             oom_score_adjust=self.options.config.oom_score_adjust,
+            environment=config.render_environment(self.options.config),
         )
         notices: WorkNotices | None = None
         if await client.offers_work_notices():

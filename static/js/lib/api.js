@@ -127,6 +127,10 @@ export const deleteJob = (jobId, withDependents = false) =>
 export const deleteJobWhatWouldItDo = (jobId) => get(`/jobs/${id(jobId)}/what-would-delete-do`);
 export const fetchJobBlocklist = (jobId) => get(`/jobs/${id(jobId)}/blocklist`);
 export const removeJobBlocklist = (jobId, entries) => remove(`/jobs/${id(jobId)}/blocklist`, entries);
+export const setJobMaxWorkers = (jobId, maxWorkers) =>
+  post(`/jobs/${id(jobId)}/max-workers`, { max_workers: maxWorkers });
+export const explainJob = (jobId) => get(`/jobs/${id(jobId)}/explain`);
+export const fetchResourceLimits = () => get('/resource-limits');
 export const fetchJobLastRenderedInfo = (jobId) => get(`/jobs/${id(jobId)}/last-rendered`);
 export const fetchGlobalLastRenderedInfo = () => get('/jobs/last-rendered');
 // Job graph (extension): dependencies between jobs, and approval tasks.

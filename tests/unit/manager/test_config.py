@@ -348,6 +348,15 @@ def test_extension_keys_are_read(tmp_path: Path) -> None:
     assert cfg.no_progress_timeout == datetime.timedelta(minutes=30)
 
 
+def test_resource_limits_are_read_and_written_back(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, minimal("resource_limits:\n  nuke-licence: 10\n  nas: 0\n"))
+    assert loaded.config.resource_limits == {"nuke-licence": 10, "nas": 0}
+    assert config.default_config().resource_limits == {}
+    path = tmp_path / "written.yaml"
+    config.write_config(loaded.config, path)
+    assert config.load_config(path).config.resource_limits == {"nuke-licence": 10, "nas": 0}
+
+
 def test_anchors_and_merge_keys_work(tmp_path: Path) -> None:
     loaded = load_text(
         tmp_path,
@@ -502,6 +511,21 @@ def test_unknown_keys_are_logged_and_ignored(
         (
             minimal("no_progress_timeout: -5m\n"),
             "flamenco-manager.yaml line 3: no_progress_timeout: must not be negative",
+        ),
+        (
+            minimal("resource_limits:\n  nuke-licence: -1\n"),
+            "flamenco-manager.yaml line 4: resource_limits: limit nuke-licence must not be "
+            "negative",
+        ),
+        (
+            minimal("resource_limits:\n  nuke-licence: ten\n"),
+            'flamenco-manager.yaml line 4: resource_limits.nuke-licence: "ten" is not a '
+            "whole number",
+        ),
+        (
+            minimal("resource_limits: 10\n"),
+            "flamenco-manager.yaml line 3: resource_limits: expected `name: number` lines, "
+            'not "10"',
         ),
         (
             minimal("job_compiler_timeout: 0s\n"),
@@ -812,6 +836,7 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "http_header_timeout",
         "http_idle_timeout",
         "http_max_connections",
+        "resource_limits",
         "notifications",
         "render_statistics",
         "render_statistics_retention",

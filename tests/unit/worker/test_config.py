@@ -59,7 +59,46 @@ def test_config_file_keys(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["- a list\n", "restart_exit_code: soon\n", "task_types: blender\n", "a: [\n"]
+    ("text", "devices"),
+    [
+        ("gpu_devices: 1\n", "1"),
+        ("gpu_devices: [0, 2]\n", "0,2"),
+        ("gpu_devices: ' 0, 2'\n", "0,2"),
+    ],
+)
+def test_gpu_devices_pin_every_gpu_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, devices: str
+) -> None:
+    monkeypatch.delenv(config.GPU_DEVICES_VARIABLE, raising=False)
+    path = tmp_path / "flamenco-worker.yaml"
+    path.write_text(text + "render_environment: {OCIO: /studio/ocio.config}\n", encoding="utf-8")
+    loaded = config.load_config(path)
+    assert config.render_environment(loaded) == {
+        "CUDA_VISIBLE_DEVICES": devices,
+        "HIP_VISIBLE_DEVICES": devices,
+        "ONEAPI_DEVICE_SELECTOR": f"level_zero:{devices}",
+        "OCIO": "/studio/ocio.config",
+    }
+    # Several Workers sharing one file: the environment picks each one's GPU.
+    monkeypatch.setenv(config.GPU_DEVICES_VARIABLE, "3")
+    assert config.render_environment(loaded)["CUDA_VISIBLE_DEVICES"] == "3"
+    assert config.render_environment(config.WorkerConfig())["HIP_VISIBLE_DEVICES"] == "3"
+    monkeypatch.delenv(config.GPU_DEVICES_VARIABLE)
+    assert config.render_environment(config.WorkerConfig()) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- a list\n",
+        "restart_exit_code: soon\n",
+        "task_types: blender\n",
+        "a: [\n",
+        "gpu_devices: true\n",
+        "gpu_devices: '0,,1'\n",
+        "gpu_devices: [first]\n",
+        "render_environment: [A=1]\n",
+    ],
 )
 def test_bad_config_file_is_refused(tmp_path: Path, text: str) -> None:
     path = tmp_path / "flamenco-worker.yaml"

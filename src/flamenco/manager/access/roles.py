@@ -177,6 +177,10 @@ REQUIREMENTS: Final[Mapping[str, Requirement]] = MappingProxyType(
         "fetchJobDependencies": VIEWER,
         "approveTask": WRANGLER,
         "rejectTask": WRANGLER,
+        # resource limits and the scheduling explainer (our extension)
+        "explainJob": VIEWER,
+        "fetchResourceLimits": VIEWER,
+        "setJobMaxWorkers": OWN_JOB,
         # output checks (our extension)
         "fetchJobFrames": VIEWER,
         "fetchJobFrameThumbnail": VIEWER,

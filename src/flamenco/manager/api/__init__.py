@@ -83,6 +83,10 @@ HANDLERS: dict[str, Handler] = {
     "fetchTaskLogTail": jobs.fetch_task_log_tail,
     "fetchTaskLogInfo": jobs.fetch_task_log_info,
     "setTaskStatus": jobs.set_task_status,
+    # resource limits and scheduling explainer (extension)
+    "setJobMaxWorkers": jobs.set_job_max_workers,
+    "explainJob": jobs.explain_job,
+    "fetchResourceLimits": jobs.fetch_resource_limits,
     # job graph (extension)
     "fetchJobDependencies": jobs.fetch_job_dependencies,
     "approveTask": jobs.approve_task,

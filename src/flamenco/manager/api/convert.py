@@ -38,6 +38,8 @@ def job(record: Job) -> dict[str, Any]:
         body["worker_tag"] = record.worker_tag_uuid
     if record.delete_requested_at is not None:
         body["delete_requested_at"] = wire.format_time(record.delete_requested_at)
+    if record.max_workers is not None:
+        body["max_workers"] = record.max_workers
     if record.depends_on:
         body["depends_on"] = list(record.depends_on)
     return body

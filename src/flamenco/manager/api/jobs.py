@@ -192,6 +192,34 @@ async def set_task_status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def set_job_max_workers(request: web.Request) -> web.Response:
+    job = await request.app[keys.JOBS].set_max_workers(
+        _path(request, "job_id"), _body(request).get("max_workers")
+    )
+    return web.json_response(convert.job(job))
+
+
+async def explain_job(request: web.Request) -> web.Response:
+    reasons = await request.app[keys.SCHEDULER].explain(
+        _path(request, "job_id"), request.query.get("worker") or None
+    )
+    return web.json_response(
+        {"reasons": [{"code": reason.code, "message": reason.message} for reason in reasons]}
+    )
+
+
+async def fetch_resource_limits(request: web.Request) -> web.Response:
+    usage = await request.app[keys.SCHEDULER].limit_usage()
+    return web.json_response(
+        {
+            "limits": [
+                {"name": name, "capacity": capacity, "in_use": in_use}
+                for name, (in_use, capacity) in usage.items()
+            ]
+        }
+    )
+
+
 async def fetch_job_dependencies(request: web.Request) -> web.Response:
     graph = await request.app[keys.JOBS].fetch_job_graph(_path(request, "job_id"))
     return web.json_response(

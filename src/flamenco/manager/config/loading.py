@@ -285,6 +285,8 @@ class _Parser:
             if element is str:
                 return self.text_list(item, key)
             return self.section_list(element(), item, key)
+        if typing.get_origin(hint) is Mapping and typing.get_args(hint)[1] is int:
+            return self.counts(item, key)
         if typing.get_origin(hint) is Mapping:
             return self.variables(typing.cast(Mapping[str, Variable], current), item, key)
         if dataclasses.is_dataclass(current):
@@ -382,6 +384,20 @@ class _Parser:
         return tuple(
             self.text(element, f"{key}[{index}]") for index, element in enumerate(item.items)
         )
+
+    # -- named counts (resource_limits)
+
+    def counts(self, item: _Item, key: str) -> Mapping[str, int]:
+        if item.is_null:
+            return {}
+        if item.kind != "mapping":
+            raise self.error(
+                f"expected `name: number` lines, not {item.describe()}", key, item.line
+            )
+        return {
+            str(entry.key): self.integer(entry.value, f"{key}.{entry.key}")
+            for entry in item.entries
+        }
 
     def section_list(self, default: _T, item: _Item, key: str) -> tuple[_T, ...]:
         """A list of groups of settings, such as notifications.webhooks: each from `default`."""

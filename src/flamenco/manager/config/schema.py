@@ -124,6 +124,15 @@ def _at_least_one(value: int) -> str | None:
     return None if value >= 1 else "must be at least 1"
 
 
+def _limit_capacities(value: Mapping[str, int]) -> str | None:
+    for name, capacity in value.items():
+        if not name.strip():
+            return "a limit needs a name"
+        if capacity < 0:
+            return f"limit {name} must not be negative"
+    return None
+
+
 def _not_blank(value: str) -> str | None:
     # SQLite opens a throw-away temporary database for an empty name: all jobs
     # would vanish on restart, so refuse instead.
@@ -389,6 +398,11 @@ class ManagerConfig:
     )
     http_max_connections: int = dataclasses.field(
         default=10_000, metadata=_extension(_at_least_one)
+    )
+    # Farm-wide named limits (licences, NAS bandwidth): at most this many active tasks
+    # whose job type says they take the limit. See docs/resource-limits.md.
+    resource_limits: Mapping[str, int] = dataclasses.field(
+        default_factory=dict, metadata=_extension(_limit_capacities)
     )
     notifications: NotificationsConfig = dataclasses.field(
         default=NotificationsConfig(), metadata=_extension(_any_value)

@@ -43,7 +43,10 @@ def _value_to_plain(value: object) -> object:
     if isinstance(value, datetime.timedelta):
         return durations.format_duration(value)
     if isinstance(value, Mapping):
-        return {name: _variable_to_plain(value[name]) for name in sorted(value)}
+        return {
+            name: value[name] if isinstance(value[name], int) else _variable_to_plain(value[name])
+            for name in sorted(value)
+        }
     if dataclasses.is_dataclass(value):
         return _section_to_plain(value)
     if isinstance(value, tuple):

@@ -267,6 +267,15 @@ class JobCompilers:
             job_id=job_id,
             created=created_utc,
         )
+        task_types = {task.task_type for task in authored.tasks}
+        authored = dataclasses.replace(
+            authored,
+            resource_limits={
+                task_type: names
+                for task_type, names in loaded.declaration.resource_limits.items()
+                if task_type in task_types
+            },
+        )
         logger.info(
             "job compiled",
             extra={

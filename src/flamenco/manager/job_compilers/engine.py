@@ -89,6 +89,8 @@ class ScriptDeclaration:
     info: dict[str, Any] | None
     etag: str | None
     problem: str | None
+    # Our extension: task type -> names of the resource limits its tasks take.
+    resource_limits: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def go_platform() -> str:
@@ -218,6 +220,7 @@ class Session:
             info=info if isinstance(info, dict) else None,
             etag=etag,
             problem=described["problem"],
+            resource_limits=dict(described.get("resourceLimits") or {}),
         )
 
     def compile_job(self, script: loader.ScriptFile, job: Mapping[str, Any]) -> Any:

@@ -45,6 +45,9 @@ class AuthoredJob:
     settings: dict[str, Any]
     metadata: dict[str, str]
     tasks: list[AuthoredTask]
+    # Our extension: task type -> names of the farm-wide resource limits its tasks take,
+    # as the job type's JOB_TYPE.resourceLimits declares (for the types this job has).
+    resource_limits: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -769,6 +769,26 @@
     return { info: info, etagSource: goEscape(goJson(forEtag)) };
   }
 
+  // Our extension: JOB_TYPE.resourceLimits maps task types to the names of the farm-wide
+  // resource limits (flamenco-manager.yaml's `resource_limits`) their tasks take while
+  // they run. It stays out of the listing, so upstream clients and the etag never see it.
+  function exportResourceLimits(jobType) {
+    if (!isPresent(jobType.resourceLimits)) return { resourceLimits: {} };
+    if (!isPlainObject(jobType.resourceLimits)) {
+      return shapeError("resourceLimits is not an object of task type: [limit names]");
+    }
+    const resourceLimits = {};
+    for (const taskType of objectKeys(jobType.resourceLimits)) {
+      let names = jobType.resourceLimits[taskType];
+      if (typeof names === "string") names = [names];
+      if (!isArray(names) || names.some((name) => typeof name !== "string" || name === "")) {
+        return shapeError(`resourceLimits[${stringify(taskType)}] is not a list of limit names`);
+      }
+      resourceLimits[taskType] = names.slice();
+    }
+    return { resourceLimits: resourceLimits };
+}
+
   // JOB_TYPE.chain: the jobs the add-on submits instead of this one, in order, each
   // waiting for the one before it unless `dependsOn` names the earlier job types.
   function exportChain(chain) {
@@ -820,15 +840,20 @@
       hasCompileJob: typeof found.compileJob === "function",
       info: null,
       etagSource: null,
+      resourceLimits: {},
       problem: null,
     };
     if (result.hasJobType) {
       const exported = exportJobType(found.jobType, name);
+      const limits = isPlainObject(found.jobType) ? exportResourceLimits(found.jobType) : {};
       if (exported.problem !== undefined) {
         result.problem = exported.problem;
+      } else if (limits.problem !== undefined) {
+        result.problem = limits.problem;
       } else {
         result.info = exported.info;
         result.etagSource = exported.etagSource;
+        result.resourceLimits = limits.resourceLimits;
       }
     }
     return stringify(result);

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,9 @@ class NewJob:
     shaman_checkout_id: str
     worker_tag_id: int | None
     tasks: list[NewTask]
+    max_workers: int | None = None
+    # Task type -> the named resource limits its tasks take (from the job type).
+    resource_limits: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)
 
 
 def insert_job(conn: Connection, job: NewJob) -> int:
@@ -69,9 +73,21 @@ def insert_job(conn: Connection, job: NewJob) -> int:
             "shaman_checkout_id": job.shaman_checkout_id,
             "worker_tag_id": job.worker_tag_id,
             "steps_total": sum(task.steps_total for task in job.tasks),
+            "max_workers": job.max_workers,
         },
     )
     job_id = int(cursor.fetchone()[0])
+    # Every task type gets rows once the job type declares any limits ('' for none): the
+    # scheduler tells from them when a job has nothing left that it may start.
+    task_types = sorted({task.task_type for task in job.tasks}) if job.resource_limits else []
+    conn.executemany(
+        "insert_job_resource_limit",
+        (
+            {"job_id": job_id, "task_type": task_type, "limit_name": limit_name}
+            for task_type in task_types
+            for limit_name in sorted(set(job.resource_limits.get(task_type) or [""]))
+        ),
+    )
     conn.executemany(
         "insert_task",
         (
@@ -164,6 +180,15 @@ def save_job_status(
 def save_job_priority(conn: Connection, job_id: int, priority: int, now: dt.datetime) -> None:
     conn.execute("save_job_priority", {"id": job_id, "priority": priority, "now": to_db_time(now)})
     conn.execute("save_tasks_job_priority", {"job_id": job_id, "priority": priority})
+
+
+def save_job_max_workers(
+    conn: Connection, job_id: int, max_workers: int | None, now: dt.datetime
+) -> None:
+    conn.execute(
+        "save_job_max_workers",
+        {"id": job_id, "max_workers": max_workers, "now": to_db_time(now)},
+    )
 
 
 def save_job_tag(

@@ -44,6 +44,8 @@ class Job:
     worker_tag_uuid: str | None
     steps_completed: int
     steps_total: int
+    # At most this many of the job's tasks active at once; None: no cap.
+    max_workers: int | None = None
     # IDs of the jobs this job waits for (job_dependencies); filled in where the
     # job is shown, not by from_row().
     depends_on: tuple[str, ...] = ()
@@ -69,6 +71,7 @@ class Job:
             worker_tag_uuid=row["worker_tag_uuid"],
             steps_completed=row["steps_completed"],
             steps_total=row["steps_total"],
+            max_workers=row["max_workers"],
         )
 
 

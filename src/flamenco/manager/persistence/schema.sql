@@ -53,7 +53,7 @@ CREATE TABLE jobs (
     worker_tag_id INTEGER REFERENCES worker_tags (id) ON DELETE SET NULL,
     steps_completed INTEGER NOT NULL DEFAULT 0,
     steps_total INTEGER NOT NULL DEFAULT 0
-);
+, max_workers INTEGER);
 
 CREATE TABLE tasks (
     id INTEGER PRIMARY KEY,
@@ -221,6 +221,13 @@ CREATE TABLE audit_log (
     status INTEGER NOT NULL
 );
 
+CREATE TABLE job_resource_limits (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    task_type TEXT NOT NULL,
+    limit_name TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_type, limit_name)
+) WITHOUT ROWID;
+
 CREATE INDEX worker_tag_membership_worker ON worker_tag_membership (worker_id);
 
 CREATE INDEX jobs_status ON jobs (status);
@@ -268,6 +275,10 @@ CREATE INDEX frame_statistics_job ON frame_statistics (job_uuid, frame);
 CREATE INDEX frame_statistics_recorded ON frame_statistics (recorded_at);
 
 CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
+
+CREATE INDEX jobs_runnable_priority ON jobs (priority) WHERE status IN ('active', 'queued');
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid

@@ -57,6 +57,7 @@ FARM_TABLES = (
     FarmTable("sleep_schedules", ("id", "worker_id")),
     FarmTable("last_rendereds", ("id", "job_id")),
     FarmTable("job_task_counts", ("job_id", "num_tasks")),
+    FarmTable("job_resource_limits", ("job_id",)),
     FarmTable("notification_deliveries", ("id", "attempts")),
     FarmTable("task_runs", ("id", "task_id")),
     FarmTable("frame_statistics", ("id",)),

@@ -157,6 +157,8 @@ class JobService:
             submitter_platform=self._submitter_platform(submitted),
             shaman_checkout_id=storage.get("shaman_checkout_id") or "",
             worker_tag_id=None,
+            max_workers=submitted.get("max_workers"),
+            resource_limits=authored.resource_limits,
             tasks=[
                 jobs.NewTask(
                     uuid=task.uuid,
@@ -338,6 +340,24 @@ class JobService:
 
         job = await self._db.write(transaction)
         self._broker.publish(events.job_updated(job))
+
+    async def set_max_workers(self, job_uuid: str, max_workers: int | None) -> Job:
+        """Cap how many of the job's tasks run at once (None lifts the cap).
+
+        Tasks already running above a lowered cap keep running; no new ones start until
+        fewer are active than the cap.
+        """
+        now = self._clock.now()
+
+        def transaction(conn: Connection) -> Job:
+            job = jobs.fetch_job(conn, job_uuid)
+            jobs.save_job_max_workers(conn, job.id, max_workers, now)
+            return jobs.fetch_job_by_id(conn, job.id)
+
+        job = await self._db.write(transaction)
+        self._broker.publish(events.job_updated(job))
+        # As fetchJob shows it, with its dependencies.
+        return await self.fetch_job(job_uuid)
 
     async def set_tag(self, job_uuid: str, *, tag_uuid: str = "", tag_name: str = "") -> None:
         """Limit the job to Workers with this tag (given by UUID or name); neither means untag."""

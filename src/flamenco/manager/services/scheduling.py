@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
 from flamenco.clock import Clock
+from flamenco.manager import scheduling_rules as rules
 from flamenco.manager.eventbus import events
 from flamenco.manager.metrics.recorder import NO_METRICS, Recorder
-from flamenco.manager.persistence import Database, errors, jobs, scheduler, workers
+from flamenco.manager.persistence import (
+    Database,
+    errors,
+    explainer,
+    jobs,
+    resource_limits,
+    scheduler,
+    workers,
+)
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
+from flamenco.manager.services import approvals
 from flamenco.manager.services.task_updates import ensure_assigned
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.service import StateMachine
@@ -53,6 +65,124 @@ class MayKeepRunning:
     status_change_requested: bool = False
 
 
+@dataclass(slots=True)
+class _CapacityTaken:
+    """The task found was taken by a capacity another Worker filled meanwhile: look again."""
+
+    full_jobs: set[int]
+    exhausted_limits: set[str]
+
+
+# How often one request looks again after losing a capacity race (PostgreSQL only:
+# with SQLite's one writer the first look is always right).
+CAPACITY_ATTEMPTS = 5
+
+
+def load_snapshot(
+    conn: Connection,
+    job_uuid: str,
+    capacities: Mapping[str, int],
+    *,
+    worker_uuid: str | None = None,
+) -> tuple[rules.JobSnapshot, rules.WorkerView | None]:
+    """What the explainer's rules look at, in one transaction, with the job's approvals
+    that await a person as the approval service judges them."""
+    snapshot, worker = explainer.load_snapshot(conn, job_uuid, capacities, worker_uuid=worker_uuid)
+    pending = approvals.fetch_pending_approvals(conn, snapshot.job_id)
+    named = tuple(approval.task.name for approval in pending)
+    return dataclasses.replace(snapshot, pending_approvals=named), worker
+
+
+def pick_task(
+    conn: Connection,
+    worker: Worker,
+    capacities: Mapping[str, int],
+    known: _CapacityTaken | None = None,
+) -> TaskRef | _CapacityTaken | None:
+    """The next task for an awake Worker without one, within every job's and limit's capacity.
+
+    `known` carries what an earlier attempt found full. _CapacityTaken: another
+    Worker took the last place meanwhile; the caller ends the transaction and asks again.
+    """
+    full_jobs = _full_jobs(conn) | (known.full_jobs if known else set())
+    exhausted = set(known.exhausted_limits) if known else set()
+    if capacities:
+        exhausted |= rules.exhausted_limits(capacities, resource_limits.fetch_usage(conn))
+    held_back = set(full_jobs)
+    if exhausted:
+        held_back |= {
+            job_id
+            for job_id, limits in resource_limits.fetch_limited_runnable_jobs(
+                conn, exhausted
+            ).items()
+            if rules.held_back_by_limits(limits, exhausted)
+        }
+    ceiling = scheduler.HIGHEST_PRIORITY
+    if held_back:
+        # Start below a band of jobs that are all held back, instead of walking past
+        # every one of their queued tasks.
+        found_ceiling = scheduler.fetch_priority_ceiling(conn, held_back)
+        if found_ceiling is None:
+            return None
+        ceiling = found_ceiling
+    candidate = scheduler.find_candidate(
+        conn,
+        worker,
+        full_jobs=held_back,
+        exhausted_limits=exhausted,
+        priority_ceiling=ceiling,
+    )
+    if candidate is None:
+        return None
+    taken = _capacity_taken(conn, candidate, capacities)
+    if taken is not None:
+        taken.full_jobs |= full_jobs
+        taken.exhausted_limits |= exhausted
+        return taken
+    return candidate.task
+
+
+def _full_jobs(conn: Connection) -> set[int]:
+    return {
+        job_id
+        for job_id, max_workers, active in resource_limits.fetch_capped_runnable_jobs(conn)
+        if rules.at_max_workers(max_workers, active)
+    }
+
+
+def _capacity_taken(
+    conn: Connection, candidate: scheduler.Candidate, capacities: Mapping[str, int]
+) -> _CapacityTaken | None:
+    """Check the candidate's capacity again, now under lock; None if it may start.
+
+    What find_candidate() excluded was counted without locks: two Workers asking at
+    once through two PostgreSQL connections could both see the last free unit. So
+    lock the job, then the limits (the documented order: Worker, task, job, limit) and
+    count again; committed assignments are seen by these fresh statements. A task of
+    a job without max_workers and limits costs nothing more.
+    """
+    task = candidate.task
+    taken = (
+        resource_limits.fetch_task_type_limits(conn, task.job_id, task.task_type)
+        if capacities
+        else []
+    )
+    limited = [name for name in taken if name in capacities]
+    if candidate.max_workers is None and not limited:
+        return None
+    jobs.fetch_job_for_update(conn, task.job_id)
+    if rules.at_max_workers(
+        candidate.max_workers, resource_limits.count_active_tasks_of_job(conn, task.job_id)
+    ):
+        return _CapacityTaken({task.job_id}, set())
+    if limited:
+        resource_limits.lock_limits(conn, limited)
+        in_the_way = rules.limits_in_the_way(limited, capacities, resource_limits.fetch_usage(conn))
+        if in_the_way:
+            return _CapacityTaken(set(), set(in_the_way))
+    return None
+
+
 class TaskScheduler:
     def __init__(
         self,
@@ -60,18 +190,43 @@ class TaskScheduler:
         db: Database,
         state_machine: StateMachine,
         clock: Clock,
+        limit_capacities: Mapping[str, int] | None = None,
         metrics: Recorder = NO_METRICS,
     ) -> None:
         self._db = db
         self._state_machine = state_machine
         self._clock = clock
+        self.limit_capacities: Mapping[str, int] = dict(limit_capacities or {})
         self._metrics = metrics
 
     async def schedule(self, worker_uuid: str) -> ScheduleResult:
         """Find the Worker a task and make it active, all in one transaction."""
-        now = self._clock.now()
+        found: ScheduleResult | _CapacityTaken = _CapacityTaken(set(), set())
+        changes = Changes()
+        for _ in range(CAPACITY_ATTEMPTS):
+            assert isinstance(found, _CapacityTaken)
+            found, changes = await self._db.write(
+                self._schedule_transaction(worker_uuid, found), urgent=True, retry=True
+            )
+            if not isinstance(found, _CapacityTaken):
+                break
+        result = NoTask() if isinstance(found, _CapacityTaken) else found
+        self._state_machine.publish(changes)
+        if isinstance(result, Assigned):
+            self._metrics.task_assigned(result.task.task_type)
+            logger.info(
+                "task assigned to worker",
+                extra={"task": result.task.uuid, "worker": worker_uuid},
+            )
+        return result
 
-        def transaction(conn: Connection) -> tuple[ScheduleResult, Changes]:
+    def _schedule_transaction(
+        self, worker_uuid: str, known: _CapacityTaken
+    ) -> Callable[[Connection], tuple[ScheduleResult | _CapacityTaken, Changes]]:
+        now = self._clock.now()
+        capacities = self.limit_capacities
+
+        def transaction(conn: Connection) -> tuple[ScheduleResult | _CapacityTaken, Changes]:
             # Made here, so that a transaction run again (see Database.write) starts afresh.
             changes = Changes()
             # Asking for work counts as being seen, whatever the answer.
@@ -83,9 +238,12 @@ class TaskScheduler:
 
             task = scheduler.fetch_assigned_active_task(conn, worker)
             if task is None:
-                task = scheduler.find_runnable_task(conn, worker)
-            if task is None:
-                return NoTask(), changes
+                picked = pick_task(conn, worker, capacities, known)
+                if picked is None:
+                    return NoTask(), changes
+                if isinstance(picked, _CapacityTaken):
+                    return picked, changes
+                task = picked
 
             jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
@@ -97,15 +255,26 @@ class TaskScheduler:
             changes.event(events.worker_updated(worker))
             return Assigned(task=applied.task, job=applied.job, worker=worker), changes
 
-        result, changes = await self._db.write(transaction, urgent=True, retry=True)
-        self._state_machine.publish(changes)
-        if isinstance(result, Assigned):
-            self._metrics.task_assigned(result.task.task_type)
-            logger.info(
-                "task assigned to worker",
-                extra={"task": result.task.uuid, "worker": worker_uuid},
-            )
-        return result
+        return transaction
+
+    async def explain(self, job_uuid: str, worker_uuid: str | None = None) -> list[rules.Reason]:
+        """Why the job's next task is not running, by the scheduler's own rules.
+
+        Raises JobNotFound, or WorkerNotFound for an unknown `worker_uuid`.
+        """
+        capacities = self.limit_capacities
+        snapshot, worker = await self._db.read(
+            lambda conn: load_snapshot(conn, job_uuid, capacities, worker_uuid=worker_uuid)
+        )
+        return rules.explain(snapshot, worker)
+
+    async def limit_usage(self) -> dict[str, tuple[int, int]]:
+        """Each configured limit's (units in use, capacity), by name."""
+        usage = await self._db.read(resource_limits.fetch_usage)
+        return {
+            name: (usage.get(name, 0), capacity)
+            for name, capacity in sorted(self.limit_capacities.items())
+        }
 
     async def task_of_worker_seen(self, worker_uuid: str, task_uuid: str) -> TaskRef:
         """Mark the Worker as seen and look up a task it reports on.

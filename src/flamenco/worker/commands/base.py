@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,8 @@ class CommandContext:
     output_produced: Callable[[str], None]
     clock: Clock
     oom_score_adjust: int | None = None
+    # Variables for the processes the command starts (the Worker's GPU pinning).
+    environment: Mapping[str, str] = field(default_factory=dict)
     platform: str = field(default=sys.platform)
 
     def log(self, text: str) -> None:
@@ -46,6 +48,7 @@ class CommandContext:
             on_lines=on_lines,
             error_lines=error_lines,
             oom_score_adjust=self.oom_score_adjust,
+            environment=self.environment,
         )
 
     # --- parameters

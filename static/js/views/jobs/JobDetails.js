@@ -1,4 +1,5 @@
-// Details of the selected job: last-rendered image, settings, metadata, facts, blocklist.
+// Details of the selected job: last-rendered image, why it is not running, settings,
+// metadata, facts (with priority and max_workers controls), blocklist.
 import { ref, computed, watch, onBeforeUnmount } from 'vue';
 import * as api from '../../lib/api.js';
 import { throttle } from '../../lib/batcher.js';
@@ -8,6 +9,8 @@ import { imageUrl } from '../../lib/lastRendered.js';
 import { statusLabel } from '../../lib/status.js';
 import { RouterLink } from '../../lib/router.js';
 import { onJobEvents } from '../../stores/jobs.js';
+import { onTaskEvents } from '../../stores/tasks.js';
+import { followWorkers, onWorkerEvents } from '../../stores/workers.js';
 import { tags, followTags, tagName } from '../../stores/tags.js';
 import { notify, notifyError } from '../../stores/notifications.js';
 import TabBar from '../../components/TabBar.js';
@@ -36,6 +39,9 @@ function displayValue(value) {
   return String(value);
 }
 
+// Jobs in these statuses are done; asking why they do not run tells nothing new.
+const FINAL_STATUSES = new Set(['completed', 'canceled', 'failed']);
+
 const SHOWN_VISIBILITIES = new Set([undefined, '', 'visible', 'web']);
 // Job statuses with an estimated end (render statistics).
 const RUNNING = new Set(['active', 'queued']);
@@ -58,8 +64,13 @@ export default {
     const priority = ref(50);
     const editingPriority = ref(false);
     const estimate = ref(null);
+    const maxWorkers = ref('');
+    const editingMaxWorkers = ref(false);
+    const reasons = ref([]);
     let generation = 0;
+    let explained = 0;
     followTags();
+    followWorkers();
 
     async function load() {
       const current = ++generation;
@@ -69,6 +80,8 @@ export default {
         job.value = fetched;
         error.value = '';
         if (!editingPriority.value) priority.value = fetched.priority;
+        if (!editingMaxWorkers.value) maxWorkers.value = fetched.max_workers ?? '';
+        explain();
         jobType.value = await jobTypeInfo(fetched.type);
         if (tab.value === 'blocklist') loadBlocklist();
         if (RUNNING.has(fetched.status)) loadEstimateSoon();
@@ -109,8 +122,24 @@ export default {
     }
     // Every job update would otherwise fetch the job's statistics again.
     const loadEstimateSoon = throttle(loadEstimate, 5000);
+    // Why the job's next task is not running (the scheduler's own rules, see explainJob).
+    async function explain() {
+      const current = ++explained;
+      if (!job.value || FINAL_STATUSES.has(job.value.status)) {
+        reasons.value = [];
+        return;
+      }
+      try {
+        const answer = await api.explainJob(props.jobId);
+        if (current === explained) reasons.value = answer.reasons;
+      } catch {
+        if (current === explained) reasons.value = [];
+      }
+    }
 
     const refreshSoon = throttle(load, 500);
+    // Workers waking, tasks starting and finishing anywhere change the answer.
+    const explainSoon = throttle(explain, 1000);
 
     watch(
       () => props.jobId,
@@ -121,6 +150,8 @@ export default {
         lastRendered.value = null;
         estimate.value = null;
         editingPriority.value = false;
+        editingMaxWorkers.value = false;
+        reasons.value = [];
         load();
         loadLastRendered();
       },
@@ -140,6 +171,11 @@ export default {
       }
       refreshSoon();
     });
+    const stopOtherJobs = onJobEvents((events) => {
+      if (events.some((event) => event.id !== props.jobId)) explainSoon();
+    });
+    const stopWorkerEvents = onWorkerEvents(() => explainSoon());
+    const stopTaskEvents = onTaskEvents(() => explainSoon());
     const stopLastRendered = onEvent('/last-rendered', (event) => {
       if (event.job_id !== props.jobId) return;
       lastRendered.value = event.thumbnail;
@@ -147,6 +183,9 @@ export default {
     });
     onBeforeUnmount(() => {
       stopJobEvents();
+      stopOtherJobs();
+      stopWorkerEvents();
+      stopTaskEvents();
       stopLastRendered();
     });
 
@@ -185,6 +224,25 @@ export default {
       }
     }
 
+    async function saveMaxWorkers() {
+      const text = String(maxWorkers.value).trim();
+      const value = text === '' ? null : Number(text);
+      if (value !== null && (!Number.isInteger(value) || value < 1)) {
+        notify('Max workers must be a whole number of at least 1, or empty for no limit.', 'error');
+        return;
+      }
+      try {
+        await api.setJobMaxWorkers(props.jobId, value);
+        editingMaxWorkers.value = false;
+        notify(value === null
+          ? `“${job.value.name}” may use any number of Workers.`
+          : `“${job.value.name}” runs on at most ${value} Worker${value === 1 ? '' : 's'} at once.`, 'success');
+        refreshSoon();
+      } catch (failure) {
+        notifyError('Cannot change max workers', failure);
+      }
+    }
+
     async function removeFromBlocklist(entry) {
       try {
         await api.removeJobBlocklist(props.jobId, [{ worker_id: entry.worker_id, task_type: entry.task_type }]);
@@ -207,6 +265,7 @@ export default {
       job, jobType, error, tab, tabs, settings, metadata, tagLabel, thumbnail, blocklist, blocklistError,
       priority, editingPriority, savePriority, removeFromBlocklist, absoluteTime, statusLabel,
       estimate, duration,
+      maxWorkers, editingMaxWorkers, saveMaxWorkers, reasons,
     };
   },
   template: `<section class="job-details" aria-labelledby="job-details-heading" data-testid="job-details">
@@ -223,6 +282,12 @@ export default {
             <span v-if="estimate" data-testid="job-eta" :title="'Estimated end: ' + absoluteTime(estimate.finishes_at)">· about {{ duration(estimate.remaining_seconds) }} left</span></p>
           <p v-if="job.activity" class="activity"><PathText :text="job.activity" /></p>
         </div>
+      </div>
+      <div v-if="reasons.length" class="job-explanation" role="status" data-testid="job-explanation">
+        <p class="job-explanation-title">Why no new task of this job starts:</p>
+        <ul>
+          <li v-for="reason in reasons" :key="reason.code + reason.message" :data-code="reason.code">{{ reason.message }}</li>
+        </ul>
       </div>
       <JobGraph :job-id="job.id" />
       <FrameStrip :job-id="job.id" />
@@ -253,6 +318,13 @@ export default {
             <form class="inline-form" @submit.prevent="savePriority">
               <input id="job-priority" type="number" min="0" max="100" step="1" v-model="priority" @input="editingPriority = true" data-testid="job-priority">
               <button type="submit" :disabled="!editingPriority || Number(priority) === job.priority">Set</button>
+            </form>
+          </dd>
+          <dt><label for="job-max-workers">Max workers</label></dt>
+          <dd>
+            <form class="inline-form" @submit.prevent="saveMaxWorkers">
+              <input id="job-max-workers" type="number" min="1" step="1" placeholder="no limit" v-model="maxWorkers" @input="editingMaxWorkers = true" data-testid="job-max-workers">
+              <button type="submit" :disabled="!editingMaxWorkers || String(maxWorkers) === String(job.max_workers ?? '')">Set</button>
             </form>
           </dd>
           <dt>Created</dt><dd>{{ absoluteTime(job.created) }}</dd>

@@ -8,6 +8,7 @@ import { JOB_STATUSES } from '../../lib/status.js';
 import { now, relativeTime, absoluteTime, plural } from '../../lib/format.js';
 import { sortRecords } from '../../lib/collection.js';
 import JobActions from './JobActions.js';
+import ResourceLimits from './ResourceLimits.js';
 import GetTheAddon from './GetTheAddon.js';
 
 // Kept between visits to the view.
@@ -36,7 +37,7 @@ function rowClass(job) {
 
 export default {
   name: 'JobsTable',
-  components: { VirtualTable, StatusFilter, JobActions, GetTheAddon },
+  components: { VirtualTable, StatusFilter, JobActions, GetTheAddon, ResourceLimits },
   props: { selection: { type: Object, required: true } },
   setup(props) {
     const state = jobs.state;
@@ -73,6 +74,7 @@ export default {
       <h2 id="jobs-heading">Jobs</h2>
       <span class="table-summary" aria-live="polite">{{ summary }}</span>
     </div>
+    <ResourceLimits />
     <JobActions :selection="selection" :rows="rows" />
     <div class="table-tools">
       <input type="search" v-model="search" placeholder="Filter by name" aria-label="Filter jobs by name" class="search">

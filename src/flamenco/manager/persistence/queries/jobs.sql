@@ -3,11 +3,11 @@
 INSERT INTO jobs (
     created_at, updated_at, uuid, name, job_type, priority, status, activity,
     settings, metadata, submitter_platform, storage_shaman_checkout_id, worker_tag_id,
-    steps_completed, steps_total
+    steps_completed, steps_total, max_workers
 ) VALUES (
     :now, :now, :uuid, :name, :job_type, :priority, :status, '',
     :settings, :metadata, :submitter_platform, :shaman_checkout_id, :worker_tag_id,
-    0, :steps_total
+    0, :steps_total, :max_workers
 )
 RETURNING id;
 
@@ -29,6 +29,14 @@ UPDATE jobs SET priority = :priority, updated_at = :now WHERE id = :id;
 -- name: save_tasks_job_priority
 -- Keep the scheduler's copy of the job priority in step.
 UPDATE tasks SET job_priority = :priority WHERE job_id = :job_id;
+
+-- name: save_job_max_workers
+UPDATE jobs SET max_workers = :max_workers, updated_at = :now WHERE id = :id;
+
+-- name: insert_job_resource_limit
+-- The job's tasks of this type take one unit of the named limit while active.
+INSERT INTO job_resource_limits (job_id, task_type, limit_name)
+VALUES (:job_id, :task_type, :limit_name);
 
 -- name: save_job_tag
 UPDATE jobs SET worker_tag_id = :worker_tag_id, updated_at = :now WHERE id = :id;
