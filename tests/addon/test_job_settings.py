@@ -265,4 +265,6 @@ async def test_the_managers_job_types_translate(manager: RunningManager) -> None
         "render_output_root",
         "add_path_components",
         "render_output_path",
+        "warn_black_frames",
+        "warn_identical_frames",
     ]
