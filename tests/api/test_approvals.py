@@ -6,8 +6,6 @@ import asyncio
 from typing import Any
 
 from flamenco.manager import keys
-from flamenco.manager.persistence import jobs
-from flamenco.manager.services.job_graph_holds import job_graph_holds
 from support.jobs import job_status, submit_echo_sleep, tasks_by_name
 from support.manager import RunningManager
 from support.spec_client import SpecCheckedClient
@@ -198,14 +196,12 @@ async def test_holds_for_the_scheduling_explainer(manager: RunningManager) -> No
     await worker.start()
     bake = await submit_echo_sleep(client, name="bake", repeats=0)
     gated = await submit_gated(client, depends_on=[bake["id"]])
-    db = manager.app[keys.DATABASE]
+    graph_codes = {"waiting_for_dependency", "awaiting_approval"}
 
     async def holds() -> list[tuple[str, str]]:
-        def read(conn: Any) -> list[tuple[str, str]]:
-            job_id = jobs.fetch_job(conn, gated["id"]).id
-            return [(hold.code, hold.message) for hold in job_graph_holds(conn, job_id)]
-
-        return await db.read(read)
+        reply = await client.get(f"/api/v3/jobs/{gated['id']}/explain", expect=200)
+        reasons = reply.json()["reasons"]
+        return [(r["code"], r["message"]) for r in reasons if r["code"] in graph_codes]
 
     assert await holds() == [("waiting_for_dependency", 'waiting for dependency "bake" (queued)')]
     await worker.complete(await worker.next_task())  # The bake.
