@@ -256,3 +256,14 @@ async def test_without_the_oidc_section_there_is_no_single_sign_on(
             methods = await client.get("/api/v3/access/login-methods", expect=200)
             assert methods.json() == {"password": True}
             await client.get("/api/v3/access/oidc/login", expect=404)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_keys_the_provider_rotated_are_fetched_again(
+    manager: RunningManager, provider: IdentityProvider
+) -> None:
+    async with _browser() as browser:
+        assert (await _sign_on(browser, manager)).status == 302
+    provider.key = RSAKey.generate_key(2048, parameters={"kid": "key-2"})
+    async with _browser() as browser:
+        assert (await _sign_on(browser, manager)).status == 302
