@@ -345,7 +345,7 @@ class OIDCConfig:
 
     issuer: str = dataclasses.field(default="", metadata={"check": _http_url_or_empty})
     client_id: str = ""
-    client_secret: str = ""
+    client_secret: str = dataclasses.field(default="", repr=False)
     # The login page's button says "Sign in with <provider_name>".
     provider_name: str = "single sign-on"
     # The Manager's address as browsers reach it, e.g. https://flamenco.example.com;
