@@ -267,3 +267,27 @@ async def test_keys_the_provider_rotated_are_fetched_again(
     provider.key = RSAKey.generate_key(2048, parameters={"kid": "key-2"})
     async with _browser() as browser:
         assert (await _sign_on(browser, manager)).status == 302
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_the_callback_may_reach_another_manager_process(
+    make_manager_config: ConfigMaker, provider: IdentityProvider
+) -> None:
+    """Two Managers of one farm behind a load balancer: login starts on one, ends on the other."""
+    front = "http://flamenco.example.com"
+    loaded = make_manager_config(
+        access_control=True, oidc=oidc_settings(provider, redirect_base_url=front)
+    )
+    async for first in run_manager(loaded):
+        async for second in run_manager(loaded):
+            async with _browser() as browser:
+                callback, _ = await _to_callback(browser, first)
+                assert str(callback).startswith(f"{front}/api/v3/access/oidc/callback?")
+                # The balancer sends the provider's redirect to the other process.
+                finished = await browser.get(
+                    f"{second.base_url}{callback.path_qs}", allow_redirects=False
+                )
+                assert finished.status == 302, await finished.text()
+                # The session is in the database: the first process knows it too.
+                me = await browser.get(f"{first.base_url}/api/v3/access/me")
+                assert (await me.json())["name"] == "carol"
