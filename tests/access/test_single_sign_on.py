@@ -291,3 +291,25 @@ async def test_the_callback_may_reach_another_manager_process(
                 # The session is in the database: the first process knows it too.
                 me = await browser.get(f"{first.base_url}/api/v3/access/me")
                 assert (await me.json())["name"] == "carol"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_behind_a_trusted_proxy_the_redirect_uri_is_the_proxys(
+    make_manager_config: ConfigMaker, provider: IdentityProvider
+) -> None:
+    loaded = make_manager_config(
+        access_control=True,
+        trusted_proxy_addresses="127.0.0.1",
+        oidc=oidc_settings(provider),
+    )
+    async for manager in run_manager(loaded):
+        async with _browser() as browser:
+            start = await browser.get(
+                f"{manager.base_url}/api/v3/access/oidc/login",
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "farm.example.com"},
+                allow_redirects=False,
+            )
+            assert start.status == 302, await start.text()
+            assert "Secure" in start.headers["Set-Cookie"]
+            redirect_uri = yarl.URL(start.headers["Location"]).query["redirect_uri"]
+            assert redirect_uri == "https://farm.example.com/api/v3/access/oidc/callback"
