@@ -17,6 +17,7 @@ from flamenco.clock import Clock, SystemClock
 from flamenco.manager import api, config, job_compilers, keys, persistence
 from flamenco.manager import web as web_routes
 from flamenco.manager.access.middleware import access_middleware, socket_io_authorizer
+from flamenco.manager.access.oidc import SingleSignOn
 from flamenco.manager.access.roles import Role
 from flamenco.manager.access.service import AccessControl
 from flamenco.manager.api.errors import error_middleware
@@ -179,6 +180,7 @@ async def create_app(
         proxy_user_header=settings.trusted_proxy_user_header,
         proxy_role=Role(settings.trusted_proxy_role),
     )
+    app[keys.SINGLE_SIGN_ON] = SingleSignOn(settings.oidc, clock) if settings.oidc.issuer else None
     app[keys.SCHEDULER] = TaskScheduler(
         db=db,
         state_machine=state_machine,

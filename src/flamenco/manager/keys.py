@@ -8,6 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from flamenco.clock import Clock
+    from flamenco.manager.access.oidc import SingleSignOn
     from flamenco.manager.access.roles import Principal
     from flamenco.manager.access.service import AccessControl
     from flamenco.manager.api.openapi import Spec, ValidatedRequest
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 CONFIG: web.AppKey[LoadedConfig] = web.AppKey("config")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 ACCESS: web.AppKey[AccessControl] = web.AppKey("access")
+# None unless the `oidc` section names an issuer.
+SINGLE_SIGN_ON: web.AppKey[SingleSignOn | None] = web.AppKey("single_sign_on")
 SPEC: web.AppKey[Spec] = web.AppKey("spec")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 BROKER: web.AppKey[Broker] = web.AppKey("broker")

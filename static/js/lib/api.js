@@ -75,6 +75,7 @@ const id = encodeURIComponent;
 export const fetchCurrentPrincipal = () => get('/access/me');
 export const logIn = (name, password) => post('/access/login', { name, password });
 export const logOut = () => post('/access/logout');
+export const fetchLoginMethods = () => get('/access/login-methods');
 export const fetchAccessTokens = () => get('/access/tokens');
 export const createAccessToken = (token) => post('/access/tokens', token);
 export const revokeAccessToken = (tokenId) => remove(`/access/tokens/${id(tokenId)}`);

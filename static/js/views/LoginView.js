@@ -1,6 +1,7 @@
-// The login form, shown instead of the interface while the Manager asks for a login.
-import { ref } from 'vue';
-import { logIn } from '../lib/api.js';
+// The login form, shown instead of the interface while the Manager asks for a login;
+// with single sign-on configured, also a button to the OpenID Connect provider.
+import { onMounted, ref } from 'vue';
+import { fetchLoginMethods, logIn } from '../lib/api.js';
 
 export default {
   name: 'LoginView',
@@ -9,6 +10,14 @@ export default {
     const password = ref('');
     const problem = ref('');
     const busy = ref(false);
+    const singleSignOn = ref(null);
+    onMounted(async () => {
+      try {
+        singleSignOn.value = (await fetchLoginMethods()).single_sign_on || null;
+      } catch {
+        singleSignOn.value = null; // An older Manager: passwords only.
+      }
+    });
     async function submit() {
       busy.value = true;
       problem.value = '';
@@ -21,7 +30,7 @@ export default {
         busy.value = false;
       }
     }
-    return { name, password, problem, busy, submit };
+    return { name, password, problem, busy, submit, singleSignOn };
   },
   template: `<section class="login-view">
     <h1>Log in to Flamenco</h1>
@@ -31,5 +40,8 @@ export default {
       <button type="submit" :disabled="busy">Log in</button>
       <p v-if="problem" class="login-problem" role="alert">{{ problem }}</p>
     </form>
+    <p v-if="singleSignOn" class="login-single-sign-on">
+      <a class="button" :href="singleSignOn.login_url">Sign in with {{ singleSignOn.provider_name }}</a>
+    </p>
   </section>`,
 };

@@ -848,6 +848,7 @@ def test_written_keys_follow_upstream_order(tmp_path: Path) -> None:
         "trusted_proxy_addresses",
         "trusted_proxy_user_header",
         "trusted_proxy_role",
+        "oidc",
         "variables",
     ]
 

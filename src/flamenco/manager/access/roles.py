@@ -200,6 +200,10 @@ REQUIREMENTS: Final[Mapping[str, Requirement]] = MappingProxyType(
         "revokeAccessToken": ADMIN,
         "logIn": PUBLIC,
         "logOut": PUBLIC,
+        # single sign-on (our extension): the login page and the provider's redirects.
+        "fetchLoginMethods": PUBLIC,
+        "startSingleSignOn": PUBLIC,
+        "finishSingleSignOn": PUBLIC,
         "fetchUsers": ADMIN,
         "saveUser": ADMIN,
         "deleteUser": ADMIN,

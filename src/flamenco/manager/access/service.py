@@ -36,6 +36,31 @@ WorkerCheck = Callable[[str, str], Awaitable[bool]]
 SESSION_LIFETIME = dt.timedelta(days=7)
 
 
+# Users who log in through single sign-on have no password: no password matches this.
+SINGLE_SIGN_ON_PASSWORD_HASH = ""
+
+
+def _new_session_secrets() -> tuple[str, str]:
+    """A session ID (for the cookie) and a CSRF token (for the page's script)."""
+    return (
+        secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES),
+        secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES),
+    )
+
+
+def _insert_session(
+    conn: Connection, user: User, session_id: str, csrf_token: str, now: dt.datetime
+) -> None:
+    access.insert_session(
+        conn,
+        session_hash=tokens.token_hash(session_id),
+        user_id=user.id,
+        csrf_token=csrf_token,
+        expires_at=now + SESSION_LIFETIME,
+        now=now,
+    )
+
+
 class LoginRefused(Exception):
     """Wrong user name or password; `retry_after` is set when the address must wait first."""
 
@@ -251,20 +276,44 @@ class AccessControl:
             logger.info("login failed", extra={"user": name, "address": address})
             raise LoginRefused("wrong user name or password")
         self._throttle.succeeded(address)
-        session_id = secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES)
-        csrf_token = secrets.token_urlsafe(tokens.TOKEN_RANDOM_BYTES)
+        session_id, csrf_token = _new_session_secrets()
         now = self._clock.now()
-        await self._db.write(
-            lambda conn: access.insert_session(
-                conn,
-                session_hash=tokens.token_hash(session_id),
-                user_id=user.id,
-                csrf_token=csrf_token,
-                expires_at=now + SESSION_LIFETIME,
-                now=now,
-            )
-        )
+        await self._db.write(lambda conn: _insert_session(conn, user, session_id, csrf_token, now))
         logger.info("user logged in", extra={"user": name, "address": address})
+        return Login(session_id, csrf_token, user)
+
+    async def log_in_single_sign_on(self, name: str, role: Role, address: str) -> Login:
+        """A session for someone the OpenID Connect provider vouches for.
+
+        They become a user without a password (so they cannot log in with one) whose
+        role the provider's groups set anew at each login. A local user of the same
+        name keeps their account: the provider may not take it over.
+        """
+        session_id, csrf_token = _new_session_secrets()
+        now = self._clock.now()
+
+        def transaction(conn: Connection) -> User | None:
+            existing = access.fetch_user(conn, name)
+            if existing is not None and existing.password_hash != SINGLE_SIGN_ON_PASSWORD_HASH:
+                return None
+            access.save_user(
+                conn, name=name, role=str(role), password_hash=SINGLE_SIGN_ON_PASSWORD_HASH, now=now
+            )
+            user = access.fetch_user(conn, name)
+            assert user is not None
+            _insert_session(conn, user, session_id, csrf_token, now)
+            return user
+
+        user = await self._db.write(transaction)
+        if user is None:
+            logger.info("single sign-on refused", extra={"user": name, "address": address})
+            raise LoginRefused(
+                f"{name} is a local user with a password here; they log in with that, "
+                "or an administrator deletes the local user"
+            )
+        logger.info(
+            "user logged in", extra={"user": name, "address": address, "via": "single sign-on"}
+        )
         return Login(session_id, csrf_token, user)
 
     async def session(self, session_id: str) -> Session | None:

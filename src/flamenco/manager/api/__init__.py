@@ -119,6 +119,10 @@ HANDLERS: dict[str, Handler] = {
     "saveUser": access.save_user,
     "deleteUser": access.delete_user,
     "fetchAuditLog": access.fetch_audit_log,
+    # single sign-on (extension)
+    "fetchLoginMethods": access.fetch_login_methods,
+    "startSingleSignOn": access.start_single_sign_on,
+    "finishSingleSignOn": access.finish_single_sign_on,
 }
 
 

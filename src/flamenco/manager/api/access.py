@@ -9,9 +9,10 @@ from aiohttp import web
 
 from flamenco.api import wire
 from flamenco.manager import keys
+from flamenco.manager.access import oidc
 from flamenco.manager.access.middleware import SESSION_COOKIE
-from flamenco.manager.access.roles import Credential, Role
-from flamenco.manager.access.service import SESSION_LIFETIME, LoginRefused, TokenKind
+from flamenco.manager.access.roles import Credential, Principal, Role
+from flamenco.manager.access.service import SESSION_LIFETIME, Login, LoginRefused, TokenKind
 from flamenco.manager.api.errors import error_response
 from flamenco.manager.persistence.access import AccessToken
 
@@ -96,12 +97,8 @@ async def revoke_access_token(request: web.Request) -> web.Response:
 async def log_in(request: web.Request) -> web.Response:
     body = _body(request)
     access = request.app[keys.ACCESS]
-    behind_proxy = access.is_trusted_proxy(request.remote)
-    address = request.remote or ""
-    if behind_proxy:
-        # Limit failed logins per person at the proxy, not for everyone behind it at once.
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        address = forwarded or address
+    # Behind a trusted proxy: limit failed logins per person, not for everyone behind it.
+    address = _client_address(request)
     try:
         login = await access.log_in(body["name"], body["password"], address)
     except LoginRefused as refused:
@@ -119,6 +116,19 @@ async def log_in(request: web.Request) -> web.Response:
             "csrf_token": login.csrf_token,
         }
     )
+    _set_session_cookie(request, response, login)
+    return response
+
+
+def _over_tls(request: web.Request) -> bool:
+    """Under TLS, ours or that of a trusted proxy in front."""
+    behind_proxy = request.app[keys.ACCESS].is_trusted_proxy(request.remote)
+    return request.secure or (
+        behind_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    )
+
+
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, login: Login) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         login.session_id,
@@ -126,11 +136,17 @@ async def log_in(request: web.Request) -> web.Response:
         path="/",
         httponly=True,
         samesite="Strict",
-        # Under TLS, ours or that of a trusted proxy in front, the cookie never goes out in clear.
-        secure=request.secure
-        or (behind_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https"),
+        # Under TLS the cookie never goes out in clear.
+        secure=_over_tls(request),
     )
-    return response
+
+
+def _client_address(request: web.Request) -> str:
+    address = request.remote or ""
+    if request.app[keys.ACCESS].is_trusted_proxy(address):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        return forwarded or address
+    return address
 
 
 async def log_out(request: web.Request) -> web.Response:
@@ -191,3 +207,103 @@ async def fetch_audit_log(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+# Single sign-on through OpenID Connect (docs/access-control.md).
+
+# Holds the login's state, nonce and PKCE verifier while the browser is at the provider.
+# SameSite=Lax: the provider's redirect back is a cross-site navigation.
+PENDING_COOKIE = "flamenco_oidc"
+PENDING_COOKIE_PATH = "/api/v3/access/oidc/"
+
+
+def _manager_base_url(request: web.Request, single_sign_on: oidc.SingleSignOn) -> str:
+    if single_sign_on.settings.redirect_base_url:
+        return single_sign_on.settings.redirect_base_url
+    host = request.host
+    if request.app[keys.ACCESS].is_trusted_proxy(request.remote):
+        host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or host
+    return f"{'https' if _over_tls(request) else 'http'}://{host}"
+
+
+async def fetch_login_methods(request: web.Request) -> web.Response:
+    body: dict[str, Any] = {"password": True}
+    single_sign_on = request.app[keys.SINGLE_SIGN_ON]
+    if single_sign_on is not None:
+        body["single_sign_on"] = {
+            "provider_name": single_sign_on.provider_name,
+            "login_url": "/api/v3/access/oidc/login",
+        }
+    return web.json_response(body)
+
+
+async def start_single_sign_on(request: web.Request) -> web.StreamResponse:
+    single_sign_on = request.app[keys.SINGLE_SIGN_ON]
+    if single_sign_on is None:
+        return error_response(404, "single sign-on is not configured (the `oidc` section)")
+    redirect_uri = oidc.callback_url(_manager_base_url(request, single_sign_on))
+    try:
+        location, pending = await single_sign_on.start(redirect_uri)
+    except oidc.SingleSignOnRefused as refused:
+        return error_response(refused.status, refused.message)
+    response = web.Response(status=302, headers={"Location": location})
+    response.set_cookie(
+        PENDING_COOKIE,
+        pending.encode(),
+        max_age=int(oidc.PENDING_LIFETIME.total_seconds()),
+        path=PENDING_COOKIE_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=_over_tls(request),
+    )
+    return response
+
+
+async def finish_single_sign_on(request: web.Request) -> web.StreamResponse:
+    single_sign_on = request.app[keys.SINGLE_SIGN_ON]
+    if single_sign_on is None:
+        return error_response(404, "single sign-on is not configured (the `oidc` section)")
+    query = request[keys.VALIDATED].query
+    address = _client_address(request)
+    if query.get("error"):
+        reason = query.get("error_description") or query["error"]
+        return _refused_sign_on(request, 401, f"the provider did not log you in: {reason}")
+    pending_cookie = request.cookies.get(PENDING_COOKIE, "")
+    try:
+        identity = await single_sign_on.finish(
+            code=query.get("code") or "",
+            state=query.get("state") or "",
+            pending=oidc.Pending.decode(pending_cookie) if pending_cookie else None,
+            redirect_uri=oidc.callback_url(_manager_base_url(request, single_sign_on)),
+        )
+    except oidc.SingleSignOnRefused as refused:
+        return _refused_sign_on(request, refused.status, refused.message)
+    access = request.app[keys.ACCESS]
+    try:
+        login = await access.log_in_single_sign_on(identity.name, identity.role, address)
+    except LoginRefused as refused:
+        return _refused_sign_on(request, 403, refused.message)
+    await access.audit(
+        Principal(identity.name, Credential.SESSION, identity.role),
+        address=address,
+        operation="finishSingleSignOn",
+        subject=identity.name,
+        detail={
+            "role": str(identity.role),
+            "issuer": single_sign_on.settings.issuer,
+            "provider_subject": identity.subject,
+            "groups": list(identity.groups),
+        },
+        status=302,
+    )
+    response = web.Response(status=302, headers={"Location": "/"})
+    _set_session_cookie(request, response, login)
+    response.del_cookie(PENDING_COOKIE, path=PENDING_COOKIE_PATH)
+    return response
+
+
+def _refused_sign_on(request: web.Request, status: int, message: str) -> web.Response:
+    response = error_response(status, f"single sign-on refused: {message}")
+    # The login's secrets are spent either way: a new attempt starts afresh.
+    response.del_cookie(PENDING_COOKIE, path=PENDING_COOKIE_PATH)
+    return response

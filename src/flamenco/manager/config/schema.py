@@ -319,6 +319,57 @@ def _email_complete(value: EmailConfig) -> str | None:
     return None
 
 
+def _role_or_none(value: str) -> str | None:
+    return None if value == "" else _role(value)
+
+
+def _http_url_or_empty(value: str) -> str | None:
+    if value == "" or value.startswith(("https://", "http://")):
+        return None
+    return "must be empty or an http(s):// URL"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OIDCRoleRule:
+    """One line of `oidc.role_mapping`: people in `group` get `role`."""
+
+    group: str = ""
+    role: str = dataclasses.field(default="viewer", metadata={"check": _role})
+
+
+def _oidc_complete(value: OIDCConfig) -> str | None:
+    if value.issuer and not value.client_id:
+        return "client_id is needed with issuer"
+    if value.issuer and "openid" not in value.scopes:
+        return "scopes must include openid"
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OIDCConfig:
+    """The `oidc` section (our extension): single sign-on through an OpenID Connect provider.
+
+    Off while `issuer` is empty (docs/access-control.md).
+    """
+
+    issuer: str = dataclasses.field(default="", metadata={"check": _http_url_or_empty})
+    client_id: str = ""
+    client_secret: str = dataclasses.field(default="", repr=False)
+    # The login page's button says "Sign in with <provider_name>".
+    provider_name: str = "single sign-on"
+    # The Manager's address as browsers reach it, e.g. https://flamenco.example.com;
+    # empty: taken from each request (and a trusted proxy's X-Forwarded-Proto/-Host).
+    redirect_base_url: str = dataclasses.field(default="", metadata={"check": _http_url_or_empty})
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # The ID token claim that gives the user name.
+    user_claim: str = "preferred_username"
+    # The ID token claim listing the person's groups, matched against role_mapping.
+    roles_claim: str = "groups"
+    role_mapping: tuple[OIDCRoleRule, ...] = ()
+    # The role of people in no mapped group; empty: they may not log in.
+    default_role: str = dataclasses.field(default="", metadata={"check": _role_or_none})
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class NotificationsConfig:
     """The `notifications` section (our extension): webhooks and email about farm events."""
@@ -425,6 +476,7 @@ class ManagerConfig:
         default="X-Forwarded-User", metadata=_extension(_any_value)
     )
     trusted_proxy_role: str = dataclasses.field(default="viewer", metadata=_extension(_role))
+    oidc: OIDCConfig = dataclasses.field(default=OIDCConfig(), metadata=_extension(_oidc_complete))
 
     variables: Mapping[str, Variable] = dataclasses.field(default_factory=default_variables)
 
