@@ -40,6 +40,7 @@ _COMPILED = frozenset(
         "exclusiveMaximum",
         "minLength",
         "maxLength",
+        "pattern",
         "minItems",
         "maxItems",
         "allOf",
@@ -172,10 +173,17 @@ class _Compiler:
         return checks
 
     def _string(self, schema: Mapping[str, Any]) -> list[Check]:
+        checks: list[Check] = []
         low, high = schema.get("minLength"), schema.get("maxLength")
-        if low is None and high is None:
-            return []
-        return [lambda value: not isinstance(value, str) or _within(len(value), low, high)]
+        if low is not None or high is not None:
+            checks.append(
+                lambda value: not isinstance(value, str) or _within(len(value), low, high)
+            )
+        if "pattern" in schema:
+            # Unanchored, as jsonschema matches it (re.search): the same answer.
+            search = re.compile(schema["pattern"]).search
+            checks.append(lambda value: not isinstance(value, str) or search(value) is not None)
+        return checks
 
     def _number(self, schema: Mapping[str, Any]) -> list[Check]:
         low, high = schema.get("minimum"), schema.get("maximum")
