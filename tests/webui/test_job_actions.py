@@ -87,6 +87,6 @@ async def test_task_actions_and_priority(
     details = page.get_by_test_id("job-details")
     await details.get_by_role("tab", name="Details").click()
     await details.get_by_test_id("job-priority").fill("80")
-    await details.get_by_role("button", name="Set").click()
+    await details.get_by_role("button", name="Set priority").click()
     await expect(job_row(page, "task actions")).to_contain_text("80")
     assert (await api.call("GET", f"/api/v3/jobs/{job['id']}"))["priority"] == 80

@@ -317,14 +317,14 @@ export default {
           <dd>
             <form class="inline-form" @submit.prevent="savePriority">
               <input id="job-priority" type="number" min="0" max="100" step="1" v-model="priority" @input="editingPriority = true" data-testid="job-priority">
-              <button type="submit" :disabled="!editingPriority || Number(priority) === job.priority">Set</button>
+              <button type="submit" :disabled="!editingPriority || Number(priority) === job.priority" aria-label="Set priority">Set</button>
             </form>
           </dd>
           <dt><label for="job-max-workers">Max workers</label></dt>
           <dd>
             <form class="inline-form" @submit.prevent="saveMaxWorkers">
               <input id="job-max-workers" type="number" min="1" step="1" placeholder="no limit" v-model="maxWorkers" @input="editingMaxWorkers = true" data-testid="job-max-workers">
-              <button type="submit" :disabled="!editingMaxWorkers || String(maxWorkers) === String(job.max_workers ?? '')">Set</button>
+              <button type="submit" :disabled="!editingMaxWorkers || String(maxWorkers) === String(job.max_workers ?? '')" aria-label="Set max workers">Set</button>
             </form>
           </dd>
           <dt>Created</dt><dd>{{ absoluteTime(job.created) }}</dd>
