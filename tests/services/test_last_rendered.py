@@ -82,7 +82,8 @@ async def test_upload_makes_three_thumbnails(manager: RunningManager) -> None:
         "last-rendered-small.jpg": (600, 200),
         "last-rendered-tiny.jpg": (200, 67),
     }
-    assert (await manager.client.get("/api/v3/jobs/last-rendered", expect=200)).json() == info
+    # The thumbnails are on disk a moment before the farm's pointer to the job is saved.
+    assert await wait_for_info(manager, "/api/v3/jobs/last-rendered") == info
 
 
 async def test_upload_limits(manager: RunningManager) -> None:
