@@ -372,19 +372,27 @@ async def test_worker_sleeps_and_wakes(manager: Any, start_worker: Any) -> None:
     await manager.client.post(
         path + "/setstatus", json_body={"status": "asleep", "is_lazy": True}, expect=204
     )
-    for _ in range(200):
-        if (await manager.client.get(path)).json()["status"] == "asleep":
-            break
-        await asyncio.sleep(0.05)
-    assert running.worker.machine.state == "asleep"
+    await _wait_until_both_say(manager.client, path, running, "asleep")
     await manager.client.post(
         path + "/setstatus", json_body={"status": "awake", "is_lazy": False}, expect=204
     )
-    for _ in range(200):
-        if running.worker.machine.state == "awake":
-            break
+    await _wait_until_both_say(manager.client, path, running, "awake")
+
+
+async def _wait_until_both_say(client: Any, path: str, running: Any, status: str) -> None:
+    """Wait for the Worker's own state and the Manager's record of it to agree on `status`.
+
+    The Worker changes state first and tells the Manager in its next request, so either
+    side can be a moment behind the other.
+    """
+    manager_says = worker_says = ""
+    for _ in range(400):
+        manager_says = (await client.get(path)).json()["status"]
+        worker_says = running.worker.machine.state
+        if manager_says == worker_says == status:
+            return
         await asyncio.sleep(0.05)
-    assert (await manager.client.get(path)).json()["status"] == "awake"
+    assert (manager_says, worker_says) == (status, status)
 
 
 async def test_lost_credentials_mean_registering_again(manager: Any, tmp_path: Path) -> None:
