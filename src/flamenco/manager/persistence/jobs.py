@@ -313,6 +313,65 @@ def record_progress(
     return task, sender_id
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgressReport:
+    """What record_progress() takes, for one report among several saved at once."""
+
+    task_uuid: str
+    worker_uuid: str
+    activity: str | None
+    now: dt.datetime
+    progressed: bool
+
+
+# What record_progress() returns for a report, or the error it raises.
+ProgressOutcome = tuple[TaskRef, int] | errors.NotFound
+
+
+def record_progress_many(
+    conn: Connection, reports: Sequence[ProgressReport]
+) -> list[ProgressOutcome]:
+    """record_progress() for each report, each on another task from another Worker.
+
+    On PostgreSQL this is one statement for all of them; an unknown task or Worker
+    fails only its own report.
+    """
+    if conn.dialect is not Dialect.POSTGRESQL:
+        return [_record_one(conn, report) for report in reports]
+    rows = conn.execute(
+        "record_progress_many",
+        {
+            "uuids": [report.task_uuid for report in reports],
+            "worker_uuids": [report.worker_uuid for report in reports],
+            "activities": [report.activity for report in reports],
+            "nows": [to_db_time(report.now) for report in reports],
+            "progressed": [report.progressed for report in reports],
+        },
+    ).fetchall()
+    outcomes: list[ProgressOutcome] = []
+    for report, row in zip(reports, rows, strict=True):
+        try:
+            found = row if row["id"] is not None else None
+            outcomes.append(_task_ref_and_sender(conn, found, report.task_uuid, report.worker_uuid))
+        except errors.NotFound as error:
+            outcomes.append(error)
+    return outcomes
+
+
+def _record_one(conn: Connection, report: ProgressReport) -> ProgressOutcome:
+    try:
+        return record_progress(
+            conn,
+            report.task_uuid,
+            report.worker_uuid,
+            report.activity,
+            report.now,
+            progressed=report.progressed,
+        )
+    except errors.NotFound as error:
+        return error
+
+
 def _task_ref_and_sender(
     conn: Connection, row: Row | None, task_uuid: str, worker_uuid: str
 ) -> tuple[TaskRef, int]:

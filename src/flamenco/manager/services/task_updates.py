@@ -20,6 +20,7 @@ from flamenco.manager.persistence import Database, failures, jobs, workers
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Task, TaskRef, Worker
 from flamenco.manager.render_statistics.recorder import FrameRecorder
+from flamenco.manager.services.progress_reports import ProgressReports
 from flamenco.manager.services.task_logs import TaskLogs
 from flamenco.manager.state_machine.changes import Changes
 from flamenco.manager.state_machine.failure_rules import (
@@ -63,6 +64,11 @@ class TaskUpdate:
     steps_completed: int | None = None
 
 
+def _only_progress(update: TaskUpdate) -> bool:
+    """Whether the report changes neither the task's status nor its steps."""
+    return update.status is None and update.steps_completed is None
+
+
 def _plural(count: int, word: str, *, with_count: bool = True) -> str:
     form = word if count == 1 else f"{word}s"
     return f"{count} {form}" if with_count else form
@@ -87,11 +93,16 @@ class TaskUpdates:
         self._task_logs = task_logs
         self._clock = clock
         self._policy = failure_policy
+        self._progress_reports = ProgressReports(db)
         # A flood of reports queues here, cheaply, instead of crowding the event loop
         # and the database queue that every other request needs too.
         self._in_progress = asyncio.Semaphore(CONCURRENT_UPDATES)
 
     async def update(self, worker_uuid: str, task_uuid: str, update: TaskUpdate) -> None:
+        if _only_progress(update):
+            # Saved in batches (see ProgressReports), which bound the database's load.
+            await self._update(worker_uuid, task_uuid, update)
+            return
         async with self._in_progress:
             await self._update(worker_uuid, task_uuid, update)
 
@@ -101,19 +112,32 @@ class TaskUpdates:
         now = self._clock.now()
         progressed = bool(update.log or update.status) or update.steps_completed is not None
 
-        def transaction(conn: Connection) -> tuple[TaskRef, Changes]:
-            # Made here, so that a transaction run again (see Database.write) starts afresh.
-            changes = Changes()
-            task, worker_id = jobs.record_progress(
-                conn, task_uuid, worker_uuid, update.activity, now, progressed=progressed
+        if _only_progress(update):
+            # Most reports only say "still at it": those are saved in batches.
+            task, worker_id = await self._progress_reports.record(
+                jobs.ProgressReport(
+                    task_uuid=task_uuid,
+                    worker_uuid=worker_uuid,
+                    activity=update.activity,
+                    now=now,
+                    progressed=progressed,
+                )
             )
             ensure_assigned(task, worker_id)
-            self._apply(conn, changes, worker_id, task, update, now)
-            return task, changes
+            changes = Changes()
+        else:
 
-        # Most reports only say "still at it": one statement, where that saves round trips.
-        one_statement = update.status is None and update.steps_completed is None
-        task, changes = await self._db.write(transaction, one_statement=one_statement, retry=True)
+            def transaction(conn: Connection) -> tuple[TaskRef, Changes]:
+                # Made here, so that a transaction run again (see Database.write) starts afresh.
+                changes = Changes()
+                task, worker_id = jobs.record_progress(
+                    conn, task_uuid, worker_uuid, update.activity, now, progressed=progressed
+                )
+                ensure_assigned(task, worker_id)
+                self._apply(conn, changes, worker_id, task, update, now)
+                return task, changes
+
+            task, changes = await self._db.write(transaction, retry=True)
         if self._frame_recorder is not None:
             ended = update.status is not None and update.status != TaskStatus.ACTIVE
             if update.log or ended:
