@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +21,6 @@ from flamenco.manager.persistence import (
     failures,
     job_dependencies,
     jobs,
-    open_database,
     workers,
 )
 from flamenco.manager.persistence.models import Worker
@@ -35,14 +32,6 @@ TASK_TYPES = ("misc", "comp")
 
 class RolledBack(Exception):
     """Undoes a scenario's transaction, keeping the database empty for the next."""
-
-
-@pytest.fixture
-async def db(tmp_path: Path, database_setting: str) -> AsyncIterator[Database]:
-    location = database_setting if "://" in database_setting else tmp_path / "test.sqlite"
-    database = await open_database(location, busy_timeout_ms=5_000)
-    yield database
-    await database.close()
 
 
 def build_farm(conn: Connection, chance: random.Random) -> tuple[str, dict[str, int]]:

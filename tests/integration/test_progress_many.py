@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
-from flamenco.manager.persistence import Connection, Database, errors, jobs, open_database, workers
+from flamenco.manager.persistence import Connection, Database, errors, jobs, workers
 from flamenco.manager.persistence.jobs import ProgressReport
 from flamenco.manager.persistence.models import Worker
 from support.factories import T0, new_job, new_task
 
 LATER = T0 + dt.timedelta(minutes=5)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, database_setting: str) -> AsyncIterator[Database]:
-    location = database_setting if "://" in database_setting else tmp_path / "test.sqlite"
-    database = await open_database(location, busy_timeout_ms=5_000)
-    yield database
-    await database.close()
 
 
 def add_worker(conn: Connection, name: str) -> Worker:

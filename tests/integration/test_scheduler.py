@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
 from flamenco.manager.persistence import (
     Connection,
     Database,
     failures,
     jobs,
-    open_database,
     scheduler,
     workers,
 )
 from flamenco.manager.persistence.models import Worker
 from support.factories import T0, new_job, new_task
-
-
-@pytest.fixture
-async def db(tmp_path: Path, database_setting: str) -> AsyncIterator[Database]:
-    """The scheduler's queries, on each database the Manager runs on."""
-    location = database_setting if "://" in database_setting else tmp_path / "test.sqlite"
-    database = await open_database(location, busy_timeout_ms=5_000)
-    yield database
-    await database.close()
 
 
 def add_worker(
