@@ -12,7 +12,13 @@ from typing import Any
 from flamenco.api.enums import JobStatus, TaskStatus
 from flamenco.manager.persistence import errors, workers
 from flamenco.manager.persistence.connection import Connection, Dialect, Row
-from flamenco.manager.persistence.models import Job, Task, TaskRef, from_db_time, to_db_time
+from flamenco.manager.persistence.models import (
+    Job,
+    Task,
+    TaskRef,
+    status_since,
+    to_db_time,
+)
 from flamenco.manager.persistence.queries import fetch_one
 
 # A job this big changes the tasks table enough that the database's query planner
@@ -433,9 +439,17 @@ def recount_job_tasks(conn: Connection, job_id: int) -> None:
 
 
 def save_task_status(
-    conn: Connection, task: Task | TaskRef, status: TaskStatus, now: dt.datetime
+    conn: Connection,
+    task: Task | TaskRef,
+    status: TaskStatus,
+    now: dt.datetime,
+    *,
+    assign_to: int | None = None,
 ) -> tuple[int, Task]:
-    """Store a task's new status; return the change in its completed steps, and the task."""
+    """Store a task's new status; return the change in its completed steps, and the task.
+
+    With `assign_to`, the task is also assigned to that Worker (see assign_task).
+    """
     steps_completed = task.steps_completed
     if status == TaskStatus.COMPLETED:
         steps_completed = task.steps_total
@@ -449,6 +463,7 @@ def save_task_status(
             "status": status,
             "steps_completed": steps_completed,
             "now": to_db_time(now),
+            "assign_to": assign_to,
         },
         Task.from_row,
         errors.TaskNotFound(f"task {task.uuid} not found"),
@@ -457,16 +472,20 @@ def save_task_status(
 
 
 def fetch_task_status_since(conn: Connection, task: Task | TaskRef) -> dt.datetime | None:
-    """When the task got its current status, if known: for tasks that stayed queued since
-    their job was submitted, that is their creation."""
+    """When the task got its current status, if known (see models.status_since).
+
+    Asks the database only when the task was loaded without it.
+    """
+    if isinstance(task, Task):
+        if task.status_changed_at is not None or task.status == TaskStatus.QUEUED:
+            return task.status_changed_at or task.created_at
+        return None
+    if task.status_since is not None:
+        return task.status_since
     row = conn.execute("fetch_task_status_since", {"id": task.id}).fetchone()
     if row is None:
         return None
-    if row["status_changed_at"] is not None:
-        return from_db_time(row["status_changed_at"])
-    if task.status == TaskStatus.QUEUED:
-        return from_db_time(row["created_at"])
-    return None
+    return status_since(task.status, row["status_changed_at"], row["created_at"])
 
 
 def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:

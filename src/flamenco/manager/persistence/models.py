@@ -20,6 +20,18 @@ def from_db_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def status_since(
+    status: TaskStatus, status_changed_at: str | None, created_at: str
+) -> dt.datetime | None:
+    """When a task got its current status, if known: for tasks that stayed queued since
+    their job was submitted, that is their creation."""
+    if status_changed_at is not None:
+        return from_db_time(status_changed_at)
+    if status == TaskStatus.QUEUED:
+        return from_db_time(created_at)
+    return None
+
+
 def optional_time(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
@@ -104,6 +116,8 @@ class Task:
     activity: str
     steps_completed: int
     steps_total: int
+    # When the task got its current status; None if unknown (see status_since()).
+    status_changed_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Task:
@@ -133,6 +147,7 @@ class Task:
             activity=row["activity"],
             steps_completed=row["steps_completed"],
             steps_total=row["steps_total"],
+            status_changed_at=optional_time(row["status_changed_at"]),
         )
 
 
@@ -149,8 +164,10 @@ class TaskRef:
     task_type: str
     steps_completed: int
     steps_total: int
-    # When the task last changed; only the scheduler reads it (see find_runnable_task).
+    # When the task last changed, and when it got its current status; only the
+    # scheduler loads these (see find_runnable_task).
     updated_at: dt.datetime | None = None
+    status_since: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> TaskRef:

@@ -7,8 +7,9 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from flamenco.api.enums import TaskStatus
 from flamenco.manager.persistence.connection import Connection
-from flamenco.manager.persistence.models import TaskRef, Worker, from_db_time
+from flamenco.manager.persistence.models import TaskRef, Worker, from_db_time, status_since
 
 # Job priorities are 32-bit integers (job_compilers/validation.py).
 HIGHEST_PRIORITY = 2**31 - 1
@@ -61,7 +62,13 @@ def find_candidate(
     ).fetchone()
     if row is None:
         return None
-    task = dataclasses.replace(TaskRef.from_row(row), updated_at=from_db_time(row["updated_at"]))
+    task = dataclasses.replace(
+        TaskRef.from_row(row),
+        updated_at=from_db_time(row["updated_at"]),
+        status_since=status_since(
+            TaskStatus(row["status"]), row["status_changed_at"], row["created_at"]
+        ),
+    )
     return Candidate(task, row["max_workers"])
 
 

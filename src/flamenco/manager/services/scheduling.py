@@ -245,12 +245,11 @@ class TaskScheduler:
                     return picked, changes
                 task = picked
 
-            jobs.assign_task(conn, task.id, worker.id, now)
             changes.log(
                 task.job_uuid, task.uuid, f"Task assigned to worker {worker.name} ({worker.uuid})"
             )
             applied = self._state_machine.apply_task_status(
-                conn, changes, task, TaskStatus.ACTIVE, now
+                conn, changes, task, TaskStatus.ACTIVE, now, assign_to=worker.id
             )
             changes.event(events.worker_updated(worker))
             return Assigned(task=applied.task, job=applied.job, worker=worker), changes

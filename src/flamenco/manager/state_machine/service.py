@@ -142,8 +142,12 @@ class StateMachine:
         task: Task | TaskRef,
         new_status: TaskStatus,
         now: dt.datetime,
+        *,
+        assign_to: int | None = None,
     ) -> TaskStatusApplied:
         """Give the task a new status, then let the change ripple to its job.
+
+        With `assign_to`, the task becomes that Worker's in the same statement.
 
         `task` is expected to still have its original status; a TaskRef will do,
         as only its status and steps count. Returns the task and job as they are
@@ -160,7 +164,9 @@ class StateMachine:
                     None if since is None else (now - since).total_seconds(),
                 )
             )
-        steps_delta, updated = jobs.save_task_status(conn, task, new_status, now)
+        steps_delta, updated = jobs.save_task_status(
+            conn, task, new_status, now, assign_to=assign_to
+        )
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction
         # ends, so as little as possible happens after it.

@@ -30,9 +30,15 @@ ORDER BY id;
 
 -- name: save_task_status
 -- Answers the task as task_view shows it, to save reading it back (a round trip on
--- PostgreSQL).
+-- PostgreSQL). With a Worker's ID in :assign_to, the task is that Worker's from now:
+-- what the scheduler does when it hands the task out, in the same statement.
 UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now,
-    status_changed_at = CASE WHEN status = :status THEN status_changed_at ELSE :now END
+    status_changed_at = CASE WHEN status = :status THEN status_changed_at ELSE :now END,
+    worker_id = coalesce(CAST(:assign_to AS bigint), worker_id),
+    last_touched_at = CASE
+        WHEN CAST(:assign_to AS bigint) IS NULL THEN last_touched_at ELSE :now END,
+    last_progress_at = CASE
+        WHEN CAST(:assign_to AS bigint) IS NULL THEN last_progress_at ELSE :now END
 WHERE id = :id
 RETURNING *,
     (SELECT uuid FROM jobs WHERE jobs.id = tasks.job_id) AS job_uuid,

@@ -5,10 +5,11 @@
 -- order; the partial index tasks_schedulable walks exactly that order. Jobs waiting
 -- to be deleted are skipped: their tasks go a batch at a time.
 -- It answers with fetch_task_ref's columns (what handing the task out starts from), when
--- the task last changed (joined the queue, for render statistics) and the job's
--- max_workers, to check capacity with.
+-- the task last changed (joined the queue, for render statistics), when it got its
+-- status (for the metrics) and the job's max_workers, to check capacity with.
 SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.uuid AS job_uuid,
-    tasks.type, tasks.steps_completed, tasks.steps_total, tasks.updated_at, jobs.max_workers
+    tasks.type, tasks.steps_completed, tasks.steps_total, tasks.updated_at, jobs.max_workers,
+    tasks.status_changed_at, tasks.created_at
 FROM tasks INDEXED BY tasks_schedulable
 JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.status IN ('queued', 'soft-failed')
