@@ -316,3 +316,68 @@ async def test_a_job_reaching_its_approval_gate_is_reported_once(
             await worker.complete(await worker.next_task())  # the final task
             assert await job_status(running.client, job["id"]) == "completed"
             assert len(await deliveries(running)) == 1
+
+
+# A job type whose approval gate waits for nothing but a person, ahead of the render.
+GATE_FIRST_JOB_TYPE = """\
+const JOB_TYPE = { label: "Approve First", settings: [] };
+
+function compileJob(job) {
+  const approval = author.Task("approve budget", "approval");
+  job.addTask(approval);
+  const after = author.Task("final", "misc");
+  after.addCommand(author.Command("echo", { message: "final" }));
+  after.addDependency(approval);
+  job.addTask(after);
+}
+"""
+
+
+def _gate_first_job(name: str, depends_on: list[str] | None = None) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "name": name,
+        "type": "approve-first",
+        "priority": 50,
+        "submitter_platform": "linux",
+        "settings": {},
+    }
+    if depends_on:
+        job["depends_on"] = depends_on
+    return job
+
+
+async def test_a_gate_open_from_submission_is_reported_when_the_job_may_run(
+    make_manager_config: ConfigMaker,
+) -> None:
+    async with running_receiver() as receiver:
+        hook = {"url": receiver.url, "events": ["job-waiting-for-approval"]}
+        async with farm(make_manager_config, notifications=notifications(hook)) as running:
+            scripts = running.app[keys.CONFIG].job_scripts_path
+            scripts.mkdir(parents=True, exist_ok=True)
+            (scripts / "approve_first.js").write_text(GATE_FIRST_JOB_TYPE, encoding="utf-8")
+            client = running.client
+
+            first = (
+                await client.post("/api/v3/jobs", json_body=_gate_first_job("Budget"), expect=200)
+            ).json()
+            await until(lambda: len(receiver.accepted) == 1, timeout=10)
+            assert receiver.accepted[0].json()["job"]["id"] == first["id"]
+            assert receiver.accepted[0].json()["detail"] == 'awaiting approval of "approve budget"'
+
+            # A gated job behind another job: reported once that job completes, not before.
+            blocker = await submit_echo_sleep(client, repeats=1)
+            second = (
+                await client.post(
+                    "/api/v3/jobs",
+                    json_body=_gate_first_job("Behind", depends_on=[blocker["id"]]),
+                    expect=200,
+                )
+            ).json()
+            worker = WorkerSession(client)
+            await worker.start()
+            for _ in range(2):  # The echo and sleep tasks of the blocking job.
+                await worker.complete(await worker.next_task())
+            assert await job_status(client, blocker["id"]) == "completed"
+            await until(lambda: len(receiver.accepted) == 2, timeout=10)
+            assert receiver.accepted[1].json()["job"]["id"] == second["id"]
+            assert len(await deliveries(running)) == 2

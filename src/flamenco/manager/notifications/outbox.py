@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flamenco.api.enums import JobStatus, WorkerStatus
+from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
 from flamenco.manager.config.schema import NotificationEvent, NotificationsConfig
 from flamenco.manager.notifications import messages
 from flamenco.manager.persistence import job_dependencies, notifications
@@ -96,6 +96,28 @@ class Outbox:
                 job,
                 now,
                 detail=job_graph_rules.awaiting_approval_message(name),
+            )
+
+    def job_may_run(self, conn: Connection, job: Job, now: dt.datetime) -> None:
+        """Record job-waiting-for-approval for the gates that wait for a person as soon as the
+        job may run: those behind no task, when the job is submitted or its dependencies
+        complete. task_completed() reports the others, when their last task completes.
+        """
+        if not destinations_for(self._settings, NotificationEvent.JOB_WAITING_FOR_APPROVAL):
+            return
+        if job.status not in job_graph_rules.APPROVABLE_JOB_STATUSES:
+            return
+        if job_dependencies.fetch_unfinished_dependencies(conn, job.id):
+            return
+        for approval in job_dependencies.fetch_approval_tasks(conn, job.id):
+            if approval.unfinished_dependencies or approval.task.status != TaskStatus.QUEUED:
+                continue
+            self.record_job(
+                conn,
+                NotificationEvent.JOB_WAITING_FOR_APPROVAL,
+                job,
+                now,
+                detail=job_graph_rules.awaiting_approval_message(approval.task.name),
             )
 
     def worker_status_changed(

@@ -196,6 +196,7 @@ class JobService:
                     job_dependencies.set_job_waiting(conn, job_id, True)
                     job_dependencies.save_job_activity(conn, job_id, reason, new_job.created_at)
             job = jobs.fetch_job_by_id(conn, job_id)
+            self._state_machine.outbox.job_may_run(conn, job, new_job.created_at)
             return dataclasses.replace(job, depends_on=tuple(dep.uuid for dep in dependencies))
 
         job = await self._db.write(transaction)

@@ -404,7 +404,10 @@ class StateMachine:
             if activity is None:
                 continue
             job_dependencies.save_job_activity(conn, dependent.id, activity, now)
-            changes.event(events.job_updated(jobs.fetch_job_by_id(conn, dependent.id)))
+            told = jobs.fetch_job_by_id(conn, dependent.id)
+            changes.event(events.job_updated(told))
+            if not waiting:
+                self.outbox.job_may_run(conn, told, now)
             released = released or not waiting
             logger.info(
                 "dependent job told of dependency",
