@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from flamenco.api.enums import TaskStatus, WorkerStatus
@@ -98,13 +98,18 @@ def pick_task(
     worker: Worker,
     capacities: Mapping[str, int],
     known: _CapacityTaken | None = None,
+    capped_jobs: Iterable[tuple[int, int, int]] | None = None,
 ) -> TaskRef | _CapacityTaken | None:
     """The next task for an awake Worker without one, within every job's and limit's capacity.
 
-    `known` carries what an earlier attempt found full. _CapacityTaken: another
-    Worker took the last place meanwhile; the caller ends the transaction and asks again.
+    `known` carries what an earlier attempt found full; `capped_jobs`, what
+    resource_limits.fetch_capped_runnable_jobs() answers, when already fetched.
+    _CapacityTaken: another Worker took the last place meanwhile; the caller ends the
+    transaction and asks again.
     """
-    full_jobs = _full_jobs(conn) | (known.full_jobs if known else set())
+    if capped_jobs is None:
+        capped_jobs = resource_limits.fetch_capped_runnable_jobs(conn)
+    full_jobs = _full_jobs(capped_jobs) | (known.full_jobs if known else set())
     exhausted = set(known.exhausted_limits) if known else set()
     if capacities:
         exhausted |= rules.exhausted_limits(capacities, resource_limits.fetch_usage(conn))
@@ -142,10 +147,10 @@ def pick_task(
     return candidate.task
 
 
-def _full_jobs(conn: Connection) -> set[int]:
+def _full_jobs(capped_jobs: Iterable[tuple[int, int, int]]) -> set[int]:
     return {
         job_id
-        for job_id, max_workers, active in resource_limits.fetch_capped_runnable_jobs(conn)
+        for job_id, max_workers, active in capped_jobs
         if rules.at_max_workers(max_workers, active)
     }
 
@@ -230,15 +235,16 @@ class TaskScheduler:
             # Made here, so that a transaction run again (see Database.write) starts afresh.
             changes = Changes()
             # Asking for work counts as being seen, whatever the answer.
-            worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
+            start = scheduler.start_scheduling(conn, worker_uuid, now)
+            worker = start.worker
             if worker.status_requested is not None:
                 return StatusChangeRequired(worker.status_requested), changes
             if worker.status != WorkerStatus.AWAKE:
                 return NotAwake(worker.status), changes
 
-            task = scheduler.fetch_assigned_active_task(conn, worker)
+            task = start.assigned
             if task is None:
-                picked = pick_task(conn, worker, capacities, known)
+                picked = pick_task(conn, worker, capacities, known, start.capped_jobs)
                 if picked is None:
                     return NoTask(), changes
                 if isinstance(picked, _CapacityTaken):

@@ -123,3 +123,39 @@ WHERE status IN ('active', 'queued')
   AND id NOT IN (SELECT CAST(json_array_elements_text(CAST(:jobs AS json)) AS bigint))
 ORDER BY priority DESC
 LIMIT 1;
+
+-- name: start_scheduling
+-- What every scheduleTask starts from, in one statement: the Worker marked seen
+-- (mark_worker_seen_returning), the task it already runs if any (fetch_assigned_active_task,
+-- its columns prefixed assigned_, locked the same way) and fetch_capped_runnable_jobs as
+-- a JSON array of [job ID, max_workers, active tasks]. The Worker's row is locked
+-- before the task's (`assigned` reads `seen`): the order every transaction locks them in.
+WITH seen AS (
+    UPDATE workers SET last_seen_at = :now WHERE uuid = :uuid AND deleted_at IS NULL
+    RETURNING *
+)
+SELECT seen.*,
+    assigned.id AS assigned_id, assigned.uuid AS assigned_uuid,
+    assigned.status AS assigned_status, assigned.worker_id AS assigned_worker_id,
+    assigned.job_id AS assigned_job_id, assigned.job_uuid AS assigned_job_uuid,
+    assigned.type AS assigned_type, assigned.steps_completed AS assigned_steps_completed,
+    assigned.steps_total AS assigned_steps_total,
+    (SELECT json_agg(json_build_array(jobs.id, jobs.max_workers, coalesce(counts.num_tasks, 0)))
+     FROM jobs
+     LEFT JOIN job_task_counts AS counts
+       ON counts.job_id = jobs.id AND counts.status = 'active'
+     WHERE jobs.max_workers IS NOT NULL
+       AND jobs.status IN ('active', 'queued')) AS capped_jobs
+FROM seen
+LEFT JOIN LATERAL (
+    SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id,
+        jobs.uuid AS job_uuid, tasks.type, tasks.steps_completed, tasks.steps_total
+    FROM tasks
+    JOIN jobs ON jobs.id = tasks.job_id
+    WHERE tasks.worker_id = seen.id
+      AND tasks.status = 'active'
+      AND jobs.status IN ('active', 'queued')
+    ORDER BY tasks.id
+    LIMIT 1
+    FOR NO KEY UPDATE OF tasks
+) AS assigned ON true;
