@@ -254,6 +254,13 @@ async def test_deliveries_to_a_removed_webhook_fail_visibly(
         assert shown["last_error"] == "unknown destination: 'gone' is no longer configured"
 
 
+def install_job_type(running: RunningManager, filename: str, script: str) -> None:
+    """A custom job type in the running Manager's scripts folder."""
+    scripts = running.app[keys.CONFIG].job_scripts_path
+    scripts.mkdir(parents=True, exist_ok=True)
+    (scripts / filename).write_text(script, encoding="utf-8")
+
+
 # A job type with an approval gate between a preview and the final task.
 GATED_JOB_TYPE = """\
 const JOB_TYPE = { label: "Gated Echo", settings: [] };
@@ -279,9 +286,7 @@ async def test_a_job_reaching_its_approval_gate_is_reported_once(
     async with running_receiver() as receiver:
         hook = {"url": receiver.url, "events": ["job-waiting-for-approval"]}
         async with farm(make_manager_config, notifications=notifications(hook)) as running:
-            scripts = running.app[keys.CONFIG].job_scripts_path
-            scripts.mkdir(parents=True, exist_ok=True)
-            (scripts / "gated_echo.js").write_text(GATED_JOB_TYPE, encoding="utf-8")
+            install_job_type(running, "gated_echo.js", GATED_JOB_TYPE)
             job = (
                 await running.client.post(
                     "/api/v3/jobs",
@@ -352,9 +357,7 @@ async def test_a_gate_open_from_submission_is_reported_when_the_job_may_run(
     async with running_receiver() as receiver:
         hook = {"url": receiver.url, "events": ["job-waiting-for-approval"]}
         async with farm(make_manager_config, notifications=notifications(hook)) as running:
-            scripts = running.app[keys.CONFIG].job_scripts_path
-            scripts.mkdir(parents=True, exist_ok=True)
-            (scripts / "approve_first.js").write_text(GATE_FIRST_JOB_TYPE, encoding="utf-8")
+            install_job_type(running, "approve_first.js", GATE_FIRST_JOB_TYPE)
             client = running.client
 
             first = (

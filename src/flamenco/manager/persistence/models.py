@@ -170,17 +170,18 @@ class TaskRef:
     status_since: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Row) -> TaskRef:
+    def from_row(cls, row: Row, prefix: str = "") -> TaskRef:
+        """The task from fetch_task_ref's columns, each named with `prefix` before it."""
         return cls(
-            id=row["id"],
-            uuid=row["uuid"],
-            status=TaskStatus(row["status"]),
-            worker_id=row["worker_id"],
-            job_id=row["job_id"],
-            job_uuid=row["job_uuid"],
-            task_type=row["type"],
-            steps_completed=row["steps_completed"],
-            steps_total=row["steps_total"],
+            id=row[prefix + "id"],
+            uuid=row[prefix + "uuid"],
+            status=TaskStatus(row[prefix + "status"]),
+            worker_id=row[prefix + "worker_id"],
+            job_id=row[prefix + "job_id"],
+            job_uuid=row[prefix + "job_uuid"],
+            task_type=row[prefix + "type"],
+            steps_completed=row[prefix + "steps_completed"],
+            steps_total=row[prefix + "steps_total"],
         )
 
 

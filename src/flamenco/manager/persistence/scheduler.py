@@ -61,17 +61,7 @@ def start_scheduling(conn: Connection, worker_uuid: str, now: dt.datetime) -> Sc
         raise errors.WorkerNotFound(f"worker {worker_uuid} not found")
     assigned = None
     if row["assigned_id"] is not None:
-        assigned = TaskRef(
-            id=row["assigned_id"],
-            uuid=row["assigned_uuid"],
-            status=TaskStatus(row["assigned_status"]),
-            worker_id=row["assigned_worker_id"],
-            job_id=row["assigned_job_id"],
-            job_uuid=row["assigned_job_uuid"],
-            task_type=row["assigned_type"],
-            steps_completed=row["assigned_steps_completed"],
-            steps_total=row["assigned_steps_total"],
-        )
+        assigned = TaskRef.from_row(row, prefix="assigned_")
     capped = [(int(job[0]), int(job[1]), int(job[2])) for job in row["capped_jobs"] or ()]
     return SchedulingStart(Worker.from_row(row), assigned, capped)
 
