@@ -16,6 +16,8 @@ from flamenco.manager.persistence.models import (
     Job,
     Task,
     TaskRef,
+    from_db_time,
+    optional_time,
     status_since,
     to_db_time,
 )
@@ -285,40 +287,6 @@ def fetch_task_ref_for_worker(
     return _task_ref_and_sender(conn, row, task_uuid, worker_uuid)
 
 
-def record_progress(
-    conn: Connection,
-    task_uuid: str,
-    worker_uuid: str,
-    activity: str | None,
-    now: dt.datetime,
-    *,
-    progressed: bool,
-) -> tuple[TaskRef, int]:
-    """A Worker's report: it is seen and its task touched, if the task is that Worker's.
-
-    Returns what fetch_task_ref_for_worker() does, with the same errors; when the
-    task is not the Worker's, nothing changed, and the caller refuses the report.
-    On PostgreSQL this is one statement (see Database.write's `one_statement`).
-    """
-    if conn.dialect is Dialect.POSTGRESQL:
-        row = conn.execute(
-            "record_progress",
-            {
-                "uuid": task_uuid,
-                "worker_uuid": worker_uuid,
-                "activity": activity,
-                "now": to_db_time(now),
-                "progressed": progressed,
-            },
-        ).fetchone()
-        return _task_ref_and_sender(conn, row, task_uuid, worker_uuid)
-    task, sender_id = fetch_task_ref_for_worker(conn, task_uuid, worker_uuid)
-    if task.worker_id == sender_id:
-        workers.mark_seen(conn, sender_id, now)
-        touch_task_with_activity(conn, task.id, activity, now, progressed=progressed)
-    return task, sender_id
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProgressReport:
     """What record_progress() takes, for one report among several saved at once."""
@@ -334,6 +302,34 @@ class ProgressReport:
 ProgressOutcome = tuple[TaskRef, int] | errors.NotFound
 
 
+def record_progress(
+    conn: Connection,
+    task_uuid: str,
+    worker_uuid: str,
+    activity: str | None,
+    now: dt.datetime,
+    *,
+    progressed: bool,
+) -> tuple[TaskRef, int]:
+    """A Worker's report: it is seen and its task touched, if the task is that Worker's.
+
+    Returns what fetch_task_ref_for_worker() does, with the same errors; when the
+    task is not the Worker's, nothing changed, and the caller refuses the report.
+    On PostgreSQL this is one statement (see Database.write's `one_statement`).
+    """
+    report = ProgressReport(
+        task_uuid=task_uuid,
+        worker_uuid=worker_uuid,
+        activity=activity,
+        now=now,
+        progressed=progressed,
+    )
+    [outcome] = record_progress_many(conn, [report])
+    if isinstance(outcome, errors.NotFound):
+        raise outcome
+    return outcome
+
+
 def record_progress_many(
     conn: Connection, reports: Sequence[ProgressReport]
 ) -> list[ProgressOutcome]:
@@ -343,7 +339,7 @@ def record_progress_many(
     fails only its own report.
     """
     if conn.dialect is not Dialect.POSTGRESQL:
-        return [_record_one(conn, report) for report in reports]
+        return [_record_on_sqlite(conn, report) for report in reports]
     rows = conn.execute(
         "record_progress_many",
         {
@@ -364,18 +360,19 @@ def record_progress_many(
     return outcomes
 
 
-def _record_one(conn: Connection, report: ProgressReport) -> ProgressOutcome:
+def _record_on_sqlite(conn: Connection, report: ProgressReport) -> ProgressOutcome:
+    """One report in three statements: SQLite has no data-modifying WITH, and no round
+    trips to save."""
     try:
-        return record_progress(
-            conn,
-            report.task_uuid,
-            report.worker_uuid,
-            report.activity,
-            report.now,
-            progressed=report.progressed,
-        )
+        task, sender_id = fetch_task_ref_for_worker(conn, report.task_uuid, report.worker_uuid)
     except errors.NotFound as error:
         return error
+    if task.worker_id == sender_id:
+        workers.mark_seen(conn, sender_id, report.now)
+        touch_task_with_activity(
+            conn, task.id, report.activity, report.now, progressed=report.progressed
+        )
+    return task, sender_id
 
 
 def _task_ref_and_sender(
@@ -477,15 +474,15 @@ def fetch_task_status_since(conn: Connection, task: Task | TaskRef) -> dt.dateti
     Asks the database only when the task was loaded without it.
     """
     if isinstance(task, Task):
-        if task.status_changed_at is not None or task.status == TaskStatus.QUEUED:
-            return task.status_changed_at or task.created_at
-        return None
+        return status_since(task.status, task.status_changed_at, task.created_at)
     if task.status_since is not None:
         return task.status_since
     row = conn.execute("fetch_task_status_since", {"id": task.id}).fetchone()
     if row is None:
         return None
-    return status_since(task.status, row["status_changed_at"], row["created_at"])
+    return status_since(
+        task.status, optional_time(row["status_changed_at"]), from_db_time(row["created_at"])
+    )
 
 
 def save_task_activity(conn: Connection, task_id: int, activity: str, now: dt.datetime) -> None:

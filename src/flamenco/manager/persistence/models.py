@@ -21,14 +21,14 @@ def from_db_time(text: str) -> dt.datetime:
 
 
 def status_since(
-    status: TaskStatus, status_changed_at: str | None, created_at: str
+    status: TaskStatus, status_changed_at: dt.datetime | None, created_at: dt.datetime
 ) -> dt.datetime | None:
     """When a task got its current status, if known: for tasks that stayed queued since
     their job was submitted, that is their creation."""
     if status_changed_at is not None:
-        return from_db_time(status_changed_at)
+        return status_changed_at
     if status == TaskStatus.QUEUED:
-        return from_db_time(created_at)
+        return created_at
     return None
 
 

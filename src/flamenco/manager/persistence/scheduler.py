@@ -9,12 +9,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from flamenco.api.enums import TaskStatus
-from flamenco.manager.persistence import errors, resource_limits, workers
+from flamenco.manager.persistence import errors, workers
 from flamenco.manager.persistence.connection import Connection, Dialect
 from flamenco.manager.persistence.models import (
     TaskRef,
     Worker,
     from_db_time,
+    optional_time,
     status_since,
     to_db_time,
 )
@@ -38,24 +39,22 @@ class SchedulingStart:
     worker: Worker
     # The task the Worker already runs, which it gets again.
     assigned: TaskRef | None
-    # (job ID, max_workers, active tasks) of each runnable job that has a max_workers.
-    capped_jobs: list[tuple[int, int, int]]
+    # (job ID, max_workers, active tasks) of each runnable job that has a max_workers;
+    # None when not fetched yet (see pick_task).
+    capped_jobs: list[tuple[int, int, int]] | None
 
 
 def start_scheduling(conn: Connection, worker_uuid: str, now: dt.datetime) -> SchedulingStart:
-    """The Worker marked seen, its active task and the capped jobs.
+    """The Worker marked seen, its active task and, on PostgreSQL, the capped jobs.
 
     The same as workers.fetch_worker_marking_seen(), fetch_assigned_active_task() and
     resource_limits.fetch_capped_runnable_jobs(); on PostgreSQL in one statement, a
-    round trip instead of three. Raises WorkerNotFound.
+    round trip instead of three. SQLite leaves the capped jobs to when they are needed.
+    Raises WorkerNotFound.
     """
     if conn.dialect is not Dialect.POSTGRESQL:
         worker = workers.fetch_worker_marking_seen(conn, worker_uuid, now)
-        return SchedulingStart(
-            worker,
-            fetch_assigned_active_task(conn, worker),
-            resource_limits.fetch_capped_runnable_jobs(conn),
-        )
+        return SchedulingStart(worker, fetch_assigned_active_task(conn, worker), None)
     row = conn.execute("start_scheduling", {"uuid": worker_uuid, "now": to_db_time(now)}).fetchone()
     if row is None:
         raise errors.WorkerNotFound(f"worker {worker_uuid} not found")
@@ -109,7 +108,9 @@ def find_candidate(
         TaskRef.from_row(row),
         updated_at=from_db_time(row["updated_at"]),
         status_since=status_since(
-            TaskStatus(row["status"]), row["status_changed_at"], row["created_at"]
+            TaskStatus(row["status"]),
+            optional_time(row["status_changed_at"]),
+            from_db_time(row["created_at"]),
         ),
     )
     return Candidate(task, row["max_workers"])
