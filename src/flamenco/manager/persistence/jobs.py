@@ -429,6 +429,24 @@ def move_task_between_counts(
         )
 
 
+def lock_job_moving_task(
+    conn: Connection, job_id: int, old_status: TaskStatus, new_status: TaskStatus
+) -> Job:
+    """fetch_job_for_update(), then move_task_between_counts(): on PostgreSQL in one
+    statement. Raises JobNotFound."""
+    if conn.dialect is not Dialect.POSTGRESQL or old_status == new_status:
+        job = fetch_job_for_update(conn, job_id)
+        move_task_between_counts(conn, job_id, old_status, new_status)
+        return job
+    return fetch_one(
+        conn,
+        "lock_job_moving_task",
+        {"job_id": job_id, "old_status": old_status, "new_status": new_status},
+        Job.from_row,
+        errors.JobNotFound(f"job {job_id} not found"),
+    )
+
+
 def recount_job_tasks(conn: Connection, job_id: int) -> None:
     """Count the job's tasks per status again, after a mass update."""
     conn.execute("clear_job_task_counts", {"job_id": job_id})

@@ -13,7 +13,10 @@ from flamenco.manager.persistence.connection import Row
 
 def to_db_time(moment: dt.datetime) -> str:
     """Fixed-width UTC text, so that timestamps compare correctly as strings."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat() is several times cheaper than strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    # and this runs for every timestamp of every statement.
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def from_db_time(text: str) -> dt.datetime:

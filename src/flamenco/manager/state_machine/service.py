@@ -170,8 +170,7 @@ class StateMachine:
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction
         # ends, so as little as possible happens after it.
-        job = jobs.fetch_job_for_update(conn, task.job_id)
-        jobs.move_task_between_counts(conn, job.id, old_status, new_status)
+        job = jobs.lock_job_moving_task(conn, task.job_id, old_status, new_status)
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
