@@ -50,6 +50,7 @@ from typing import Any
 import aiohttp
 
 from loadgen import (
+    file_creation_us,
     free_port,
     in_batches,
     manager_process,
@@ -368,20 +369,6 @@ def print_summary(rounds: Rounds) -> None:
             f"  {request}: Manager / bare endpoint = {min(ratios):.2f} - {median:.2f}"
             f" - {max(ratios):.2f} x (target <= {target:g}x: {verdict})"
         )
-
-
-def file_creation_us() -> float:
-    """CPU time to create an empty file where the Manager keeps its files (TMPDIR).
-
-    Every task the Manager hands out gets its log file then: on a crowded file
-    system, creating files can cost more than all the rest of scheduling.
-    """
-    files = 200
-    with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
-        started = time.process_time()
-        for number in range(files):
-            os.close(os.open(os.path.join(directory, f"task-{number}.txt"), os.O_CREAT, 0o666))
-        return (time.process_time() - started) / files * 1e6
 
 
 async def submit_jobs(session: aiohttp.ClientSession, base_url: str, tasks: int) -> None:

@@ -254,3 +254,17 @@ def report_latencies(latencies: list[float], when: str, target: str = "") -> Non
             f" {percentile(latencies, 0.9) * 1000:.1f} ms, p99"
             f" {percentile(latencies, 0.99) * 1000:.1f} ms{target}"
         )
+
+
+def file_creation_us() -> float:
+    """CPU time to create an empty file where the Manager keeps its files (TMPDIR).
+
+    Every task the Manager hands out gets its log file then: on a crowded file
+    system, creating files can cost more than all the rest of scheduling.
+    """
+    files = 200
+    with tempfile.TemporaryDirectory(prefix="flamenco-bench-") as directory:
+        started = time.process_time()
+        for number in range(files):
+            os.close(os.open(os.path.join(directory, f"task-{number}.txt"), os.O_CREAT, 0o666))
+        return (time.process_time() - started) / files * 1e6

@@ -78,24 +78,44 @@ class PostgresRow:
         return self._index.keys()
 
 
-def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[PostgresRow]:
-    names = [column.name for column in cursor.description or ()]
-    index = {name: position for position, name in enumerate(names)}
+class _RowsOfOneQuery:
+    """The row factory of one named query, which reads the result's columns only once.
 
-    def make(values: Any) -> PostgresRow:
-        return PostgresRow(tuple(values), index)
+    psycopg asks a row factory for each statement's result; making the name index
+    from cursor.description each time cost more than the rest of a short statement.
+    A named query's columns never change while the Manager runs.
+    """
 
-    return make
+    __slots__ = ("_make",)
+
+    def __init__(self) -> None:
+        self._make: RowMaker[PostgresRow] | None = None
+
+    def __call__(self, cursor: psycopg.Cursor[Any]) -> RowMaker[PostgresRow]:
+        if self._make is None:
+            index = {column.name: n for n, column in enumerate(cursor.description or ())}
+
+            def make(values: Any) -> PostgresRow:
+                return PostgresRow(tuple(values), index)
+
+            self._make = make
+        return self._make
 
 
 class PostgresConnection:
     """Connection over psycopg: named queries, unique violations as UniqueViolation."""
 
-    __slots__ = ("_sql", "raw")
+    __slots__ = ("_rows", "_sql", "raw")
 
-    def __init__(self, raw: psycopg.Connection[PostgresRow], sql: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        raw: psycopg.Connection[Any],
+        sql: Mapping[str, str],
+        rows: Mapping[str, _RowsOfOneQuery],
+    ) -> None:
         self.raw = raw
         self._sql = sql
+        self._rows = rows
 
     @property
     def dialect(self) -> Dialect:
@@ -103,13 +123,14 @@ class PostgresConnection:
 
     def execute(self, query: str, params: Params | None = None, /) -> psycopg.Cursor[PostgresRow]:
         try:
-            return self.raw.execute(self._sql[query], params or {})
+            cursor = self.raw.cursor(row_factory=self._rows[query])
+            return cursor.execute(self._sql[query], params or {})
         except psycopg.errors.UniqueViolation as error:
             raise errors.UniqueViolation(str(error)) from error
 
     def executemany(self, query: str, params: Iterable[Params], /) -> None:
         try:
-            with self.raw.cursor() as cursor:
+            with self.raw.cursor(row_factory=self._rows[query]) as cursor:
                 cursor.executemany(self._sql[query], params)
         except psycopg.errors.UniqueViolation as error:
             raise errors.UniqueViolation(str(error)) from error
@@ -126,9 +147,10 @@ class _ConnectionThreads:
     def __init__(self, url: str, size: int, name: str, sql: Mapping[str, str]) -> None:
         self._url = url
         self._sql = sql
+        self._rows = {name: _RowsOfOneQuery() for name in sql}
         self._executor = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix=name)
         self._local = threading.local()
-        self._all: set[psycopg.Connection[PostgresRow]] = set()
+        self._all: set[psycopg.Connection[Any]] = set()
         self._all_lock = threading.Lock()
         self.observer: TransactionObserver | None = None
 
@@ -147,15 +169,14 @@ class _ConnectionThreads:
                 conn.close()
             self._all.clear()
 
-    def _connection(self) -> psycopg.Connection[PostgresRow]:
-        conn: psycopg.Connection[PostgresRow] | None = getattr(self._local, "conn", None)
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed:
             return conn
         conn = psycopg.connect(
             self._url,
             # Transactions are begun explicitly, so that one statement can go without.
             autocommit=True,
-            row_factory=_rows,
             prepare_threshold=2,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
@@ -164,7 +185,7 @@ class _ConnectionThreads:
             self._all.add(conn)
         return conn
 
-    def _forget(self, conn: psycopg.Connection[PostgresRow]) -> None:
+    def _forget(self, conn: psycopg.Connection[Any]) -> None:
         self._local.conn = None
         with self._all_lock:
             self._all.discard(conn)
@@ -173,18 +194,18 @@ class _ConnectionThreads:
     def _transaction(
         self, fn: Callable[[Connection], T], read_only: bool, one_statement: bool
     ) -> T:
-        conn: psycopg.Connection[PostgresRow] | None = None
+        conn: psycopg.Connection[Any] | None = None
         started = time.perf_counter()
         try:
             conn = self._connection()
             if one_statement:
                 # One statement is atomic by itself: no BEGIN and COMMIT round trips.
-                result = fn(PostgresConnection(conn, self._sql))
+                result = fn(PostgresConnection(conn, self._sql, self._rows))
             else:
                 with conn.transaction():
                     if read_only:
                         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    result = fn(PostgresConnection(conn, self._sql))
+                    result = fn(PostgresConnection(conn, self._sql, self._rows))
             if self.observer is not None:
                 self.observer("read" if read_only else "write", time.perf_counter() - started)
             return result

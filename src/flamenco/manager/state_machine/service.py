@@ -167,6 +167,9 @@ class StateMachine:
         steps_delta, updated = jobs.save_task_status(
             conn, task, new_status, now, assign_to=assign_to
         )
+        if old_status != new_status and self._record_task_runs:
+            # Before the job's lock: the task's own row is locked already.
+            self._record_task_run(conn, task, updated, old_status, new_status, now)
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction
         # ends, so as little as possible happens after it.
@@ -174,8 +177,6 @@ class StateMachine:
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
-            if self._record_task_runs:
-                self._record_task_run(conn, task, updated, old_status, new_status, now)
         changes.event(events.task_updated(updated, previous_status=old_status))
 
         counts = _TaskCountsOnDemand(conn, job.id)
