@@ -49,3 +49,9 @@ def test_invalid_json_is_a_value_error() -> None:
     for text in (b"{", b"\xff", "[" * 100_000, "9" * 5000):
         with pytest.raises(ValueError):
             loads(text)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    # More openers than MAX_DEPTH, all inside strings: the full count decides.
+    text = json.dumps({"log": "[{" * MAX_DEPTH, "nested": [[["]]]"]]]})
+    assert depth_of(loads(text.encode())) == 4
