@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flamenco.api.enums import JobStatus, TaskStatus
-from flamenco.manager.persistence import errors, workers
+from flamenco.manager.persistence import errors, render_statistics, workers
 from flamenco.manager.persistence.connection import Connection, Dialect, Row
 from flamenco.manager.persistence.models import (
     Job,
@@ -429,24 +429,6 @@ def move_task_between_counts(
         )
 
 
-def lock_job_moving_task(
-    conn: Connection, job_id: int, old_status: TaskStatus, new_status: TaskStatus
-) -> Job:
-    """fetch_job_for_update(), then move_task_between_counts(): on PostgreSQL in one
-    statement. Raises JobNotFound."""
-    if conn.dialect is not Dialect.POSTGRESQL or old_status == new_status:
-        job = fetch_job_for_update(conn, job_id)
-        move_task_between_counts(conn, job_id, old_status, new_status)
-        return job
-    return fetch_one(
-        conn,
-        "lock_job_moving_task",
-        {"job_id": job_id, "old_status": old_status, "new_status": new_status},
-        Job.from_row,
-        errors.JobNotFound(f"job {job_id} not found"),
-    )
-
-
 def recount_job_tasks(conn: Connection, job_id: int) -> None:
     """Count the job's tasks per status again, after a mass update."""
     conn.execute("clear_job_task_counts", {"job_id": job_id})
@@ -465,25 +447,96 @@ def save_task_status(
 
     With `assign_to`, the task is also assigned to that Worker (see assign_task).
     """
-    steps_completed = task.steps_completed
-    if status == TaskStatus.COMPLETED:
-        steps_completed = task.steps_total
-    elif status == TaskStatus.QUEUED:
-        steps_completed = 0
+    steps_completed = _steps_completed_in(task, status)
     saved = fetch_one(
         conn,
         "save_task_status",
-        {
-            "id": task.id,
-            "status": status,
-            "steps_completed": steps_completed,
-            "now": to_db_time(now),
-            "assign_to": assign_to,
-        },
+        _task_status_parameters(task, status, steps_completed, now, assign_to),
         Task.from_row,
         errors.TaskNotFound(f"task {task.uuid} not found"),
     )
     return steps_completed - task.steps_completed, saved
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatusChanged:
+    """What change_task_status() saved: the task, its locked job, the steps it added."""
+
+    task: Task
+    job: Job
+    steps_delta: int
+
+
+def change_task_status(
+    conn: Connection,
+    task: Task | TaskRef,
+    status: TaskStatus,
+    now: dt.datetime,
+    *,
+    assign_to: int | None = None,
+    record_run: bool = False,
+) -> TaskStatusChanged:
+    """save_task_status(), then the task's render-statistics run (with `record_run`),
+    then the job locked with the task moved between its counts.
+
+    Task first, then job: every transaction takes its locks in this order. A run
+    starts when the task becomes active and ends when it stops being active. On
+    PostgreSQL a status change is one statement, two round trips fewer than the
+    statements one by one. Raises TaskNotFound.
+    """
+    old_status = task.status
+    steps_completed = _steps_completed_in(task, status)
+    if conn.dialect is Dialect.POSTGRESQL and old_status != status:
+        parameters = _task_status_parameters(task, status, steps_completed, now, assign_to)
+        row = conn.execute(
+            "change_task_status_locking_job",
+            {
+                **parameters,
+                "old_status": old_status,
+                "start_run": record_run and status == TaskStatus.ACTIVE,
+                "finish_run": record_run and old_status == TaskStatus.ACTIVE,
+                "queued_at": None if task.updated_at is None else to_db_time(task.updated_at),
+            },
+        ).fetchone()
+        if row is None:
+            raise errors.TaskNotFound(f"task {task.uuid} not found")
+        saved, job = Task.from_row(row), Job.from_row(row, prefix="job.")
+        return TaskStatusChanged(saved, job, steps_completed - task.steps_completed)
+    steps_delta, saved = save_task_status(conn, task, status, now, assign_to=assign_to)
+    if record_run and old_status != status:
+        if status == TaskStatus.ACTIVE:
+            # A waiting task changes only when its status or activity does, so its last
+            # change is when it joined the queue.
+            render_statistics.start_task_run(conn, saved, task.updated_at, now)
+        elif old_status == TaskStatus.ACTIVE:
+            render_statistics.finish_task_run(conn, task.id, status, now)
+    job = fetch_job_for_update(conn, task.job_id)
+    move_task_between_counts(conn, task.job_id, old_status, status)
+    return TaskStatusChanged(saved, job, steps_delta)
+
+
+def _steps_completed_in(task: Task | TaskRef, status: TaskStatus) -> int:
+    if status == TaskStatus.COMPLETED:
+        return task.steps_total
+    if status == TaskStatus.QUEUED:
+        return 0
+    return task.steps_completed
+
+
+def _task_status_parameters(
+    task: Task | TaskRef,
+    status: TaskStatus,
+    steps_completed: int,
+    now: dt.datetime,
+    assign_to: int | None,
+) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "status": status,
+        "steps_completed": steps_completed,
+        "now": to_db_time(now),
+        "assign_to": assign_to,
+    }
 
 
 def fetch_task_status_since(conn: Connection, task: Task | TaskRef) -> dt.datetime | None:

@@ -66,27 +66,28 @@ class Job:
     depends_on: tuple[str, ...] = ()
 
     @classmethod
-    def from_row(cls, row: Row) -> Job:
+    def from_row(cls, row: Row, prefix: str = "") -> Job:
+        """The job from its row, each column named with `prefix` before it."""
         return cls(
-            id=row["id"],
-            uuid=row["uuid"],
-            created_at=from_db_time(row["created_at"]),
-            updated_at=from_db_time(row["updated_at"]),
-            name=row["name"],
-            job_type=row["job_type"],
-            priority=row["priority"],
-            status=JobStatus(row["status"]),
-            activity=row["activity"],
-            settings=json.loads(row["settings"]),
-            metadata=json.loads(row["metadata"]),
-            submitter_platform=row["submitter_platform"],
-            delete_requested_at=optional_time(row["delete_requested_at"]),
-            shaman_checkout_id=row["storage_shaman_checkout_id"],
-            worker_tag_id=row["worker_tag_id"],
-            worker_tag_uuid=row["worker_tag_uuid"],
-            steps_completed=row["steps_completed"],
-            steps_total=row["steps_total"],
-            max_workers=row["max_workers"],
+            id=row[prefix + "id"],
+            uuid=row[prefix + "uuid"],
+            created_at=from_db_time(row[prefix + "created_at"]),
+            updated_at=from_db_time(row[prefix + "updated_at"]),
+            name=row[prefix + "name"],
+            job_type=row[prefix + "job_type"],
+            priority=row[prefix + "priority"],
+            status=JobStatus(row[prefix + "status"]),
+            activity=row[prefix + "activity"],
+            settings=json.loads(row[prefix + "settings"]),
+            metadata=json.loads(row[prefix + "metadata"]),
+            submitter_platform=row[prefix + "submitter_platform"],
+            delete_requested_at=optional_time(row[prefix + "delete_requested_at"]),
+            shaman_checkout_id=row[prefix + "storage_shaman_checkout_id"],
+            worker_tag_id=row[prefix + "worker_tag_id"],
+            worker_tag_uuid=row[prefix + "worker_tag_uuid"],
+            steps_completed=row[prefix + "steps_completed"],
+            steps_total=row[prefix + "steps_total"],
+            max_workers=row[prefix + "max_workers"],
         )
 
 

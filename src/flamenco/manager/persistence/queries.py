@@ -25,13 +25,13 @@ _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 # Queries that only one dialect has, because persistence code takes another way on
-# the other (record_progress_many, start_scheduling, lock_job_moving_task: one
-# PostgreSQL statement for several of SQLite's).
+# the other (record_progress_many, start_scheduling, change_task_status_locking_job:
+# one PostgreSQL statement for several of SQLite's).
 DIALECT_ONLY_QUERIES: Mapping[str, Dialect] = MappingProxyType(
     {
         "record_progress_many": Dialect.POSTGRESQL,
         "start_scheduling": Dialect.POSTGRESQL,
-        "lock_job_moving_task": Dialect.POSTGRESQL,
+        "change_task_status_locking_job": Dialect.POSTGRESQL,
         "lock_resource_limit": Dialect.POSTGRESQL,
     }
 )

@@ -15,7 +15,7 @@ from flamenco.manager.eventbus import events
 from flamenco.manager.eventbus.broker import Broker
 from flamenco.manager.metrics.recorder import NO_METRICS, Recorder, TaskTransition
 from flamenco.manager.notifications.outbox import Outbox
-from flamenco.manager.persistence import Database, job_dependencies, jobs, render_statistics
+from flamenco.manager.persistence import Database, job_dependencies, jobs
 from flamenco.manager.persistence.connection import Connection
 from flamenco.manager.persistence.models import Job, Task, TaskRef, Worker
 from flamenco.manager.services.task_logs import TaskLogs
@@ -164,16 +164,13 @@ class StateMachine:
                     None if since is None else (now - since).total_seconds(),
                 )
             )
-        steps_delta, updated = jobs.save_task_status(
-            conn, task, new_status, now, assign_to=assign_to
-        )
-        if old_status != new_status and self._record_task_runs:
-            # Before the job's lock: the task's own row is locked already.
-            self._record_task_run(conn, task, updated, old_status, new_status, now)
         # Task first, then job: every transaction takes its locks in this order. Other
         # changes to this job's tasks wait for the job's lock until this transaction
         # ends, so as little as possible happens after it.
-        job = jobs.lock_job_moving_task(conn, task.job_id, old_status, new_status)
+        changed = jobs.change_task_status(
+            conn, task, new_status, now, assign_to=assign_to, record_run=self._record_task_runs
+        )
+        updated, job, steps_delta = changed.task, changed.job, changed.steps_delta
         jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
@@ -194,24 +191,6 @@ class StateMachine:
             # An approval gate behind this task may now wait for a person.
             self.outbox.task_completed(conn, task.id, job, now)
         return TaskStatusApplied(updated, job)
-
-    @staticmethod
-    def _record_task_run(
-        conn: Connection,
-        task: Task | TaskRef,
-        updated: Task,
-        old_status: TaskStatus,
-        new_status: TaskStatus,
-        now: dt.datetime,
-    ) -> None:
-        """Render statistics: a run starts when a task becomes active and ends when it stops
-        being active. One statement each, in this transaction, rather than per log line."""
-        if new_status == TaskStatus.ACTIVE:
-            # A waiting task changes only when its status or activity does, so its last
-            # change is when it joined the queue.
-            render_statistics.start_task_run(conn, updated, task.updated_at, now)
-        elif old_status == TaskStatus.ACTIVE:
-            render_statistics.finish_task_run(conn, task.id, new_status, now)
 
     async def change_job_status(
         self,

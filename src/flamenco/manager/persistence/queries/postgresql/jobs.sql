@@ -18,23 +18,65 @@ LEFT JOIN worker_tags ON worker_tags.id = jobs.worker_tag_id
 WHERE jobs.id = :id
 FOR NO KEY UPDATE OF jobs;
 
--- name: lock_job_moving_task
--- fetch_job_for_update and move_task_between_counts in one statement, a round trip
--- fewer for every task status change. `moved` reads `job`, so the job's row is
--- locked before its counts are touched, as in the two statements.
-WITH job AS (
+-- name: change_task_status_locking_job
+-- save_task_status, the task's render-statistics row (start_task_run when
+-- :start_run, finish_task_run when :finish_run), fetch_job_for_update and
+-- move_task_between_counts in one statement: three round trips fewer for every task
+-- status change, a scheduled task's above all. The task's row is the caller's already; `job` reads `saved`, so the job
+-- is locked after the task, in the farm's lock order. Answers the task as
+-- save_task_status does and the job as fetch_job_for_update does, its columns named
+-- "job.<column>".
+WITH saved AS (
+    UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now,
+        status_changed_at = CASE WHEN status = :status THEN status_changed_at ELSE :now END,
+        worker_id = coalesce(CAST(:assign_to AS bigint), worker_id),
+        last_touched_at = CASE
+            WHEN CAST(:assign_to AS bigint) IS NULL THEN last_touched_at ELSE :now END,
+        last_progress_at = CASE
+            WHEN CAST(:assign_to AS bigint) IS NULL THEN last_progress_at ELSE :now END
+    WHERE id = :id
+    RETURNING *
+), job AS (
     SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid
     FROM jobs
     LEFT JOIN worker_tags ON worker_tags.id = jobs.worker_tag_id
-    WHERE jobs.id = :job_id
+    WHERE jobs.id = (SELECT job_id FROM saved)
     FOR NO KEY UPDATE OF jobs
 ), moved AS (
     INSERT INTO job_task_counts (job_id, status, num_tasks)
     SELECT job.id, counted.status, counted.delta
-    FROM job, (VALUES (CAST(:old_status AS text), -1), (CAST(:new_status AS text), 1)) AS counted (status, delta)
+    FROM job, (VALUES (CAST(:old_status AS text), -1), (CAST(:status AS text), 1)) AS counted (status, delta)
     ON CONFLICT (job_id, status) DO UPDATE SET num_tasks = job_task_counts.num_tasks + excluded.num_tasks
+), run_started AS (
+    INSERT INTO task_runs (
+        task_id, task_uuid, task_name, task_type, job_uuid, worker_uuid, worker_name,
+        queued_at, started_at
+    )
+    SELECT saved.id, saved.uuid, saved.name, saved.type, job.uuid,
+        coalesce(workers.uuid, ''), coalesce(workers.name, ''), :queued_at, :now
+    FROM saved
+    CROSS JOIN job
+    LEFT JOIN workers ON workers.id = saved.worker_id
+    WHERE CAST(:start_run AS boolean)
+), run_finished AS (
+    UPDATE task_runs SET finished_at = :now, status = :status
+    WHERE task_id = :id AND finished_at IS NULL AND CAST(:finish_run AS boolean)
 )
-SELECT * FROM job;
+SELECT saved.*, job.uuid AS job_uuid,
+    workers.uuid AS worker_uuid, workers.name AS worker_name, workers.address AS worker_address,
+    job.id AS "job.id", job.uuid AS "job.uuid", job.created_at AS "job.created_at",
+    job.updated_at AS "job.updated_at", job.name AS "job.name", job.job_type AS "job.job_type",
+    job.priority AS "job.priority", job.status AS "job.status", job.activity AS "job.activity",
+    job.settings AS "job.settings", job.metadata AS "job.metadata",
+    job.submitter_platform AS "job.submitter_platform",
+    job.delete_requested_at AS "job.delete_requested_at",
+    job.storage_shaman_checkout_id AS "job.storage_shaman_checkout_id",
+    job.worker_tag_id AS "job.worker_tag_id", job.worker_tag_uuid AS "job.worker_tag_uuid",
+    job.steps_completed AS "job.steps_completed", job.steps_total AS "job.steps_total",
+    job.max_workers AS "job.max_workers"
+FROM saved
+CROSS JOIN job
+LEFT JOIN workers ON workers.id = saved.worker_id;
 
 -- name: refresh_task_statistics
 -- After a big job is stored, so that the scheduler's query plan knows the tasks are
