@@ -40,7 +40,11 @@ class ProgressReports:
         """Save the report; return what jobs.record_progress() does, or raise its error."""
         future: asyncio.Future[tuple[TaskRef, int]] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(report, future))
-        if len(self._writers) < WRITES_IN_FLIGHT:
+        # done(), not len(): a writer that found nothing left has returned, but its
+        # done callback takes it out of the set only at the loop's next turn. Counted
+        # meanwhile, two such writers kept a report from getting one, and its Worker
+        # waited for an answer forever.
+        if sum(not writer.done() for writer in self._writers) < WRITES_IN_FLIGHT:
             writer = asyncio.create_task(self._write_waiting(), name="progress-reports")
             self._writers.add(writer)
             writer.add_done_callback(self._writers.discard)
