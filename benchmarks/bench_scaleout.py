@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import queue
 import random
 import secrets
 import statistics
@@ -53,6 +54,8 @@ from loadgen import (
 
 TASKS_PER_JOB = 1000
 SCHEDULE_CONCURRENCY = 20
+# Longer than any answer of a working Manager under this load takes.
+ANSWER_TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -208,7 +211,8 @@ def send_updates(base_url: str, assigned: list[tuple[str, str]], seconds: float,
         done = 0
         deadline = time.monotonic() + seconds
         connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        timeout = aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
             async def client() -> None:
                 nonlocal done
@@ -241,9 +245,15 @@ def saturate(
     ]
     for runner in runners:
         runner.start()
-    total = sum(results.get() for _ in runners)
-    for runner in runners:
-        runner.join()
+    try:
+        # A load generator that failed (a request left unanswered, say)
+        # sends nothing: say so rather than wait for it forever.
+        total = sum(results.get(timeout=seconds + ANSWER_TIMEOUT_SECONDS) for _ in runners)
+    except queue.Empty:
+        raise RuntimeError("a load generator failed: see its traceback above") from None
+    finally:
+        for runner in runners:
+            runner.join()
     return total
 
 
