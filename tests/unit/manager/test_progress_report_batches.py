@@ -42,8 +42,9 @@ def report(number: int) -> ProgressReport:
 
 async def test_every_report_is_answered_whenever_it_arrives() -> None:
     # Reports arrive in waves of one to four, a few loop turns apart, so that some
-    # arrive just as both writers have found nothing left to save. With this seed,
-    # a report that arrived then was never saved, nor answered, before wave 60.
+    # arrive just as both writers have found nothing left to save. Such a report once
+    # waited, unsaved and unanswered, for the next report to come; each wave waits
+    # for its answers before the next is sent, so with this seed wave 56 never ended.
     turns = random.Random(1)
     db = InstantDatabase(turns)
     reports = ProgressReports(db)  # type: ignore[arg-type]

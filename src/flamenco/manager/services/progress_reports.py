@@ -42,8 +42,8 @@ class ProgressReports:
         self._waiting.append(_Waiting(report, future))
         # done(), not len(): a writer that found nothing left has returned, but its
         # done callback takes it out of the set only at the loop's next turn. Counted
-        # meanwhile, two such writers kept a report from getting one, and its Worker
-        # waited for an answer forever.
+        # meanwhile, two such writers kept a report from getting a writer: it waited,
+        # unsaved and unanswered, until another report came to this process.
         if sum(not writer.done() for writer in self._writers) < WRITES_IN_FLIGHT:
             writer = asyncio.create_task(self._write_waiting(), name="progress-reports")
             self._writers.add(writer)
