@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 
 import pytest
 
-from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
-from flamenco.manager.persistence import Connection, Database, errors, jobs, workers
+from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.manager.persistence import Connection, Database, errors, jobs
 from flamenco.manager.persistence.jobs import NewTask
 from flamenco.manager.persistence.models import Task, Worker
 from flamenco.manager.persistence.render_statistics import TaskRun, fetch_job_task_runs
-from support.factories import T0, new_job, new_task
+from support.factories import T0, add_awake_worker, new_job, new_task
 
 STARTED = T0 + dt.timedelta(minutes=5)
 FINISHED = T0 + dt.timedelta(minutes=9)
-
-
-def add_worker(conn: Connection) -> Worker:
-    worker = workers.insert_worker(
-        conn,
-        uuid=str(uuid.uuid4()),
-        secret_hash="x",
-        name="renderbox",
-        address="10.0.0.7",
-        platform="linux",
-        supported_task_types=("misc",),
-        now=T0,
-    )
-    workers.save_status(conn, worker.id, WorkerStatus.AWAKE, T0)
-    return worker
 
 
 def three_step_task(name: str) -> NewTask:
@@ -43,7 +27,8 @@ async def test_a_task_handed_out_then_finished(db: Database) -> None:
     def arrange(conn: Connection) -> tuple[Worker, Task, str]:
         submitted = new_job([three_step_task("one"), three_step_task("two")])
         jobs.insert_job(conn, submitted)
-        return add_worker(conn), jobs.fetch_task(conn, submitted.tasks[0].uuid), submitted.uuid
+        worker = add_awake_worker(conn, "renderbox", "10.0.0.7")
+        return worker, jobs.fetch_task(conn, submitted.tasks[0].uuid), submitted.uuid
 
     worker, queued, job_uuid = await db.write(arrange)
 
@@ -100,7 +85,8 @@ async def test_no_run_is_recorded_unless_asked(db: Database) -> None:
     def arrange(conn: Connection) -> tuple[Worker, Task, str]:
         submitted = new_job([three_step_task("one")])
         jobs.insert_job(conn, submitted)
-        return add_worker(conn), jobs.fetch_task(conn, submitted.tasks[0].uuid), submitted.uuid
+        worker = add_awake_worker(conn, "renderbox", "10.0.0.7")
+        return worker, jobs.fetch_task(conn, submitted.tasks[0].uuid), submitted.uuid
 
     worker, queued, job_uuid = await db.write(arrange)
     await db.write(

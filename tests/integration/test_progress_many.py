@@ -5,28 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from flamenco.api.enums import TaskStatus, WorkerStatus
+from flamenco.api.enums import TaskStatus
 from flamenco.manager.persistence import Connection, Database, errors, jobs, workers
 from flamenco.manager.persistence.jobs import ProgressReport
 from flamenco.manager.persistence.models import Worker
-from support.factories import T0, new_job, new_task
+from support.factories import T0, add_awake_worker, new_job, new_task
 
 LATER = T0 + dt.timedelta(minutes=5)
-
-
-def add_worker(conn: Connection, name: str) -> Worker:
-    worker = workers.insert_worker(
-        conn,
-        uuid=str(uuid.uuid4()),
-        secret_hash="x",
-        name=name,
-        address="127.0.0.1",
-        platform="linux",
-        supported_task_types=("misc",),
-        now=T0,
-    )
-    workers.save_status(conn, worker.id, WorkerStatus.AWAKE, T0)
-    return worker
 
 
 def report(task_uuid: str, worker: Worker | str, activity: str | None) -> ProgressReport:
@@ -38,7 +23,7 @@ def report(task_uuid: str, worker: Worker | str, activity: str | None) -> Progre
 
 async def test_each_report_has_its_own_outcome(db: Database) -> None:
     def arrange(conn: Connection) -> tuple[list[Worker], list[str]]:
-        owners = [add_worker(conn, "first"), add_worker(conn, "second")]
+        owners = [add_awake_worker(conn, "first"), add_awake_worker(conn, "second")]
         tasks = [new_task("one"), new_task("two"), new_task("idle")]
         jobs.insert_job(conn, new_job(tasks))
         for owner, task in zip(owners, tasks, strict=False):
@@ -48,7 +33,7 @@ async def test_each_report_has_its_own_outcome(db: Database) -> None:
         return owners, [task.uuid for task in tasks]
 
     (first, second), (one, two, idle) = await db.write(arrange)
-    outsider = await db.write(lambda conn: add_worker(conn, "outsider"))
+    outsider = await db.write(lambda conn: add_awake_worker(conn, "outsider"))
     outcomes = await db.write(
         lambda conn: jobs.record_progress_many(
             conn,

@@ -6,8 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from flamenco.api.enums import JobStatus, TaskStatus
+from flamenco.api.enums import JobStatus, TaskStatus, WorkerStatus
+from flamenco.manager.persistence import Connection, workers
 from flamenco.manager.persistence.jobs import NewJob, NewTask
+from flamenco.manager.persistence.models import Worker
 
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -43,3 +45,19 @@ def new_job(tasks: list[NewTask] | None = None, **overrides: Any) -> NewJob:
     }
     values.update(overrides)
     return NewJob(**values)
+
+
+def add_awake_worker(conn: Connection, name: str = "worker", address: str = "127.0.0.1") -> Worker:
+    """A Worker registered for the "misc" task type, and awake."""
+    worker = workers.insert_worker(
+        conn,
+        uuid=str(uuid.uuid4()),
+        secret_hash="x",
+        name=name,
+        address=address,
+        platform="linux",
+        supported_task_types=("misc",),
+        now=T0,
+    )
+    workers.save_status(conn, worker.id, WorkerStatus.AWAKE, T0)
+    return worker
