@@ -481,8 +481,8 @@ def change_task_status(
 
     Task first, then job: every transaction takes its locks in this order. A run
     starts when the task becomes active and ends when it stops being active. On
-    PostgreSQL a status change is one statement, two round trips fewer than the
-    statements one by one. Raises TaskNotFound.
+    PostgreSQL a status change is one statement instead of three or four (a round
+    trip each). Raises TaskNotFound.
     """
     old_status = task.status
     steps_completed = _steps_completed_in(task, status)

@@ -21,11 +21,11 @@ FOR NO KEY UPDATE OF jobs;
 -- name: change_task_status_locking_job
 -- save_task_status, the task's render-statistics row (start_task_run when
 -- :start_run, finish_task_run when :finish_run), fetch_job_for_update and
--- move_task_between_counts in one statement: three round trips fewer for every task
--- status change, a scheduled task's above all. The task's row is the caller's already; `job` reads `saved`, so the job
--- is locked after the task, in the farm's lock order. Answers the task as
--- save_task_status does and the job as fetch_job_for_update does, its columns named
--- "job.<column>".
+-- move_task_between_counts in one statement instead of three or four: every task
+-- status change, a scheduled task's above all, makes that many round trips fewer.
+-- The task's row is the caller's already; `job` reads `saved`, so the job is locked
+-- after the task, in the farm's lock order. Answers the task as save_task_status
+-- does and the job as fetch_job_for_update does, its columns named "job.<column>".
 WITH saved AS (
     UPDATE tasks SET status = :status, steps_completed = :steps_completed, updated_at = :now,
         status_changed_at = CASE WHEN status = :status THEN status_changed_at ELSE :now END,
