@@ -14,10 +14,16 @@ from support.factories import T0, add_awake_worker, new_job, new_task
 LATER = T0 + dt.timedelta(minutes=5)
 
 
-def report(task_uuid: str, worker: Worker | str, activity: str | None) -> ProgressReport:
+def report(
+    task_uuid: str, worker: Worker | str, activity: str | None, *, progressed: bool = True
+) -> ProgressReport:
     sender = worker if isinstance(worker, str) else worker.uuid
     return ProgressReport(
-        task_uuid=task_uuid, worker_uuid=sender, activity=activity, now=LATER, progressed=True
+        task_uuid=task_uuid,
+        worker_uuid=sender,
+        activity=activity,
+        now=LATER,
+        progressed=progressed,
     )
 
 
@@ -39,7 +45,7 @@ async def test_each_report_has_its_own_outcome(db: Database) -> None:
             conn,
             [
                 report(one, first, "rendering one"),
-                report(two, second, None),
+                report(two, second, None, progressed=False),
                 report(idle, outsider, "not assigned"),
                 report(str(uuid.uuid4()), first, "no such task"),
                 report(one, str(uuid.uuid4()), "no such worker"),
@@ -55,17 +61,25 @@ async def test_each_report_has_its_own_outcome(db: Database) -> None:
     assert isinstance(outcomes[3], errors.TaskNotFound)
     assert isinstance(outcomes[4], errors.WorkerNotFound)
 
-    def saved(conn: Connection) -> dict[str, tuple[str, dt.datetime | None]]:
+    def saved(conn: Connection) -> dict[str, tuple[str, dt.datetime | None, dt.datetime]]:
         return {
-            uuid: (task.activity, task.last_touched_at)
+            uuid: (task.activity, task.last_touched_at, task.updated_at)
             for uuid in (one, two, idle)
             for task in [jobs.fetch_task(conn, uuid)]
         }
 
     after = await db.read(saved)
-    assert after[one] == ("rendering one", LATER)
-    assert after[two][1] == LATER  # Touched; no activity sent, so the old one stays.
+    assert after[one] == ("rendering one", LATER, LATER)
+    # Touched; no activity sent, so the old one stays, and so does its change time.
+    assert after[two][1:] == (LATER, T0)
     assert after[idle][0] != "not assigned" and after[idle][1] != LATER
+    # Only a report that moved its task on counts as progress (see task_timeouts).
+    stalled = await db.read(
+        lambda conn: jobs.fetch_active_tasks_without_progress_since(
+            conn, LATER - dt.timedelta(seconds=1)
+        )
+    )
+    assert [task.uuid for task in stalled] == [two]
     seen = await db.read(
         lambda conn: [workers.fetch_worker(conn, w.uuid) for w in (first, outsider)]
     )

@@ -335,21 +335,22 @@ def record_progress_many(
 ) -> list[ProgressOutcome]:
     """record_progress() for each report, each on another task from another Worker.
 
-    On PostgreSQL this is one statement for all of them; an unknown task or Worker
-    fails only its own report.
+    One statement for all of them on PostgreSQL, three on SQLite; an unknown task or
+    Worker fails only its own report.
     """
-    if conn.dialect is not Dialect.POSTGRESQL:
-        return [_record_on_sqlite(conn, report) for report in reports]
-    rows = conn.execute(
-        "record_progress_many",
-        {
-            "uuids": [report.task_uuid for report in reports],
-            "worker_uuids": [report.worker_uuid for report in reports],
-            "activities": [report.activity for report in reports],
-            "nows": [to_db_time(report.now) for report in reports],
-            "progressed": [report.progressed for report in reports],
-        },
-    ).fetchall()
+    if conn.dialect is Dialect.POSTGRESQL:
+        rows = conn.execute(
+            "record_progress_many",
+            {
+                "uuids": [report.task_uuid for report in reports],
+                "worker_uuids": [report.worker_uuid for report in reports],
+                "activities": [report.activity for report in reports],
+                "nows": [to_db_time(report.now) for report in reports],
+                "progressed": [report.progressed for report in reports],
+            },
+        ).fetchall()
+    else:
+        rows = _record_progress_on_sqlite(conn, reports)
     outcomes: list[ProgressOutcome] = []
     for report, row in zip(reports, rows, strict=True):
         try:
@@ -360,19 +361,26 @@ def record_progress_many(
     return outcomes
 
 
-def _record_on_sqlite(conn: Connection, report: ProgressReport) -> ProgressOutcome:
-    """One report in three statements: SQLite has no data-modifying WITH, and no round
-    trips to save."""
-    try:
-        task, sender_id = fetch_task_ref_for_worker(conn, report.task_uuid, report.worker_uuid)
-    except errors.NotFound as error:
-        return error
-    if task.worker_id == sender_id:
-        workers.mark_seen(conn, sender_id, report.now)
-        touch_task_with_activity(
-            conn, task.id, report.activity, report.now, progressed=report.progressed
-        )
-    return task, sender_id
+def _record_progress_on_sqlite(conn: Connection, reports: Sequence[ProgressReport]) -> list[Row]:
+    """PostgreSQL's record_progress_many statement, as three for the whole batch.
+
+    SQLite has no data-modifying WITH. Each statement takes the batch as JSON: one
+    statement per report made a busy writer thread hand the GIL back and forth with
+    the event loop for every one of them.
+    """
+    pairs = json.dumps([[report.task_uuid, report.worker_uuid] for report in reports])
+    rows: list[Row] = conn.execute("fetch_progress_targets", {"reports": pairs}).fetchall()
+    seen: list[list[object]] = []
+    touched: list[list[object]] = []
+    for report, row in zip(reports, rows, strict=True):
+        if row["sender_id"] is not None and row["worker_id"] == row["sender_id"]:
+            now = to_db_time(report.now)
+            seen.append([row["sender_id"], now])
+            touched.append([row["id"], now, report.activity, report.progressed])
+    if seen:
+        conn.execute("mark_workers_seen", {"seen": json.dumps(seen)})
+        conn.execute("touch_tasks_with_activity", {"touched": json.dumps(touched)})
+    return rows
 
 
 def _task_ref_and_sender(
@@ -568,21 +576,6 @@ def save_task_steps_completed(
     conn.execute(
         "save_task_steps_completed",
         {"id": task_id, "steps_completed": steps_completed, "now": to_db_time(now)},
-    )
-
-
-def touch_task_with_activity(
-    conn: Connection,
-    task_id: int,
-    activity: str | None,
-    now: dt.datetime,
-    *,
-    progressed: bool = False,
-) -> None:
-    """Note a Worker's sign of life on the task, its new activity, and whether it moved on."""
-    conn.execute(
-        "touch_task_with_activity",
-        {"id": task_id, "activity": activity, "now": to_db_time(now), "progressed": progressed},
     )
 
 

@@ -26,10 +26,14 @@ _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 # Queries that only one dialect has, because persistence code takes another way on
 # the other (record_progress_many, start_scheduling, change_task_status_locking_job:
-# one PostgreSQL statement for several of SQLite's).
+# one PostgreSQL statement for several of SQLite's; fetch_progress_targets,
+# mark_workers_seen and touch_tasks_with_activity: SQLite's record_progress_many).
 DIALECT_ONLY_QUERIES: Mapping[str, Dialect] = MappingProxyType(
     {
         "record_progress_many": Dialect.POSTGRESQL,
+        "fetch_progress_targets": Dialect.SQLITE,
+        "mark_workers_seen": Dialect.SQLITE,
+        "touch_tasks_with_activity": Dialect.SQLITE,
         "start_scheduling": Dialect.POSTGRESQL,
         "change_task_status_locking_job": Dialect.POSTGRESQL,
         "lock_resource_limit": Dialect.POSTGRESQL,

@@ -3,7 +3,8 @@
 Most of what Workers send says only "still at it", with a log line: it touches the
 task and marks the Worker seen. Saved one by one, each report costs a thread hop
 and a round trip to the database; saved in batches, a busy farm pays those once
-per batch (on PostgreSQL one statement, see jobs.record_progress_many). Under
+per batch (one statement on PostgreSQL, three on SQLite: see
+jobs.record_progress_many). Under
 light load a report is written at once, so waiting for a batch adds no delay.
 """
 

@@ -113,15 +113,6 @@ SELECT tasks.id, tasks.uuid, tasks.status, tasks.worker_id, tasks.job_id, jobs.u
 FROM tasks JOIN jobs ON jobs.id = tasks.job_id
 WHERE tasks.uuid = :uuid;
 
--- name: touch_task_with_activity
--- A Worker's report: it is alive, and when it sent log text or steps, the task moved on.
-UPDATE tasks SET
-    last_touched_at = :now,
-    last_progress_at = CASE WHEN :progressed THEN :now ELSE last_progress_at END,
-    activity = coalesce(:activity, activity),
-    updated_at = CASE WHEN :activity IS NULL THEN updated_at ELSE :now END
-WHERE id = :id;
-
 -- name: fetch_active_tasks_without_progress
 SELECT * FROM task_view
 WHERE status = 'active' AND last_progress_at IS NOT NULL AND last_progress_at <= :before

@@ -23,7 +23,7 @@ WHERE job_id = :job_id
 -- name: record_progress_many
 -- Workers' progress reports, one statement for a batch of them, which needs no
 -- transaction: each Worker is seen and its task touched when the task is that Worker's
--- (what fetch_task_ref_and_sender, mark_worker_seen and touch_task_with_activity do on
+-- (what fetch_progress_targets, mark_workers_seen and touch_tasks_with_activity do on
 -- SQLite, which has no data-modifying WITH, and no round trips to save). Each report is
 -- on a task of its own, from a Worker of its own, so that no row is updated twice. One
 -- row comes back per report, in the reports' order; its task columns are NULL when
