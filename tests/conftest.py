@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from flamenco.manager import config
+from support.cluster import PrivatePostgres
 from support.fakes import FakeClock
 from support.manager import RunningManager, run_manager
 from support.postgresql import fresh_schema
@@ -124,6 +125,18 @@ def make_manager_config(manager_yaml: Path) -> ConfigMaker:
         return config.load_config(manager_yaml)
 
     return make
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of the test's own, running, to stop and start again."""
+    server = PrivatePostgres()
+    server.create()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture

@@ -152,24 +152,18 @@ async def until_exited(process: subprocess.Popen[bytes]) -> int:
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # Replaced by its own server.
 async def test_a_database_outage_fails_the_scrape_with_503(
-    make_manager_config: ConfigMaker,
+    make_manager_config: ConfigMaker, private_postgres: PrivatePostgres
 ) -> None:
-    server = PrivatePostgres()
-    server.create()
-    server.start()
-    try:
-        async for running in run_manager(make_manager_config(database=server.url)):
-            client = running.client
-            await client.get("/metrics", expect=200)
-            server.stop()
-            reply = await client.get("/metrics", expect=503)
-            assert "database" in reply.json()["message"]
-            assert reply.headers["Retry-After"]
-            server.start()
+    async for running in run_manager(make_manager_config(database=private_postgres.url)):
+        client = running.client
+        await client.get("/metrics", expect=200)
+        private_postgres.stop()
+        reply = await client.get("/metrics", expect=503)
+        assert "database" in reply.json()["message"]
+        assert reply.headers["Retry-After"]
+        private_postgres.start()
 
-            await until(functools.partial(_scrapes, client), timeout=20)
-    finally:
-        server.remove()
+        await until(functools.partial(_scrapes, client), timeout=20)
 
 
 async def _scrapes(client: SpecCheckedClient) -> bool:

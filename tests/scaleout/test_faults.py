@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -18,17 +17,6 @@ from support.waiting import until
 from support.worker_session import WorkerSession
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres()
-    server.create()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.remove()
 
 
 async def test_workers_carry_on_through_the_others_when_one_process_is_killed(

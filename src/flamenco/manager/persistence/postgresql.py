@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import logging
 import random
+import select
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -141,7 +142,8 @@ class _ConnectionThreads:
 
     A connection that breaks (the server restarted, the network dropped) is
     dropped and a new one made for the next transaction, so the Manager
-    reconnects by itself; meanwhile requests answer 503.
+    reconnects by itself; meanwhile requests answer 503. One that the server
+    closed while it sat idle is made again before it is used.
     """
 
     def __init__(self, url: str, size: int, name: str, sql: Mapping[str, str]) -> None:
@@ -172,7 +174,9 @@ class _ConnectionThreads:
     def _connection(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed:
-            return conn
+            if not _closed_by_server(conn):
+                return conn
+            self._forget(conn)
         conn = psycopg.connect(
             self._url,
             # Transactions are begun explicitly, so that one statement can go without.
@@ -226,6 +230,18 @@ class _ConnectionThreads:
                 self._forget(conn)
             logger.warning("database unavailable", extra={"error": str(error)})
             raise errors.DatabaseUnavailable() from error
+
+
+def _closed_by_server(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server has said goodbye to this idle connection, or gone.
+
+    A restarted server closes every connection, but a connection hears of it only
+    when used. Between transactions the server sends nothing, so a socket with
+    something to read means a farewell message or the end of the stream: used, that
+    connection would fail one more request after the server is back.
+    """
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return bool(readable)
 
 
 class PostgresDatabase:
