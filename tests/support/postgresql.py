@@ -57,6 +57,10 @@ CATALOG_QUERIES = {
     "indexes": """
         SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+\\.', ' ON ')
         FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2""",
+    "storage": """
+        SELECT relname, reloptions FROM pg_class
+        WHERE relnamespace = current_schema()::regnamespace AND reloptions IS NOT NULL
+        ORDER BY 1""",
     "views": """
         SELECT viewname, definition FROM pg_views
         WHERE schemaname = current_schema() ORDER BY 1""",

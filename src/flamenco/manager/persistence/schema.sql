@@ -243,9 +243,6 @@ CREATE INDEX tasks_job_status ON tasks (job_id, status);
 
 CREATE INDEX tasks_worker_status ON tasks (worker_id, status);
 
-CREATE INDEX tasks_active_last_touched ON tasks (last_touched_at)
-    WHERE status = 'active';
-
 CREATE INDEX task_dependencies_dependency ON task_dependencies (dependency_id);
 
 CREATE INDEX job_blocks_worker ON job_blocks (worker_id);
@@ -279,6 +276,8 @@ CREATE INDEX user_sessions_user ON user_sessions (user_id);
 CREATE INDEX jobs_max_workers ON jobs (status) WHERE max_workers IS NOT NULL;
 
 CREATE INDEX jobs_runnable_priority ON jobs (priority) WHERE status IN ('active', 'queued');
+
+CREATE INDEX tasks_active ON tasks (id) WHERE status = 'active';
 
 CREATE VIEW job_view AS
 SELECT jobs.*, worker_tags.uuid AS worker_tag_uuid
