@@ -8,7 +8,8 @@ registered Workers and 100,000 queued tasks, and measures:
 
 - taskUpdate throughput at saturation (progress reports with a log line), from
   load generator processes of their own (`--load-processes`, at lower priority);
-- the Manager's CPU time per taskUpdate, per process;
+- the Manager's CPU time per taskUpdate, per process, and the PostgreSQL server's
+  when it runs on this machine;
 - scheduleTask latency with 100,000 queued tasks, 1,000 Workers asking, and the
   CPU that the Manager, the PostgreSQL server and the load generator spend on
   each task handed out, when they run on this machine;
@@ -106,6 +107,15 @@ def postgresql_server_pids() -> list[int]:
                 if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
                     pids.append(int(entry.name))
     return pids
+
+
+def postgresql_cpu_since(before: dict[int, float]) -> float:
+    """CPU of this machine's PostgreSQL server since `before` (from cpu_seconds_each).
+
+    Server processes started meanwhile (connections opened) count from zero.
+    """
+    after = cpu_seconds_each(postgresql_server_pids())
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 @dataclass(frozen=True)
@@ -263,6 +273,7 @@ class Figures:
     processes: int
     updates_per_second: float
     cpu_ms_per_update: float
+    server_cpu_ms_per_update: float
     schedule_p50_ms: float
     schedule_p99_ms: float
     scheduling_cost: SchedulingCost
@@ -278,23 +289,22 @@ async def bench(
         manager_before, client_before = cpu_seconds(pids), time.process_time()
         server_before = cpu_seconds_each(postgresql_server_pids())
         latencies, assigned = await measure_scheduling(session, farm_.base_url, workers)
-        # Server processes started meanwhile (connections opened) count from zero.
-        server_after = cpu_seconds_each(postgresql_server_pids())
-        server = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items())
+        server = postgresql_cpu_since(server_before)
         manager, client = cpu_seconds(pids) - manager_before, time.process_time() - client_before
     cost = SchedulingCost(
         *(1000 * seconds / len(latencies) for seconds in (manager, server, client))
     )
-    cpu_before = cpu_seconds(pids)
+    cpu_before, server_before = cpu_seconds(pids), cpu_seconds_each(postgresql_server_pids())
     started = time.perf_counter()
     updates = await asyncio.to_thread(saturate, farm_.base_url, assigned, seconds, load_processes)
     elapsed = time.perf_counter() - started
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu, server = cpu_seconds(pids) - cpu_before, postgresql_cpu_since(server_before)
     return Figures(
         label=farm_.label,
         processes=processes,
         updates_per_second=updates / elapsed,
         cpu_ms_per_update=1000 * cpu / max(updates, 1),
+        server_cpu_ms_per_update=1000 * server / max(updates, 1),
         schedule_p50_ms=statistics.median(latencies) * 1000,
         schedule_p99_ms=percentile(latencies, 0.99) * 1000,
         scheduling_cost=cost,
@@ -346,14 +356,16 @@ async def main() -> int:
     sqlite, *postgresql = figures
     one = next((f for f in postgresql if f.processes == 1), None)
     print(f"{'farm':16} {'taskUpdate/s':>12} {'ratio':>7} {'CPU/update':>11}"
-          f" {'schedule p50':>13} {'p99':>8}")  # fmt: skip
+          f" {'PostgreSQL':>11} {'schedule p50':>13} {'p99':>8}")  # fmt: skip
     for f in figures:
         ratio = f.updates_per_second / (one or sqlite).updates_per_second
         print(
             f"{f.label:16} {f.updates_per_second:12.0f} {ratio:6.2f}x"
-            f" {f.cpu_ms_per_update:8.3f} ms {f.schedule_p50_ms:10.1f} ms"
+            f" {f.cpu_ms_per_update:8.3f} ms {f.server_cpu_ms_per_update:8.3f} ms"
+            f" {f.schedule_p50_ms:10.1f} ms"
             f" {f.schedule_p99_ms:6.1f} ms"
         )
+    print("  (CPU per update: of the Manager processes; of the PostgreSQL server on this machine)")
     if one is not None:
         against_sqlite = one.updates_per_second / sqlite.updates_per_second
         print(f"PostgreSQL x1 against SQLite: {against_sqlite:.2f}x (target >= 0.7x)")
