@@ -58,6 +58,11 @@ async def test_a_task_handed_out_then_finished(db: Database) -> None:
     assert finished.task.steps_completed == finished.task.steps_total
     assert finished.steps_delta == finished.task.steps_total > 0
     assert finished.task.worker is not None and finished.task.worker.uuid == worker.uuid
+    # The job took the task's steps, and comes back as it is now.
+    assert (finished.job.steps_completed, finished.job.updated_at) == (3, FINISHED)
+    stored_job = await db.read(lambda conn: jobs.fetch_job_by_id(conn, started.job.id))
+    assert (stored_job.steps_completed, stored_job.steps_total) == (3, 6)
+    assert started.job.steps_completed == 0
 
     counts = await db.read(lambda conn: jobs.count_tasks_by_status(conn, started.job.id))
     assert {status: n for status, n in counts.items() if n} == {

@@ -485,11 +485,12 @@ def change_task_status(
     record_run: bool = False,
 ) -> TaskStatusChanged:
     """save_task_status(), then the task's render-statistics run (with `record_run`),
-    then the job locked with the task moved between its counts.
+    then the job locked, with the task moved between its counts and the steps it
+    completed (or gave back) added to the job's; the job comes back as it is then.
 
     Task first, then job: every transaction takes its locks in this order. A run
     starts when the task becomes active and ends when it stops being active. On
-    PostgreSQL a status change is one statement instead of three or four (a round
+    PostgreSQL a status change is one statement instead of three to five (a round
     trip each). Raises TaskNotFound.
     """
     old_status = task.status
@@ -500,6 +501,7 @@ def change_task_status(
             "change_task_status_locking_job",
             {
                 **parameters,
+                "steps_delta": steps_completed - task.steps_completed,
                 "old_status": old_status,
                 "start_run": record_run and status == TaskStatus.ACTIVE,
                 "finish_run": record_run and old_status == TaskStatus.ACTIVE,
@@ -518,6 +520,7 @@ def change_task_status(
             render_statistics.start_task_run(conn, saved, task.updated_at, now)
         elif old_status == TaskStatus.ACTIVE:
             render_statistics.finish_task_run(conn, task.id, status, now)
+    add_job_steps_completed(conn, task.job_id, steps_delta, now)
     job = fetch_job_for_update(conn, task.job_id)
     move_task_between_counts(conn, task.job_id, old_status, status)
     return TaskStatusChanged(saved, job, steps_delta)

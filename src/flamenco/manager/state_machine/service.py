@@ -171,7 +171,6 @@ class StateMachine:
             conn, task, new_status, now, assign_to=assign_to, record_run=self._record_task_runs
         )
         updated, job, steps_delta = changed.task, changed.job, changed.steps_delta
-        jobs.add_job_steps_completed(conn, job.id, steps_delta, now)
         if old_status != new_status:
             changes.log(job.uuid, task.uuid, f"task changed status {old_status} -> {new_status}")
         changes.event(events.task_updated(updated, previous_status=old_status))
@@ -185,7 +184,6 @@ class StateMachine:
             # The job's new status may have changed its tasks too (cancelled them, say).
             updated = jobs.fetch_task_by_id(conn, task.id)
         elif steps_delta:
-            job = jobs.fetch_job_by_id(conn, job.id)
             changes.event(events.job_updated(job))
         if new_status == TaskStatus.COMPLETED and old_status != new_status:
             # An approval gate behind this task may now wait for a person.
