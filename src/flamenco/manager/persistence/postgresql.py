@@ -240,8 +240,11 @@ def _closed_by_server(conn: psycopg.Connection[Any]) -> bool:
     something to read means a farewell message or the end of the stream: used, that
     connection would fail one more request after the server is back.
     """
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return bool(readable)
+    # poll(), not select(): a busy Manager holds thousands of Workers' sockets, and
+    # select() refuses descriptors past 1023.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class PostgresDatabase:
